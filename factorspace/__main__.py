@@ -1,0 +1,3 @@
+from factorspace.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""The ``factorspace`` command: a thin layer over the Python API.
+
+Every command turns a :class:`FactorspaceError` into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factorspace.errors import FactorspaceError
+from factorspace.loader import load_recipe
+from factorspace.summary import space_summary
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+out = Console()
+err = Console(stderr=True)
+
+RecipeArg = Annotated[Path, typer.Argument(help="a recipe YAML file")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="override a recipe field: dotted.key=value")
+]
+
+
+def reports_errors(command):
+    """Turn bad input into one clear message and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except FactorspaceError as e:
+            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.command()
+@reports_errors
+def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
+    """Check a recipe; exit 0 if it is valid, 2 with a located message if not."""
+    r = load_recipe(recipe, set_ or [])
+    out.print(f"{recipe}: valid ({r.space.mode}, {len(r.space.factors)} factors)")
+
+
+@app.command()
+@reports_errors
+def space(
+    recipe: RecipeArg,
+    set_: SetOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Describe a recipe's space: factors, candidates, parameters, size, memory."""
+    summary = space_summary(load_recipe(recipe, set_ or []))
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    print_space(summary)
+
+
+def print_space(s: dict) -> None:
+    table = Table(title=f"{s['name'] or 'space'} ({s['mode']})")
+    for col in ("factor", "role", "choices", "applies to", "arch params / edge"):
+        table.add_column(col)
+    per_edge = s["arch_parameters_per_edge"]
+    for f in s["factors"]:
+        table.add_row(
+            f["name"],
+            f["role"],
+            ", ".join(map(str, f["choices"])),
+            ", ".join(f["applies_to"]) or ("-" if f["role"] == "operator" else "all"),
+            str(per_edge.get(f["name"], "fixed" if len(f["choices"]) == 1 else "joint")),
+        )
+    out.print(table)
+    out.print(f"candidates per edge      {s['candidates_per_edge']}")
+    out.print(
+        f"architecture parameters  {sum(s['arch_parameters'].values()):,} {s['arch_parameters']}"
+    )
+    out.print(f"supernet weights         {s['supernet_weights']:,}")
+    out.print(f"architectures            {s['space_size_sci']} ({s['space_size']:,})")
+    if "activation_mib_per_image" in s:
+        out.print(f"activation memory        ~{s['activation_mib_per_image']} MiB per image (fp32)")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""From a space to its candidates and its size. No torch here: pure bookkeeping.
+
+A *candidate* is one discrete choice for an edge: an operator, the input transforms applied before
+it (one choice per applicable input factor, in factor order) and the arguments handed to its
+constructor. The factorized mode weights a candidate by the product of its factors' softmax
+weights (eqs. 1-2, generalised to N factors); the joint mode gives every candidate its own weight.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from factorspace.registry import OPERATORS
+from factorspace.schema.space import (
+    ArgumentFactor,
+    InputFactor,
+    SpaceConfig,
+    applicable_operators,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    op: str
+    inputs: tuple[tuple[str, str], ...] = ()  # (factor, activation), in factor order
+    arguments: tuple[tuple[str, Any], ...] = ()  # (factor, value), in factor order
+
+    @property
+    def is_zero(self) -> bool:
+        return "zero" in OPERATORS.get(self.op).tags
+
+    def choices(self) -> dict[str, Any]:
+        """Factor name -> chosen value, for the factors that apply (the operator factor excluded)."""
+        return dict(self.inputs) | dict(self.arguments)
+
+    def label(self) -> str:
+        parts = [self.op, *(str(v) for _, v in self.arguments), *(a for _, a in self.inputs)]
+        return "|".join(parts)
+
+
+@dataclass(frozen=True)
+class Space:
+    """A validated :class:`SpaceConfig` with the derived facts the compiler and counters need."""
+
+    config: SpaceConfig
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    @cached_property
+    def operator_name(self) -> str:
+        return self.config.operator.name
+
+    @cached_property
+    def factors_by_op(self) -> dict[str, list[InputFactor | ArgumentFactor]]:
+        """Operator choice -> the non-operator factors that apply to it, in factor order."""
+        op_factor = self.config.operator
+        result: dict[str, list] = {op: [] for op in op_factor.choices}
+        for f in self.config.factors:
+            if f is op_factor:
+                continue
+            for op in applicable_operators(f, op_factor):
+                result[op].append(f)
+        return result
+
+    def input_factors(self, op: str) -> list[InputFactor]:
+        return [f for f in self.factors_by_op[op] if isinstance(f, InputFactor)]
+
+    def argument_factors(self, op: str) -> list[ArgumentFactor]:
+        return [f for f in self.factors_by_op[op] if isinstance(f, ArgumentFactor)]
+
+    def candidates_of(self, op: str) -> list[Candidate]:
+        """Every combination of the factors that apply to ``op`` (the paper's super-operators)."""
+        ins, args = self.input_factors(op), self.argument_factors(op)
+        result = []
+        for in_choice in itertools.product(*(f.choices for f in ins)):
+            for arg_choice in itertools.product(*(f.choices for f in args)):
+                result.append(
+                    Candidate(
+                        op,
+                        tuple(zip((f.name for f in ins), in_choice, strict=True)),
+                        tuple(zip((f.name for f in args), arg_choice, strict=True)),
+                    )
+                )
+        return result
+
+    @cached_property
+    def candidates(self) -> list[Candidate]:
+        """All candidates of an edge, in operator order (the joint mode's softmax axis)."""
+        return [c for op in self.config.operator.choices for c in self.candidates_of(op)]
+
+    @cached_property
+    def searched_factors(self) -> list[str]:
+        """Factors with architecture parameters: those with more than one choice (joint: one)."""
+        if self.mode == "joint":
+            return ["joint"]
+        return [f.name for f in self.config.factors if len(f.choices) > 1]
+
+    def arch_width(self, factor: str) -> int:
+        """Architecture parameters per edge for ``factor``."""
+        if factor == "joint":
+            return len(self.candidates)
+        return len(self.config.factor(factor).choices)
+
+    @property
+    def nodes(self) -> int:
+        return self.config.cell.nodes
+
+    @property
+    def keep(self) -> int:
+        return self.config.cell.keep
+
+    @property
+    def edges_per_cell(self) -> int:
+        """DARTS: node i (0-based) has i + 2 incoming edges; 14 for 4 nodes."""
+        return sum(i + 2 for i in range(self.nodes))
+
+    def edge_list(self) -> list[tuple[int, int]]:
+        """(from, to) per edge in DARTS's order; inputs are 0 and 1, intermediate nodes 2.."""
+        return [(j, i + 2) for i in range(self.nodes) for j in range(i + 2)]
+
+    @cached_property
+    def kept_choices_per_edge(self) -> int:
+        """Distinct non-``none`` candidates one kept edge can take."""
+        return sum(1 for c in self.candidates if not c.is_zero)
+
+    def cell_size(self) -> int:
+        """Distinct discrete cells under the DARTS rule: per node, ``keep`` distinct inputs,
+        each edge one non-``none`` candidate."""
+        per_edge = self.kept_choices_per_edge
+        total = 1
+        for i in range(self.nodes):
+            total *= math.comb(i + 2, self.keep) * per_edge**self.keep
+        return total
+
+    def space_size(self) -> int:
+        """Distinct architectures: a normal cell times a reduction cell."""
+        return self.cell_size() ** 2

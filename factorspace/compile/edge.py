@@ -1,0 +1,152 @@
+"""Mixed edges: every candidate of one edge, weighted by the architecture.
+
+``FactorizedEdge`` implements eqs. 1-2 for N factors: each operator's output is weighted by the
+operator factor's softmax; the input transforms that apply to it (the mixed activation, eq. 2) are
+computed once per edge and shared by every operator they apply to; argument-role combinations are
+weighted by the product of their factors' softmaxes. ``JointEdge`` gives every valid combination
+its own weight in one softmax: the paper's non-factorized baseline.
+
+``none`` (the zero-tagged operator) is never computed: its output is zero, so leaving it out of the
+sum changes neither the output nor any gradient (its weight still enters every softmax).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from factorspace.compile.candidates import Candidate, Space
+from factorspace.registry import ACTIVATIONS, OPERATORS
+
+
+def op_key(candidate: Candidate) -> str:
+    """Module name of the operator (with its arguments) of a candidate."""
+    if not candidate.arguments:
+        return candidate.op
+    values = "_".join(str(v) for _, v in candidate.arguments)
+    return f"{candidate.op}__{values}".replace(".", "p").replace("-", "m")
+
+
+def transform_key(factor: str, choice: str) -> str:
+    return f"{factor}__{choice}"
+
+
+def build_search_op(candidate: Candidate, channels: int, stride: int) -> nn.Module:
+    """An operator as the DARTS search supernet builds it: non-affine BN, plus BN after pooling."""
+    entry = OPERATORS.get(candidate.op)
+    op = entry.build(channels, stride, False, **dict(candidate.arguments))
+    if "pooling" in entry.tags:
+        op = nn.Sequential(op, nn.BatchNorm2d(channels, affine=False))
+    return op
+
+
+class _MixedEdge(nn.Module):
+    """The modules of one edge: one per operator-with-arguments, one per input transform choice."""
+
+    def __init__(self, space: Space, channels: int, stride: int) -> None:
+        super().__init__()
+        self.space = space
+        self.stride = stride
+        live = [c for c in space.candidates if not c.is_zero]
+        self.ops = nn.ModuleDict()
+        self.transforms = nn.ModuleDict()
+        for c in live:
+            if op_key(c) not in self.ops:
+                self.ops[op_key(c)] = build_search_op(c, channels, stride)
+            for factor, choice in c.inputs:
+                if transform_key(factor, choice) not in self.transforms:
+                    self.transforms[transform_key(factor, choice)] = ACTIVATIONS.get(choice).build(
+                        channels
+                    )
+        self.zero_only = not live
+
+    def zeros(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, :: self.stride, :: self.stride].mul(0.0)
+
+
+class FactorizedEdge(_MixedEdge):
+    def __init__(self, space: Space, channels: int, stride: int) -> None:
+        super().__init__(space, channels, stride)
+        config = space.config
+        self.op_factor = config.operator.name
+        # Per operator choice (its index in the operator factor): the input factors applying to
+        # it and its argument combinations, as (module key, [(factor, choice index)...]).
+        self.plan = []
+        for i, op in enumerate(config.operator.choices):
+            if "zero" in OPERATORS.get(op).tags:
+                continue
+            ins = tuple(f.name for f in space.input_factors(op))
+            combos = {}  # one entry per argument combination (input choices are mixed, eq. 2)
+            for c in space.candidates_of(op):
+                picks = [(f, config.factor(f).choices.index(v)) for f, v in c.arguments]
+                combos[op_key(c)] = picks
+            combos = list(combos.items())
+            self.plan.append((i, ins, combos))
+
+    def mixed_transform(self, x: torch.Tensor, factor: str, w: torch.Tensor | None) -> torch.Tensor:
+        """Eq. 2: sum_a softmax(beta)_a * a(x); a fixed (single-choice) factor is just applied."""
+        choices = self.space.config.factor(factor).choices
+        if w is None:
+            return self.transforms[transform_key(factor, choices[0])](x)
+        return sum(
+            w[k] * self.transforms[transform_key(factor, a)](x) for k, a in enumerate(choices)
+        )
+
+    def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.zero_only:
+            return self.zeros(x)
+        inputs: dict[tuple[str, ...], torch.Tensor] = {(): x}
+        out = 0
+        w_op = weights.get(self.op_factor)
+        for i, factors, combos in self.plan:
+            h = self._input(inputs, x, factors, weights)
+            y = 0
+            for key, picks in combos:
+                coef = 1
+                for factor, k in picks:
+                    if factor in weights:
+                        coef = coef * weights[factor][k]
+                y = y + coef * self.ops[key](h)
+            out = out + (y if w_op is None else w_op[i] * y)
+        return out
+
+    def _input(self, cache, x, factors: Sequence[str], weights) -> torch.Tensor:
+        """The composed input transforms for ``factors``, each prefix computed once per edge."""
+        for n in range(1, len(factors) + 1):
+            if factors[:n] not in cache:
+                cache[factors[:n]] = self.mixed_transform(
+                    cache[factors[: n - 1]], factors[n - 1], weights.get(factors[n - 1])
+                )
+        return cache[tuple(factors)]
+
+
+class JointEdge(_MixedEdge):
+    def __init__(self, space: Space, channels: int, stride: int) -> None:
+        super().__init__(space, channels, stride)
+        self.plan = [
+            (k, op_key(c), c.inputs) for k, c in enumerate(space.candidates) if not c.is_zero
+        ]
+
+    def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.zero_only:
+            return self.zeros(x)
+        w = weights.get("joint")
+        inputs: dict[tuple, torch.Tensor] = {(): x}
+        out = 0
+        for k, key, chain in self.plan:
+            # each distinct activation chain is computed once per edge and shared
+            for n in range(1, len(chain) + 1):
+                if chain[:n] not in inputs:
+                    inputs[chain[:n]] = self.transforms[transform_key(*chain[n - 1])](
+                        inputs[chain[: n - 1]]
+                    )
+            y = self.ops[key](inputs[chain])
+            out = out + (y if w is None else w[k] * y)
+        return out
+
+
+def build_edge(space: Space, channels: int, stride: int) -> _MixedEdge:
+    cls = FactorizedEdge if space.mode == "factorized" else JointEdge
+    return cls(space, channels, stride)

@@ -1,0 +1,51 @@
+"""The one error type users see: a message naming the file, the line and the field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class FactorspaceError(Exception):
+    """Bad input or an unusable resource. The CLI prints ``str(error)`` and exits 2."""
+
+
+class RecipeError(FactorspaceError):
+    """A recipe (or a genotype) that does not validate.
+
+    ``str()`` reads ``FILE:LINE: FIELD: message``, omitting the parts that are unknown.
+    """
+
+    def __init__(
+        self, message: str, *, path: Path | str | None = None, line: int | None = None, field=""
+    ) -> None:
+        self.message, self.path, self.line, self.field = message, path, line, field
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+
+class FieldError(ValueError):
+    """Raised inside a pydantic validator to point at a sub-field of the model being checked.
+
+    pydantic keeps the original exception in the error's context, so the loader can extend the
+    error's location with ``loc`` and report the exact field (and its YAML line).
+    """
+
+    def __init__(self, loc: Sequence[str | int], message: str) -> None:
+        self.loc = tuple(loc)
+        self.message = message
+        super().__init__(f"{format_loc(self.loc)}: {message}" if self.loc else message)
+
+
+def format_loc(loc: Sequence[str | int]) -> str:
+    """('space', 'factors', 1, 'choices') -> 'space.factors[1].choices'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -1,0 +1,41 @@
+"""A genotype: the discrete architecture a search derives, as a plain versioned document.
+
+Node numbering follows DARTS: nodes 0 and 1 are the cell's inputs (c_{k-2}, c_{k-1}), nodes
+2..N+1 the intermediate nodes. Each kept edge names its operator and the choice of every other
+factor that applies to that operator (e.g. ``{"activation": "selu"}``). A plain DARTS genotype has
+no choices: its edges use ReLU, as DARTS's networks do.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from factorspace.schema.space import Strict
+
+GENOTYPE_FORMAT = "factorspace.genotype"
+GENOTYPE_VERSION = 1
+
+
+class GenotypeEdge(Strict):
+    source: int = Field(ge=0, description="input node: 0, 1 = cell inputs; 2.. = intermediate")
+    target: int = Field(ge=2, description="intermediate node the edge feeds")
+    op: str = Field(description="operator choice")
+    choices: dict[str, str | int | float] = Field(
+        default_factory=dict, description="factor -> choice, for every other factor that applies"
+    )
+
+
+class GenotypeCell(Strict):
+    edges: list[GenotypeEdge]
+    concat: list[int] = Field(description="nodes concatenated into the cell's output")
+
+
+class Genotype(Strict):
+    format: Literal["factorspace.genotype"] = GENOTYPE_FORMAT
+    version: Literal[1] = GENOTYPE_VERSION
+    name: str | None = None
+    source: str | None = Field(None, description="where it comes from: a run, a paper")
+    normal: GenotypeCell
+    reduce: GenotypeCell

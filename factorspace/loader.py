@@ -1,0 +1,182 @@
+"""Read a YAML recipe into a :class:`Recipe`, turning every failure into one located message."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from factorspace.errors import FieldError, RecipeError, format_loc
+from factorspace.schema import Recipe
+
+Loc = tuple[str | int, ...]
+ROLE_TAGS = {"operator", "input", "argument"}
+
+
+def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
+    """Load and validate a recipe file, applying ``--set`` style ``dotted.key=value`` overrides.
+
+    Raises:
+        RecipeError: with ``FILE:LINE: field: message`` for any problem.
+    """
+    path = Path(path)
+    text = read_text(path)
+    data, lines = parse_yaml(text, path)
+    if not isinstance(data, dict):
+        raise RecipeError("a recipe is a mapping with at least a `space:` key", path=path, line=1)
+    overridden = {apply_override(data, item, path) for item in overrides}
+    import_modules(data.get("imports") or [], path, lines)
+    return validate(Recipe, data, path, lines, overridden)
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError("no such file", path=path) from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
+        raise RecipeError(f"cannot read: {e.__class__.__name__}", path=path) from None
+
+
+def parse_yaml(text: str, path: Path) -> tuple[Any, dict[Loc, int]]:
+    """The YAML document and the line of every key and list item, by location."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        raise RecipeError(
+            f"YAML syntax error: {problem}", path=path, line=mark.line + 1 if mark else None
+        ) from None
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _collect_lines(node, (), lines)
+    return data, lines
+
+
+def _collect_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*loc, key.value)
+            lines[child] = key.start_mark.line + 1
+            _collect_lines(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _collect_lines(item, (*loc, i), lines)
+
+
+def apply_override(data: dict, item: str, path: Path) -> Loc:
+    """Set ``a.b.0.c=value`` (value parsed as YAML) in ``data``; returns the location set."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise RecipeError(f"--set {item!r}: expected dotted.key=value", path=path)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    loc: Loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+    target: Any = data
+    for i, part in enumerate(loc[:-1]):
+        nxt = loc[i + 1]
+        if isinstance(target, list):
+            if not isinstance(part, int) or part >= len(target):
+                raise RecipeError(
+                    f"--set {key}: no item {part} in {format_loc(loc[:i])}", path=path
+                )
+            target = target[part]
+        elif isinstance(target, dict):
+            target = target.setdefault(part, [] if isinstance(nxt, int) else {})
+        else:
+            raise RecipeError(f"--set {key}: {format_loc(loc[:i])} is not a mapping", path=path)
+    last = loc[-1]
+    if isinstance(target, list):
+        if not isinstance(last, int) or last >= len(target):
+            raise RecipeError(f"--set {key}: no item {last} in {format_loc(loc[:-1])}", path=path)
+    elif not isinstance(target, dict):
+        raise RecipeError(f"--set {key}: {format_loc(loc[:-1])} is not a mapping", path=path)
+    target[last] = value
+    return loc
+
+
+def import_modules(names: list, path: Path, lines: dict[Loc, int]) -> None:
+    """Import the recipe's ``imports`` so their registrations exist before validation."""
+    for i, name in enumerate(names):
+        try:
+            importlib.import_module(str(name))
+        except Exception as e:  # any failure of user code is reported, never a traceback
+            raise RecipeError(
+                f"cannot import module {name!r}: {e.__class__.__name__}: {e}",
+                path=path,
+                line=lines.get(("imports", i)),
+                field=f"imports[{i}]",
+            ) from None
+
+
+def validate(
+    model: type[BaseModel],
+    data: Any,
+    path: Path,
+    lines: dict[Loc, int],
+    overridden: set[Loc] = frozenset(),
+) -> Any:
+    """``model.model_validate(data)``, with the first error located in the file."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise located_error(e, data, path, lines, overridden) from None
+
+
+def located_error(
+    e: ValidationError, data: Any, path: Path, lines: dict[Loc, int], overridden=frozenset()
+) -> RecipeError:
+    err = e.errors()[0]
+    cause = (err.get("ctx") or {}).get("error")
+    loc = tuple(err["loc"])
+    if isinstance(cause, FieldError):
+        loc, message = _data_loc((*loc, *cause.loc), data), cause.message
+    else:
+        loc = _data_loc(loc, data)
+        if err["type"] == "union_tag_invalid":
+            loc = (*loc, err["ctx"]["discriminator"].strip("'"))
+        message = err["msg"]
+        if err["type"] == "missing":
+            message = "required key is missing"
+        elif err["type"] not in ("extra_forbidden",) and not isinstance(err.get("input"), dict):
+            message += f" (got {err.get('input')!r})"
+    more = len(e.errors()) - 1
+    if more:
+        message += f" (+{more} more error{'s' if more > 1 else ''})"
+    line = _line_of(loc, lines)
+    where = path
+    if any(loc[: len(o)] == o for o in overridden):
+        where = f"{path} (--set {format_loc(loc)})"
+        line = None
+    return RecipeError(message, path=where, line=line, field=format_loc(loc))
+
+
+def _data_loc(loc: Loc, data: Any) -> Loc:
+    """Drop pydantic's union-tag parts (e.g. the factor role) so the location follows the data."""
+    out: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif part in ROLE_TAGS and i + 1 < len(loc):
+            continue
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None

@@ -1,0 +1,29 @@
+"""Typed configuration: a recipe and its parts. Defaults live here and nowhere else."""
+
+from factorspace.schema.data import DataConfig
+from factorspace.schema.network import SupernetConfig
+from factorspace.schema.recipe import Recipe
+from factorspace.schema.search import ArchOptimizer, SearchConfig, WeightOptimizer
+from factorspace.schema.space import (
+    ArgumentFactor,
+    CellConfig,
+    InputFactor,
+    OperatorFactor,
+    Rule,
+    SpaceConfig,
+)
+
+__all__ = [
+    "ArchOptimizer",
+    "ArgumentFactor",
+    "CellConfig",
+    "DataConfig",
+    "InputFactor",
+    "OperatorFactor",
+    "Recipe",
+    "Rule",
+    "SearchConfig",
+    "SpaceConfig",
+    "SupernetConfig",
+    "WeightOptimizer",
+]

@@ -1,0 +1,39 @@
+"""Which images a search or a re-training reads, and how they are split and augmented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from factorspace.schema.space import Strict
+
+
+class DataConfig(Strict):
+    dataset: Literal["bundled", "cifar10", "imagefolder"] = Field(
+        "cifar10",
+        description="bundled: the mini CIFAR-10 shipped in the package; cifar10: torchvision's "
+        "CIFAR-10 under `root`; imagefolder: a directory with train/<class>/*.jpg (and test/)",
+    )
+    root: Path | None = Field(None, description="dataset directory (cifar10, imagefolder)")
+    train_portion: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="share of the training split used to train weights (DARTS: 0.5)",
+    )
+    subset_per_class: float | None = Field(
+        None, gt=0, le=1, description="keep this fraction of the training images of each class"
+    )
+    val_subset_per_class: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="if set, validation is this fraction per class (ImageNet search)",
+    )
+    image_size: int = Field(32, ge=8)
+    workers: int = Field(2, ge=0)
+    mean: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
+    std: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
+    augment: bool = Field(True, description="DARTS augmentation: random crop (pad 4) and flip")

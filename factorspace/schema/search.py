@@ -1,0 +1,59 @@
+"""How the search runs: the weights' optimizer, one optimizer per factor, the update order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from factorspace.schema.space import Strict
+
+
+class WeightOptimizer(Strict):
+    """SGD with cosine annealing for the supernet weights (paper's CIFAR search settings)."""
+
+    lr: float = Field(0.05, gt=0)
+    lr_min: float = Field(0.001, ge=0, description="cosine annealing floor")
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(3e-4, ge=0)
+    grad_clip: float | None = Field(5.0, gt=0, description="gradient-norm clip; null: off")
+
+
+class ArchOptimizer(Strict):
+    """Adam for one factor's architecture parameters (paper: lr 6e-4, betas (0.5, 0.999))."""
+
+    lr: float = Field(6e-4, gt=0)
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = Field(1e-3, ge=0)
+    frozen: bool = Field(False, description="keep this factor's parameters fixed (Config-A)")
+    init_from: Path | None = Field(
+        None, description="a run directory or arch checkpoint whose values for this factor to load"
+    )
+
+
+class SearchConfig(Strict):
+    epochs: int = Field(25, ge=1)
+    batch_size: int = Field(64, ge=1)
+    update: Literal["sequential", "simultaneous"] = Field(
+        "sequential",
+        description="sequential: each factor steps on the validation loss after the previous "
+        "factor's step (Algorithm 1); simultaneous: one validation pass, every factor steps",
+    )
+    order: Literal["first", "second"] = Field(
+        "first", description="DARTS first-order or second-order (unrolled) architecture gradient"
+    )
+    factor_order: list[str] | None = Field(
+        None, description="order of the per-factor updates (default: the space's factor order)"
+    )
+    warmup_epochs: int = Field(0, ge=0, description="epochs that train the weights only")
+    weights: WeightOptimizer = Field(default_factory=WeightOptimizer)
+    arch: ArchOptimizer = Field(default_factory=ArchOptimizer, description="every factor's default")
+    arch_overrides: dict[str, ArchOptimizer] = Field(
+        default_factory=dict, description="per-factor settings replacing `arch`"
+    )
+    checkpoint_every_steps: int | None = Field(None, ge=1, description="also checkpoint mid-epoch")
+    seed: int = 0
+
+    def arch_for(self, factor: str) -> ArchOptimizer:
+        return self.arch_overrides.get(factor, self.arch)

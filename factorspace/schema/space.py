@@ -1,0 +1,213 @@
+"""The search space: factors, their roles, applicability rules, the mode and the cell.
+
+A factor is one axis of the operator space (the paper's O1, O2, ...). Exactly one factor has the
+``operator`` role; the others are ``input`` transforms (the paper's activation, eq. 2) or
+``argument`` values passed to the operator's constructor. A rule says on which operator choices a
+factor applies; elsewhere it is absent (eq. 1: non-parameterized ops see the identity).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from factorspace.errors import FieldError
+from factorspace.registry import ACTIVATIONS, OPERATORS
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class Strict(BaseModel):
+    """Base of every recipe model: immutable, and unknown keys are refused with a suggestion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: object) -> object:
+        if isinstance(data, dict):
+            allowed = list(cls.model_fields)
+            for key in data:
+                if key not in allowed:
+                    raise FieldError(
+                        (key,),
+                        f"unknown key {key!r}{did_you_mean(key, allowed)}; "
+                        f"allowed: {', '.join(allowed)}",
+                    )
+        return data
+
+
+class Rule(Strict):
+    """Where a factor applies: operator choices carrying one of ``tags`` or listed in ``choices``."""
+
+    factor: Name | None = Field(None, description="the operator factor (default: the only one)")
+    tags: list[str] = Field(default_factory=list, description="registry tags, e.g. parameterized")
+    choices: list[str] = Field(default_factory=list, description="operator choices, by name")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Rule:
+        if not self.tags and not self.choices:
+            raise FieldError((), "a rule needs `tags` or `choices`")
+        return self
+
+
+class OperatorFactor(Strict):
+    role: Literal["operator"]
+    name: Name
+    choices: list[str] = Field(min_length=1, description="operator names from the registry")
+
+
+class InputFactor(Strict):
+    role: Literal["input"]
+    name: Name
+    choices: list[str] = Field(min_length=1, description="activation names from the registry")
+    applies_to: Rule | None = Field(None, description="default: every operator but `none`")
+
+
+class ArgumentFactor(Strict):
+    role: Literal["argument"]
+    name: Name
+    choices: list[int | float | str] = Field(min_length=1, description="values for the keyword")
+    keyword: Name | None = Field(None, description="constructor keyword (default: the name)")
+    applies_to: Rule | None = None
+
+    @property
+    def argument(self) -> str:
+        return self.keyword or self.name
+
+
+Factor = Annotated[OperatorFactor | InputFactor | ArgumentFactor, Field(discriminator="role")]
+
+
+class CellConfig(Strict):
+    """A DARTS cell: two input nodes, ``nodes`` intermediate nodes, ``keep`` edges kept per node."""
+
+    nodes: int = Field(4, ge=1, description="intermediate nodes (DARTS: 4)")
+    keep: int = Field(2, ge=1, description="incoming edges kept per node at derivation (DARTS: 2)")
+
+    @model_validator(mode="after")
+    def _keep_fits(self) -> CellConfig:
+        if self.keep > 2:
+            raise FieldError(
+                ("keep",), f"keep={self.keep} but the first intermediate node has only 2 inputs"
+            )
+        return self
+
+
+def did_you_mean(name: object, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(str(name), allowed, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown(kind: str, name: object, allowed: list[str]) -> str:
+    return f"unknown {kind} {name!r}{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}"
+
+
+class SpaceConfig(Strict):
+    """An operator space as a product of factors, with its relaxation mode and cell shape."""
+
+    mode: Literal["factorized", "joint"] = Field(
+        "factorized",
+        description="factorized: a softmax per factor per edge (the paper); "
+        "joint: one softmax over every valid combination (the non-factorized baseline)",
+    )
+    factors: list[Factor] = Field(min_length=1)
+    cell: CellConfig = Field(default_factory=CellConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> SpaceConfig:
+        _check_factors(self.factors)
+        return self
+
+    @property
+    def operator(self) -> OperatorFactor:
+        return next(f for f in self.factors if isinstance(f, OperatorFactor))
+
+    def factor(self, name: str) -> OperatorFactor | InputFactor | ArgumentFactor:
+        return next(f for f in self.factors if f.name == name)
+
+
+def _check_factors(factors: list) -> None:
+    """Cross-field rules of a space; each error points at the offending field."""
+    seen: dict[str, int] = {}
+    for i, f in enumerate(factors):
+        if f.name in seen:
+            raise FieldError(("factors", i, "name"), f"duplicate factor name {f.name!r}")
+        seen[f.name] = i
+    operators = [i for i, f in enumerate(factors) if isinstance(f, OperatorFactor)]
+    if not operators:
+        raise FieldError(("factors",), "no factor has role `operator`; exactly one must")
+    if len(operators) > 1:
+        raise FieldError(
+            ("factors", operators[1], "role"), "only one factor may have role `operator`"
+        )
+    op_factor = factors[operators[0]]
+    for i, f in enumerate(factors):
+        registry = {"operator": OPERATORS, "input": ACTIVATIONS}.get(f.role)
+        for j, choice in enumerate(f.choices):
+            if f.choices.index(choice) != j:
+                raise FieldError(("factors", i, "choices", j), f"duplicate choice {choice!r}")
+            if registry is not None and choice not in registry:
+                raise FieldError(
+                    ("factors", i, "choices", j), _unknown(registry.kind, choice, registry.names())
+                )
+        if isinstance(f, OperatorFactor):
+            continue
+        rule = f.applies_to
+        if rule is not None:
+            _check_rule(rule, ("factors", i, "applies_to"), op_factor, list(seen))
+        if not applicable_operators(f, op_factor):
+            raise FieldError(("factors", i, "applies_to"), "the rule selects no operator choice")
+        if isinstance(f, ArgumentFactor):
+            _check_argument(f, i, op_factor)
+
+
+def _check_rule(rule: Rule, loc: tuple, op_factor: OperatorFactor, names: list[str]) -> None:
+    if rule.factor is not None and rule.factor != op_factor.name:
+        if rule.factor not in names:
+            raise FieldError((*loc, "factor"), _unknown("factor", rule.factor, names))
+        raise FieldError(
+            (*loc, "factor"), f"rules apply to the operator factor {op_factor.name!r} only"
+        )
+    for j, choice in enumerate(rule.choices):
+        if choice not in op_factor.choices:
+            raise FieldError(
+                (*loc, "choices", j),
+                _unknown("choice of " + op_factor.name, choice, op_factor.choices),
+            )
+    known_tags = sorted({t for c in op_factor.choices for t in OPERATORS.get(c).tags})
+    for j, tag in enumerate(rule.tags):
+        if tag not in known_tags:
+            raise FieldError(
+                (*loc, "tags", j),
+                f"no choice of {op_factor.name!r} carries tag {tag!r}{did_you_mean(tag, known_tags)};"
+                f" tags present: {', '.join(known_tags)}",
+            )
+
+
+def _check_argument(f: ArgumentFactor, i: int, op_factor: OperatorFactor) -> None:
+    for op in applicable_operators(f, op_factor):
+        if not OPERATORS.get(op).accepts(f.argument):
+            raise FieldError(
+                ("factors", i, "applies_to"),
+                f"operator {op!r} takes no argument {f.argument!r}; restrict the rule to "
+                "operators that do",
+            )
+
+
+def applicable_operators(factor, op_factor: OperatorFactor) -> list[str]:
+    """The operator choices on which ``factor`` applies, in the operator factor's order.
+
+    A zero-tagged operator (``none``) never takes other factors: a transform of nothing is nothing.
+    """
+    rule = factor.applies_to
+    result = []
+    for op in op_factor.choices:
+        entry = OPERATORS.get(op)
+        if "zero" in entry.tags:
+            continue
+        if rule is None or op in rule.choices or entry.tags & set(rule.tags):
+            result.append(op)
+    return result

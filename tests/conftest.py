@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny spaces that compile and run in milliseconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from factorspace.schema import SpaceConfig, SupernetConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
+CIFAR_JPEG = ROOT.parent / "shared" / "datasets" / "cifar10-jpeg"
+
+DARTS_OPS = [
+    "none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
+    "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5",
+]  # fmt: skip
+ACTIVATIONS = ["relu", "relu6", "leaky_relu", "prelu", "rrelu", "elu", "celu", "selu", "swish"]
+
+
+def paper_space(mode: str = "factorized", activations=ACTIVATIONS, nodes: int = 4) -> SpaceConfig:
+    return SpaceConfig.model_validate(
+        {
+            "mode": mode,
+            "factors": [
+                {"name": "op", "role": "operator", "choices": DARTS_OPS},
+                {
+                    "name": "activation",
+                    "role": "input",
+                    "choices": list(activations),
+                    "applies_to": {"factor": "op", "tags": ["parameterized"]},
+                },
+            ],
+            "cell": {"nodes": nodes, "keep": 2},
+        }
+    )
+
+
+@pytest.fixture
+def tiny_supernet() -> SupernetConfig:
+    """4 channels, 3 cells (normal, reduce, reduce): a forward/backward in milliseconds."""
+    return SupernetConfig(channels=4, cells=3, classes=10)
+
+
+@pytest.fixture
+def images() -> torch.Tensor:
+    torch.manual_seed(0)
+    return torch.randn(2, 3, 8, 8)
