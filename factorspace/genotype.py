@@ -22,8 +22,12 @@ class GenotypeEdge(Strict):
     source: int = Field(ge=0, description="input node: 0, 1 = cell inputs; 2.. = intermediate")
     target: int = Field(ge=2, description="intermediate node the edge feeds")
     op: str = Field(description="operator choice")
-    choices: dict[str, str | int | float] = Field(
-        default_factory=dict, description="factor -> choice, for every other factor that applies"
+    inputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="input-role factor -> activation, applied in this order before the operator",
+    )
+    arguments: dict[str, int | float | str] = Field(
+        default_factory=dict, description="constructor keyword -> value (argument-role factors)"
     )
 
 

@@ -165,7 +165,13 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
     out: list[str | int] = []
     node = data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (
+            isinstance(node, dict)
+            and part in node
+            or isinstance(node, list)
+            and isinstance(part, int)
+            and part < len(node)
+        ):
             node = node[part]
         elif part in ROLE_TAGS and i + 1 < len(loc):
             continue

@@ -1,45 +1,16 @@
-"""The ``factorspace`` command: a thin layer over the Python API.
-
-Every command turns a :class:`FactorspaceError` into one line on stderr and exit code 2.
-"""
+"""`factorspace validate` and `factorspace space`."""
 
 from __future__ import annotations
 
-import functools
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from factorspace.errors import FactorspaceError
+from factorspace.cli.app import RecipeArg, SetOpt, app, out, reports_errors
 from factorspace.loader import load_recipe
 from factorspace.summary import space_summary
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
-out = Console()
-err = Console(stderr=True)
-
-RecipeArg = Annotated[Path, typer.Argument(help="a recipe YAML file")]
-SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="override a recipe field: dotted.key=value")
-]
-
-
-def reports_errors(command):
-    """Turn bad input into one clear message and exit code 2, never a traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except FactorspaceError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 @app.command()
@@ -87,11 +58,3 @@ def print_space(s: dict) -> None:
     out.print(f"architectures            {s['space_size_sci']} ({s['space_size']:,})")
     if "activation_mib_per_image" in s:
         out.print(f"activation memory        ~{s['activation_mib_per_image']} MiB per image (fp32)")
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
