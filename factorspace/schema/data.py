@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from factorspace.errors import FieldError
 from factorspace.schema.space import Strict
 
 
@@ -30,10 +31,23 @@ class DataConfig(Strict):
         None,
         gt=0,
         le=1,
-        description="if set, validation is this fraction per class (ImageNet search)",
+        description="if set, validation is this fraction per class (ImageNet search) and training "
+        "is `subset_per_class` per class (default: the rest), disjoint; `train_portion` is unused",
     )
     image_size: int = Field(32, ge=8)
     workers: int = Field(2, ge=0)
     mean: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
     std: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
     augment: bool = Field(True, description="DARTS augmentation: random crop (pad 4) and flip")
+
+    @model_validator(mode="after")
+    def _subsets_fit(self) -> DataConfig:
+        if self.val_subset_per_class is not None and self.subset_per_class is not None:
+            total = self.subset_per_class + self.val_subset_per_class
+            if total > 1 + 1e-9:
+                raise FieldError(
+                    ("val_subset_per_class",),
+                    f"subset_per_class + val_subset_per_class = {total:g} > 1; the train and "
+                    "validation subsets of a class are disjoint",
+                )
+        return self

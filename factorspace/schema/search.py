@@ -54,6 +54,7 @@ class SearchConfig(Strict):
     )
     checkpoint_every_steps: int | None = Field(None, ge=1, description="also checkpoint mid-epoch")
     seed: int = 0
+    tensorboard: bool = Field(True, description="also log to TensorBoard when it is installed")
 
     def arch_for(self, factor: str) -> ArchOptimizer:
         return self.arch_overrides.get(factor, self.arch)

@@ -1,0 +1,172 @@
+"""Search-cost benchmark: time, memory and throughput of a search step, per recipe.
+
+Each recipe is measured in a fresh subprocess so that peak memory (CPU: peak RSS; CUDA: max
+allocated) belongs to that recipe alone. Inputs are random tensors: this measures the supernet
+and the update rule, not data loading.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from factorspace.compile import compile_supernet
+from factorspace.loader import load_recipe
+from factorspace.search import optim
+
+
+@dataclass
+class BenchResult:
+    recipe: str
+    device: str
+    batch_size: int
+    update: str
+    forward_backward_s: float
+    step_s: float
+    images_per_s: float
+    gflop_per_step: float
+    gflop_per_s: float
+    peak_memory_mib: float
+    passes_per_step: int
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_time(fn, device: torch.device, steps: int, warmup: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        synchronize(device)
+        t = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def measure(
+    recipe_path: str,
+    overrides: list[str],
+    device: str,
+    batch_size: int | None,
+    steps: int,
+    warmup: int,
+    update: str | None,
+    channels_last: bool,
+) -> BenchResult:
+    recipe = load_recipe(recipe_path, overrides)
+    device_ = torch.device(device)
+    cfg = recipe.search
+    if update:
+        cfg = cfg.model_copy(update={"update": update})
+    batch = batch_size or cfg.batch_size
+    torch.manual_seed(0)
+    net = compile_supernet(recipe.space, recipe.supernet, device_)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(memory_format=memory_format)
+    size = recipe.data.image_size
+    shape = (batch, recipe.supernet.in_channels, size, size)
+    x = torch.randn(shape, device=device_).contiguous(memory_format=memory_format)
+    y = torch.randint(0, recipe.supernet.classes, (batch,), device=device_)
+    w_opt, _ = optim.weight_optimizer(net, cfg)
+    a_opts = optim.arch_optimizers(net, cfg)
+
+    def forward_backward():
+        net.zero_grad(set_to_none=True)
+        F.cross_entropy(net(x), y).backward()
+
+    def step():
+        optim.weight_step(net, w_opt, (x, y), cfg.weights.grad_clip)
+        optim.arch_steps(net, a_opts, (x, y), update=cfg.update)
+
+    if device_.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device_)
+    with FlopCounterMode(display=False) as counter:
+        forward_backward()
+    flops_fb = counter.get_total_flops()
+    passes = 1 + (len(a_opts) if cfg.update == "sequential" else min(len(a_opts), 1))
+    fb = median_time(forward_backward, device_, steps, warmup)
+    st = median_time(step, device_, steps, warmup)
+    if device_.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(device_) / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # KiB on Linux
+    gflop_step = flops_fb * passes / 1e9
+    return BenchResult(
+        recipe=Path(recipe_path).stem,
+        device=str(device_),
+        batch_size=batch,
+        update=cfg.update,
+        forward_backward_s=fb,
+        step_s=st,
+        images_per_s=batch / st,
+        gflop_per_step=gflop_step,
+        gflop_per_s=gflop_step / st,
+        peak_memory_mib=peak,
+        passes_per_step=passes,
+    )
+
+
+def _child(queue, args) -> None:
+    try:
+        queue.put(("ok", asdict(measure(*args))))
+    except Exception as e:  # reported by the parent as one line
+        queue.put(("error", f"{e.__class__.__name__}: {e}"))
+
+
+def bench(
+    recipes: list[str],
+    *,
+    overrides: list[str] = (),
+    device: str = "cpu",
+    batch_size: int | None = None,
+    steps: int = 3,
+    warmup: int = 1,
+    update: str | None = None,
+    channels_last: bool = True,
+    isolate: bool = True,
+) -> list[dict]:
+    """Measure every recipe; each row also carries its ratios to the first recipe."""
+    rows = []
+    for path in recipes:
+        args = (
+            str(path),
+            list(overrides),
+            device,
+            batch_size,
+            steps,
+            warmup,
+            update,
+            channels_last,
+        )
+        if isolate:
+            ctx = mp.get_context("spawn")
+            queue = ctx.Queue()
+            proc = ctx.Process(target=_child, args=(queue, args))
+            proc.start()
+            status, payload = queue.get()
+            proc.join()
+            if status == "error":
+                from factorspace.errors import FactorspaceError
+
+                raise FactorspaceError(f"bench {path}: {payload}")
+            rows.append(payload)
+        else:
+            rows.append(asdict(measure(*args)))
+    base = rows[0]
+    for row in rows:
+        for key in ("forward_backward_s", "step_s", "peak_memory_mib"):
+            row[f"{key}_ratio"] = row[key] / base[key] if base[key] else float("nan")
+    return rows

@@ -1,0 +1,55 @@
+"""`factorspace bench`: what a search step costs, per recipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from factorspace.cli.app import SetOpt, app, out, reports_errors
+
+
+@app.command()
+@reports_errors
+def bench(
+    recipes: Annotated[list[Path], typer.Argument(help="recipes; ratios are to the first")],
+    set_: SetOpt = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N")] = "cpu",
+    batch_size: Annotated[int | None, typer.Option(help="default: the recipe's")] = None,
+    steps: Annotated[int, typer.Option(help="timed steps (median reported)")] = 3,
+    warmup: Annotated[int, typer.Option(help="untimed steps first")] = 1,
+    update: Annotated[str | None, typer.Option(help="sequential or simultaneous")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Median time of a search step and a forward/backward, peak memory, images/s, GFLOP/s."""
+    from factorspace.bench import bench as run_bench
+
+    rows = run_bench(
+        [str(r) for r in recipes],
+        overrides=set_ or [],
+        device=device,
+        batch_size=batch_size,
+        steps=steps,
+        warmup=warmup,
+        update=update,
+    )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"search step on {rows[0]['device']}, batch {rows[0]['batch_size']}")
+    for col in ("recipe", "update", "fwd+bwd s", "step s", "img/s", "GFLOP/s", "peak MiB"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            r["recipe"],
+            r["update"],
+            f"{r['forward_backward_s']:.3f} ({r['forward_backward_s_ratio']:.2f}x)",
+            f"{r['step_s']:.3f} ({r['step_s_ratio']:.2f}x)",
+            f"{r['images_per_s']:.1f}",
+            f"{r['gflop_per_s']:.1f}",
+            f"{r['peak_memory_mib']:.0f} ({r['peak_memory_mib_ratio']:.2f}x)",
+        )
+    out.print(table)

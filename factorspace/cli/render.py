@@ -1,0 +1,62 @@
+"""`factorspace render`: draw a genotype's cells for a paper."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from factorspace.cli.app import app, err, out, reports_errors
+from factorspace.render import FORMATS, GraphvizMissingWarning, render_genotype
+
+Format = Literal["pdf", "svg", "png", "gv"]
+Cell = Literal["normal", "reduce", "both"]
+
+
+@app.command()
+@reports_errors
+def render(
+    genotype: Annotated[str, typer.Argument(help="a genotype file, a run directory or a zoo name")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="where to write: FILE's stem + _normal/_reduce + the format's suffix "
+            "[default: <genotype name>_cells.pdf]",
+        ),
+    ] = None,
+    fmt: Annotated[
+        Format | None,
+        typer.Option(
+            "--format", help="pdf, svg, png or gv (the dot source) [default: -o's suffix, else pdf]"
+        ),
+    ] = None,
+    cell: Annotated[Cell, typer.Option(help="which cell to draw")] = "both",
+) -> None:
+    """Draw a genotype's cells as the DARTS papers do, each edge with its activation."""
+    from factorspace.zoo import resolve_genotype
+
+    g = resolve_genotype(genotype)
+    if output is None:
+        output = Path(f"{_file_name(g.name or Path(genotype).stem)}_cells.pdf")
+    fmt = fmt or (output.suffix[1:] if output.suffix[1:] in FORMATS else "pdf")
+    cells = ("normal", "reduce") if cell == "both" else (cell,)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GraphvizMissingWarning)
+        paths = render_genotype(g, output, fmt=fmt, cells=cells)
+    for w in caught:
+        if issubclass(w.category, GraphvizMissingWarning):
+            err.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    for path in paths:
+        out.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def _file_name(name: str) -> str:
+    """A genotype name as a file name: 'A-DARTS (CIFAR)' -> 'A-DARTS_CIFAR'."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "genotype"

@@ -1,0 +1,237 @@
+"""Draw a genotype's cells as the DARTS papers do, with each edge's activation and arguments.
+
+Inputs c_{k-2}, c_{k-1} on the left, intermediate nodes 0..N-1 in the middle, the output c_{k}
+on the right; each kept edge is labelled ``operator · arguments · activation`` and coloured by its
+activation, with a legend of the activations used. Sizes suit one column of a two-column paper.
+
+Building a graph needs only the ``graphviz`` Python package. Rendering needs graphviz's ``dot``
+program; without it :func:`render_genotype` writes the ``.gv`` source and warns how to finish.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from collections.abc import Iterable
+from html import escape
+from pathlib import Path
+
+import graphviz
+
+from factorspace.genotype import Genotype, GenotypeEdge
+from factorspace.rundir import atomic_write_bytes
+
+FORMATS = ("pdf", "svg", "png", "gv")
+CELLS = ("normal", "reduce")
+
+# Paul Tol's "muted" qualitative scheme: nine colours told apart under the common colour-vision
+# deficiencies, one per activation the paper searches over. The mapping is fixed, so an activation
+# has the same colour in every figure.
+ACTIVATION_COLORS = {
+    "relu": "#332288",  # indigo
+    "relu6": "#88CCEE",  # cyan
+    "leaky_relu": "#44AA99",  # teal
+    "prelu": "#117733",  # green
+    "rrelu": "#999933",  # olive
+    "elu": "#DDCC77",  # sand
+    "celu": "#CC6677",  # rose
+    "selu": "#882255",  # wine
+    "swish": "#AA4499",  # purple
+}
+# Okabe-Ito colours, handed to other activations in the order of their names.
+EXTRA_COLORS = ("#E69F00", "#0072B2", "#D55E00", "#000000")
+NO_ACTIVATION = "#8C8C8C"  # pooling, skip, none
+CONCAT = "#BBBBBB"  # node -> c_{k}
+
+DISPLAY_NAMES = {
+    "relu": "ReLU",
+    "relu6": "ReLU6",
+    "leaky_relu": "LeakyReLU",
+    "prelu": "PReLU",
+    "rrelu": "RReLU",
+    "elu": "ELU",
+    "celu": "CELU",
+    "selu": "SELU",
+    "swish": "Swish",
+}
+ARGUMENT_ABBREVIATIONS = {"kernel_size": "k", "dilation": "d", "stride": "s", "groups": "g"}
+
+# Sized for one column of a two-column paper (~3.3 in): a four-node DARTS cell comes out ~5 in
+# wide, so scaled to the column its operator labels read at ~7 pt and its nodes at ~9 pt. Labels
+# take two lines (operator, then activation), which halves the width their ranks need.
+FONT = "Helvetica,Arial,sans-serif"  # Helvetica where it exists, else its metric twins
+GRAPH_ATTR = {
+    "rankdir": "LR",
+    "ranksep": "0.15",
+    "nodesep": "0.1",
+    "margin": "0",
+    "pad": "0.08",  # inside the white background, unlike margin
+    "bgcolor": "white",
+    "fontname": FONT,
+    "fontsize": "14",
+}
+NODE_ATTR = {
+    "style": "filled",
+    "shape": "rect",
+    "fontname": FONT,
+    "fontsize": "14",
+    "penwidth": "1.2",
+    "height": "0.36",
+    "width": "0.36",
+    "margin": "0.06,0.03",
+}
+EDGE_ATTR = {"fontname": FONT, "fontsize": "11", "arrowsize": "0.6", "penwidth": "1.6"}
+INPUT_FILL, NODE_FILL, OUTPUT_FILL = "darkseagreen2", "lightblue", "palegoldenrod"  # as DARTS
+INPUTS = ("c_{k-2}", "c_{k-1}")
+OUTPUT = "c_{k}"
+LEGEND = "legend"
+SEP = " · "
+
+
+class GraphvizMissingWarning(UserWarning):
+    """graphviz's ``dot`` is not installed: the ``.gv`` source was written instead."""
+
+
+def activation_colors(activations: Iterable[str]) -> dict[str, str]:
+    """The colour of each activation: fixed for the nine known ones, then Okabe-Ito by name."""
+    names = sorted(set(activations))
+    unknown = [a for a in names if a not in ACTIVATION_COLORS]
+    extra = {a: EXTRA_COLORS[i % len(EXTRA_COLORS)] for i, a in enumerate(unknown)}
+    return {a: ACTIVATION_COLORS.get(a) or extra[a] for a in names}
+
+
+def edge_label(edge: GenotypeEdge) -> str:
+    """'sep_conv_3x3 · SELU', 'sep_conv · k=5 · PReLU', 'skip_connect'."""
+    return SEP.join(_label_lines(edge))
+
+
+def _label_lines(edge: GenotypeEdge) -> list[str]:
+    """The operator and its arguments, then the activations (if any)."""
+    args = [f"{ARGUMENT_ABBREVIATIONS.get(k, k)}={v}" for k, v in edge.arguments.items()]
+    acts = [DISPLAY_NAMES.get(a, a) for a in edge.inputs.values()]
+    return [line for line in (SEP.join([edge.op, *args]), SEP.join(acts)) if line]
+
+
+def cell_graph(genotype: Genotype, cell: str = "normal", *, label: str | None = None):
+    """Draw one cell of ``genotype`` as a left-to-right :class:`graphviz.Digraph`.
+
+    Args:
+        genotype: the architecture to draw.
+        cell: ``"normal"`` or ``"reduce"``.
+        label: an optional title under the graph; none by default (the caption is the paper's).
+
+    Returns:
+        The graph; ``.source`` is its dot text, ``.pipe(format="svg")`` renders it (needs ``dot``).
+
+    Example:
+        >>> g = cell_graph(genotype, "reduce")
+        >>> "c_{k}" in g.source
+        True
+    """
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, not {cell!r}")
+    c = getattr(genotype, cell)
+    g = graphviz.Digraph(
+        name=f"{genotype.name or 'genotype'}_{cell}",
+        engine="dot",
+        graph_attr=GRAPH_ATTR | ({"label": label, "labelloc": "b"} if label else {}),
+        node_attr=NODE_ATTR,
+        edge_attr=EDGE_ATTR,
+    )
+    with g.subgraph() as inputs:  # c_{k-2} above c_{k-1}, as in the DARTS figures
+        inputs.attr(rank="same")
+        for name in INPUTS:
+            inputs.node(name, _subscript(name), fillcolor=INPUT_FILL)
+        inputs.edge(INPUTS[0], INPUTS[1], style="invis")
+    last = max([e.target for e in c.edges] + list(c.concat) + [1])
+    for node in range(2, last + 1):
+        g.node(str(node - 2), fillcolor=NODE_FILL)
+    g.node(OUTPUT, _subscript(OUTPUT), fillcolor=OUTPUT_FILL)
+
+    colors = activation_colors(a for e in c.edges for a in e.inputs.values())
+    for e in c.edges:
+        color = ":".join(colors[a] for a in e.inputs.values()) or NO_ACTIVATION
+        g.edge(_node(e.source), _node(e.target), label="\\n".join(_label_lines(e)), color=color)
+    for node in c.concat:
+        g.edge(_node(node), OUTPUT, color=CONCAT, penwidth="1.0")
+    if colors:
+        with g.subgraph() as out:  # the legend beside c_{k}, where the graph has room
+            out.attr(rank="same")
+            out.node(LEGEND, _legend(colors), shape="plain", style="")
+            out.edge(OUTPUT, LEGEND, style="invis")
+    return g
+
+
+def render_genotype(
+    genotype: Genotype,
+    out: Path | str,
+    *,
+    fmt: str = "pdf",
+    cells: Iterable[str] = CELLS,
+    dpi: int = 300,
+) -> list[Path]:
+    """Write one drawing per cell: ``out``'s stem + ``_normal.pdf``, ``_reduce.pdf``...
+
+    Args:
+        genotype: the architecture to draw.
+        out: where to write; its suffix is replaced by ``_<cell>.<fmt>``.
+        fmt: ``"pdf"``, ``"svg"``, ``"png"`` (at ``dpi``) or ``"gv"`` (the dot source).
+        cells: which cells to draw.
+        dpi: the resolution of a ``png``.
+
+    Returns:
+        The paths written. Each is written atomically (a temporary file, then a rename). If
+        graphviz's ``dot`` is missing they are ``.gv`` files, with a
+        :class:`GraphvizMissingWarning` per file saying how to install ``dot`` and finish.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
+    out = Path(out)
+    have_dot = fmt == "gv" or shutil.which("dot") is not None
+    written = []
+    for cell in cells:
+        g = cell_graph(genotype, cell)
+        path = out.with_name(f"{out.stem}_{cell}.{fmt}")
+        if have_dot and fmt != "gv":
+            if fmt == "png":
+                g.graph_attr["dpi"] = str(dpi)
+            try:
+                atomic_write_bytes(path, g.pipe(format=fmt))
+                written.append(path)
+                continue
+            except graphviz.ExecutableNotFound:
+                have_dot = False
+        gv = path.with_suffix(".gv")
+        atomic_write_bytes(gv, g.source.encode())
+        written.append(gv)
+        if fmt != "gv":
+            warnings.warn(missing_dot_notice(gv, fmt), GraphvizMissingWarning, stacklevel=2)
+    return written
+
+
+def missing_dot_notice(gv: Path, fmt: str = "pdf") -> str:
+    """The one line that says what was written instead and how to finish the job."""
+    target = gv.with_suffix(f".{fmt}")
+    return (
+        f"graphviz's `dot` was not found; wrote {gv} — install it with `apt-get install graphviz`"
+        f" (Debian/Ubuntu) or `brew install graphviz`, then run `dot -T{fmt} {gv} -o {target}`"
+    )
+
+
+def _node(index: int) -> str:
+    return INPUTS[index] if index < 2 else str(index - 2)
+
+
+def _subscript(name: str) -> str:
+    """'c_{k-2}' -> an HTML label with k-2 as a subscript (graphviz's ``<...>`` label syntax)."""
+    base, sub = name.split("_", 1)
+    return f"<{base}<sub>{sub.strip('{}')}</sub>>"
+
+
+def _legend(colors: dict[str, str]) -> str:
+    rows = "".join(
+        f'<tr><td width="18" height="10" fixedsize="true" bgcolor="{color}"></td>'
+        f'<td align="left"><font point-size="11">{escape(DISPLAY_NAMES.get(name, name))}</font></td></tr>'
+        for name, color in colors.items()
+    )
+    return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{rows}</table>>'

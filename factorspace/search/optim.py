@@ -1,0 +1,156 @@
+"""One optimizer for the weights, one per factor for the architecture, and the update rules.
+
+Algorithm 1 of the paper, generalised to N factors: the weights take an SGD step on a training
+batch; then each factor, in order, takes an Adam step on the validation loss computed *after* the
+previous factor's step (``sequential``). ``simultaneous`` computes the validation loss once and
+steps every factor on it. ``order="second"`` replaces each factor's gradient by DARTS's unrolled
+(second-order) approximation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from factorspace.compile import Supernet
+from factorspace.schema import SearchConfig
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def weight_optimizer(net: Supernet, config: SearchConfig):
+    """SGD with cosine annealing over the epochs, stepped once per epoch (DARTS)."""
+    w = config.weights
+    opt = torch.optim.SGD(
+        net.weight_parameters(), lr=w.lr, momentum=w.momentum, weight_decay=w.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs, eta_min=w.lr_min)
+    return opt, sched
+
+
+def update_order(net: Supernet, config: SearchConfig) -> list[str]:
+    """Searched factors in the order they are updated: the recipe's, else the space's."""
+    searched = net.space.searched_factors
+    if config.factor_order:
+        ordered = [f for f in config.factor_order if f in searched]
+        return ordered + [f for f in searched if f not in ordered]
+    return list(searched)
+
+
+def arch_optimizers(net: Supernet, config: SearchConfig) -> dict[str, torch.optim.Adam]:
+    """Factor -> its own Adam, in update order; frozen factors get none and no gradient."""
+    groups = net.arch_parameters()
+    opts = {}
+    for factor in update_order(net, config):
+        settings = config.arch_for(factor)
+        if settings.frozen:
+            for p in groups[factor]:
+                p.requires_grad_(False)
+            continue
+        opts[factor] = torch.optim.Adam(
+            groups[factor], lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay
+        )
+    return opts
+
+
+def loss_and_correct(net: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
+    x, y = batch
+    logits = net(x)
+    return F.cross_entropy(logits, y), int((logits.argmax(-1) == y).sum())
+
+
+def weight_step(net: Supernet, opt, batch: Batch, grad_clip: float | None):
+    """Line 3 of Algorithm 1: one SGD step of the weights on a training batch."""
+    opt.zero_grad(set_to_none=True)
+    loss, correct = loss_and_correct(net, batch)
+    loss.backward()
+    if grad_clip:
+        nn.utils.clip_grad_norm_(net.weight_parameters(), grad_clip)
+    opt.step()
+    return loss.detach(), correct
+
+
+def arch_steps(
+    net: Supernet,
+    opts: dict[str, torch.optim.Adam],
+    val: Batch,
+    *,
+    update: str,
+    grad_fn: Callable[[Supernet, Batch], tuple[torch.Tensor, int]] | None = None,
+):
+    """Lines 4-5 of Algorithm 1 for every factor. Returns the last validation loss and hits.
+
+    ``grad_fn(net, val)`` fills the architecture gradients and returns (loss, correct); the default
+    is the first-order gradient of the validation loss.
+    """
+    grad_fn = grad_fn or first_order_grads
+    loss, correct = torch.zeros(()), 0
+    if update == "simultaneous":
+        for opt in opts.values():
+            opt.zero_grad(set_to_none=True)
+        loss, correct = grad_fn(net, val)
+        for opt in opts.values():
+            opt.step()
+        return loss, correct
+    for opt in opts.values():  # sequential: each factor sees the previous factors' new values
+        for other in opts.values():
+            other.zero_grad(set_to_none=True)
+        loss, correct = grad_fn(net, val)
+        opt.step()
+    return loss, correct
+
+
+def first_order_grads(net: Supernet, val: Batch) -> tuple[torch.Tensor, int]:
+    # The weights' gradients from this pass are discarded (zeroed before the next weight step).
+    loss, correct = loss_and_correct(net, val)
+    loss.backward()
+    return loss.detach(), correct
+
+
+def second_order_grads(w_opt: torch.optim.SGD, train: Batch, config: SearchConfig):
+    """DARTS's unrolled gradient: grad_a L_val(w', a) - xi * (finite-difference Hessian term),
+    with w' = w - xi * (momentum * buf + grad_w L_train + wd * w) and xi the current weight lr."""
+
+    def grad_fn(net: Supernet, val: Batch) -> tuple[torch.Tensor, int]:
+        weights = net.weight_parameters()
+        arch = [p for ps in net.arch_parameters().values() for p in ps if p.requires_grad]
+        xi = w_opt.param_groups[0]["lr"]
+        momentum, wd = config.weights.momentum, config.weights.weight_decay
+        originals = [w.detach().clone() for w in weights]
+
+        train_loss, _ = loss_and_correct(net, train)
+        grads = torch.autograd.grad(train_loss, weights, allow_unused=True)
+        with torch.no_grad():
+            for w, g in zip(weights, grads, strict=True):
+                g = torch.zeros_like(w) if g is None else g
+                buf = w_opt.state.get(w, {}).get("momentum_buffer")
+                step = g + wd * w + (momentum * buf if buf is not None else 0)
+                w.sub_(xi * step)
+
+        val_loss, correct = loss_and_correct(net, val)
+        d_arch_and_w = torch.autograd.grad(val_loss, arch + weights, allow_unused=True)
+        d_arch, d_w = d_arch_and_w[: len(arch)], d_arch_and_w[len(arch) :]
+        d_w = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, d_w, strict=True)]
+        eps = 0.01 / torch.cat([g.flatten() for g in d_w]).norm().clamp_min(1e-12)
+
+        def arch_grad_at(sign: float):
+            with torch.no_grad():
+                for w, w0, g in zip(weights, originals, d_w, strict=True):
+                    w.copy_(w0 + sign * eps * g)
+            loss, _ = loss_and_correct(net, train)
+            return torch.autograd.grad(loss, arch, allow_unused=True)
+
+        g_pos, g_neg = arch_grad_at(+1.0), arch_grad_at(-1.0)
+        with torch.no_grad():
+            for w, w0 in zip(weights, originals, strict=True):
+                w.copy_(w0)
+            for a, d, gp, gn in zip(arch, d_arch, g_pos, g_neg, strict=True):
+                d = torch.zeros_like(a) if d is None else d
+                hess = (gp if gp is not None else 0) - (gn if gn is not None else 0)
+                a.grad = d - xi * hess / (2 * eps)
+        return val_loss.detach(), correct
+
+    return grad_fn
