@@ -21,6 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from factorspace.compile import compile_supernet
 from factorspace.loader import load_recipe
 from factorspace.search import optim
+from factorspace.search.loop import autocast
 
 
 @dataclass
@@ -36,6 +37,8 @@ class BenchResult:
     gflop_per_s: float
     peak_memory_mib: float
     passes_per_step: int
+    precision: str
+    channels_last: bool
 
 
 def synchronize(device: torch.device) -> None:
@@ -64,7 +67,6 @@ def measure(
     steps: int,
     warmup: int,
     update: str | None,
-    channels_last: bool,
 ) -> BenchResult:
     recipe = load_recipe(recipe_path, overrides)
     device_ = torch.device(device)
@@ -74,7 +76,7 @@ def measure(
     batch = batch_size or cfg.batch_size
     torch.manual_seed(0)
     net = compile_supernet(recipe.space, recipe.supernet, device_)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     net = net.to(memory_format=memory_format)
     size = recipe.data.image_size
     shape = (batch, recipe.supernet.in_channels, size, size)
@@ -85,11 +87,14 @@ def measure(
 
     def forward_backward():
         net.zero_grad(set_to_none=True)
-        F.cross_entropy(net(x), y).backward()
+        with autocast(device_, cfg.precision):
+            loss = F.cross_entropy(net(x).float(), y)
+        loss.backward()
 
     def step():
-        optim.weight_step(net, w_opt, (x, y), cfg.weights.grad_clip)
-        optim.arch_steps(net, a_opts, (x, y), update=cfg.update)
+        with autocast(device_, cfg.precision):
+            optim.weight_step(net, w_opt, (x, y), cfg.weights.grad_clip)
+            optim.arch_steps(net, a_opts, (x, y), update=cfg.update)
 
     if device_.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device_)
@@ -97,8 +102,9 @@ def measure(
         forward_backward()
     flops_fb = counter.get_total_flops()
     passes = 1 + (len(a_opts) if cfg.update == "sequential" else min(len(a_opts), 1))
-    fb = median_time(forward_backward, device_, steps, warmup)
-    st = median_time(step, device_, steps, warmup)
+    with torch.backends.cudnn.flags(enabled=True, benchmark=True):
+        fb = median_time(forward_backward, device_, steps, warmup)
+        st = median_time(step, device_, steps, warmup)
     if device_.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device_) / 2**20
     else:
@@ -116,6 +122,8 @@ def measure(
         gflop_per_s=gflop_step / st,
         peak_memory_mib=peak,
         passes_per_step=passes,
+        precision=cfg.precision,
+        channels_last=cfg.channels_last,
     )
 
 
@@ -135,7 +143,6 @@ def bench(
     steps: int = 3,
     warmup: int = 1,
     update: str | None = None,
-    channels_last: bool = True,
     isolate: bool = True,
 ) -> list[dict]:
     """Measure every recipe; each row also carries its ratios to the first recipe."""
@@ -149,7 +156,6 @@ def bench(
             steps,
             warmup,
             update,
-            channels_last,
         )
         if isolate:
             ctx = mp.get_context("spawn")

@@ -10,7 +10,8 @@ import torch
 from factorspace.schema import SpaceConfig, SupernetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
+# Search recipes; train_*.yaml are re-training recipes with their own schema.
+RECIPES = sorted(p for p in (ROOT / "recipes").glob("*.yaml") if not p.name.startswith("train_"))
 CIFAR_JPEG = ROOT.parent / "shared" / "datasets" / "cifar10-jpeg"
 
 DARTS_OPS = [

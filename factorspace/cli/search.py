@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from factorspace.cli.app import RecipeArg, SetOpt, app, out, reports_errors
+from factorspace.errors import FactorspaceError
 from factorspace.loader import load_recipe
 
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N")]
@@ -23,12 +24,29 @@ def search(
     ] = None,
     device: DeviceOpt = "auto",
     seed: Annotated[int | None, typer.Option(help="overrides search.seed")] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated seeds, e.g. 0,1,2: one run each in --out/seed_N (default "
+            "runs/NAME-TIME-seeds) and a summary.json/.csv comparing them"
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
 ) -> None:
     """Search a recipe's space, derive the genotype, and leave a run directory."""
     from factorspace.search import search as run_search
 
     r = load_recipe(recipe, set_ or [])
+    if seeds is not None:
+        from factorspace.search.multiseed import parse_seeds, search_seeds
+
+        if seed is not None:
+            raise FactorspaceError("--seed and --seeds: give one of them")
+        parent = search_seeds(
+            r, parse_seeds(seeds), out=out_dir, device=device, resume=resume, console=out
+        )
+        out.print(f"summary: {parent / 'summary.json'}")
+        return
     result = run_search(r, out=out_dir, device=device, seed=seed, resume=resume, console=out)
     out.print(f"genotype: {result.run_dir / 'genotype.json'}")
     out.print(f"run directory: {result.run_dir}")

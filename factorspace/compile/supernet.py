@@ -6,6 +6,12 @@ preprocessed by FactorizedReduce (after a reduction) or ReLU-1x1conv-BN, non-aff
 the two inputs of a reduction cell have stride 2; a cell outputs the concat of its intermediate
 nodes; global average pooling and a linear classifier. Architecture parameters (1e-3 * randn,
 as DARTS) are kept apart from the weights, one tensor per factor per cell type.
+
+PC-DARTS's options (Xu et al. 2019, ``model_search.py``): ``partial_channels`` K wraps each edge
+in a :class:`~factorspace.compile.partial.PartialEdge`; ``edge_normalization`` adds one weight per
+edge (group ``edge``), softmax over each node's inputs, so that a node is
+``sum_j beta_j * edge_j(h_j)``; ``stem: imagenet`` is its ImageNet search stem (three stride-2
+3x3 convs; the first cell's ``c_{k-2}`` input is at twice the resolution, hence reduced).
 """
 
 from __future__ import annotations
@@ -15,16 +21,25 @@ import torch.nn.functional as F
 from torch import nn
 
 from factorspace.compile.candidates import Space
-from factorspace.compile.edge import build_edge
+from factorspace.compile.partial import build_partial_edge
+from factorspace.errors import FactorspaceError
 from factorspace.ops import FactorizedReduce, ReLUConvBN
 from factorspace.schema import SpaceConfig, SupernetConfig
+from factorspace.schema.network import EDGE_GROUP
 
 CELL_TYPES = ("normal", "reduce")
 
 
 class SearchCell(nn.Module):
     def __init__(
-        self, space: Space, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool
+        self,
+        space: Space,
+        c_pp: int,
+        c_p: int,
+        c: int,
+        reduction: bool,
+        reduction_prev: bool,
+        partial_channels: int = 1,
     ) -> None:
         super().__init__()
         self.reduction = reduction
@@ -35,23 +50,31 @@ class SearchCell(nn.Module):
         )
         self.preprocess1 = ReLUConvBN(c_p, c, 1, 1, 0, affine=False)
         self.edges = nn.ModuleList(
-            build_edge(space, c, 2 if reduction and src < 2 else 1) for src, _ in space.edge_list()
+            build_partial_edge(space, c, 2 if reduction and src < 2 else 1, partial_channels)
+            for src, _ in space.edge_list()
         )
         self.nodes = space.nodes
 
     def forward(
-        self, s0: torch.Tensor, s1: torch.Tensor, weights: dict[str, torch.Tensor]
+        self,
+        s0: torch.Tensor,
+        s1: torch.Tensor,
+        weights: dict[str, torch.Tensor],
+        edge_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
         for _ in range(self.nodes):
             node = sum(
-                self.edges[offset + j](h, {f: w[offset + j] for f, w in weights.items()})
-                for j, h in enumerate(states)
+                self._edge(offset + j, h, weights, edge_weights) for j, h in enumerate(states)
             )
             offset += len(states)
             states.append(node)
         return torch.cat(states[2:], dim=1)
+
+    def _edge(self, k: int, h: torch.Tensor, weights, edge_weights) -> torch.Tensor:
+        out = self.edges[k](h, {f: w[k] for f, w in weights.items()})
+        return out if edge_weights is None else edge_weights[k] * out
 
 
 class Supernet(nn.Module):
@@ -62,17 +85,25 @@ class Supernet(nn.Module):
         self.space, self.config = space, config
         c = config.channels
         c_stem = config.stem_multiplier * c
-        self.stem = nn.Sequential(
-            nn.Conv2d(config.in_channels, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem)
-        )
+        if config.stem == "imagenet":
+            self.stem0, self.stem1 = imagenet_stem(config.in_channels, c_stem)
+        else:
+            self.stem = nn.Sequential(
+                nn.Conv2d(config.in_channels, c_stem, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_stem),
+            )
         c_pp, c_p, c_curr = c_stem, c_stem, c
-        reduction_prev = False
+        reduction_prev = config.stem == "imagenet"  # its c_{k-2} is at twice the resolution
         self.cells = nn.ModuleList()
         for i in range(config.cells):
             reduction = i in config.reductions
             if reduction:
                 c_curr *= 2
-            self.cells.append(SearchCell(space, c_pp, c_p, c_curr, reduction, reduction_prev))
+            self.cells.append(
+                SearchCell(
+                    space, c_pp, c_p, c_curr, reduction, reduction_prev, config.partial_channels
+                )
+            )
             reduction_prev = reduction
             c_pp, c_p = c_p, space.nodes * c_curr
         self.classifier = nn.Linear(c_p, config.classes)
@@ -89,10 +120,29 @@ class Supernet(nn.Module):
                 for cell_type in CELL_TYPES
             }
         )
+        if config.edge_normalization:
+            if EDGE_GROUP in space.searched_factors:
+                raise FactorspaceError(
+                    f"factor {EDGE_GROUP!r}: the name is taken by supernet.edge_normalization's "
+                    "weights; rename the factor"
+                )
+            for cell_type in CELL_TYPES:  # PC-DARTS's betas: 1e-3 * randn, one per edge
+                self.arch[cell_type][EDGE_GROUP] = nn.Parameter(
+                    1e-3 * torch.randn(space.edges_per_cell)
+                )
+
+    @property
+    def arch_groups(self) -> list[str]:
+        """The architecture groups: the searched factors, then ``edge`` if edges are normalised."""
+        edge = [EDGE_GROUP] if self.config.edge_normalization else []
+        return [*self.space.searched_factors, *edge]
 
     def arch_parameters(self) -> dict[str, list[nn.Parameter]]:
-        """Factor name -> its parameters ([normal, reduce]); the search gives each an optimizer."""
-        return {f: [self.arch[t][f] for t in CELL_TYPES] for f in self.space.searched_factors}
+        """Group name -> its parameters ([normal, reduce]); the search gives each an optimizer.
+
+        The groups are the searched factors and, under edge normalisation, ``edge``.
+        """
+        return {g: [self.arch[t][g] for t in CELL_TYPES] for g in self.arch_groups}
 
     def weight_parameters(self) -> list[nn.Parameter]:
         """Every parameter that is not architecture (the paper's omega)."""
@@ -101,15 +151,50 @@ class Supernet(nn.Module):
 
     def arch_weights(self) -> dict[str, dict[str, torch.Tensor]]:
         """Cell type -> factor -> softmax over choices, per edge (shape: edges x choices)."""
-        return {t: {f: F.softmax(a, dim=-1) for f, a in self.arch[t].items()} for t in CELL_TYPES}
+        factors = self.space.searched_factors
+        return {t: {f: F.softmax(self.arch[t][f], dim=-1) for f in factors} for t in CELL_TYPES}
+
+    def edge_weights(self) -> dict[str, torch.Tensor] | None:
+        """Cell type -> each edge's weight, softmax over its node's inputs (PC-DARTS's
+        normalised betas; shape: edges); ``None`` without edge normalisation."""
+        if not self.config.edge_normalization:
+            return None
+        sizes = [i + 2 for i in range(self.space.nodes)]  # node i's inputs, in edge order
+        return {
+            t: torch.cat([F.softmax(b, dim=-1) for b in self.arch[t][EDGE_GROUP].split(sizes)])
+            for t in CELL_TYPES
+        }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weights = self.arch_weights()
-        s0 = s1 = self.stem(x)
+        weights, edge_weights = self.arch_weights(), self.edge_weights()
+        if self.config.stem == "imagenet":
+            s0 = self.stem0(x)
+            s1 = self.stem1(s0)
+        else:
+            s0 = s1 = self.stem(x)
         for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1, weights["reduce" if cell.reduction else "normal"])
+            t = "reduce" if cell.reduction else "normal"
+            s0, s1 = s1, cell(s0, s1, weights[t], None if edge_weights is None else edge_weights[t])
         out = F.adaptive_avg_pool2d(s1, 1).flatten(1)
         return self.classifier(out)
+
+
+def imagenet_stem(in_channels: int, c: int) -> tuple[nn.Sequential, nn.Sequential]:
+    """PC-DARTS's ImageNet search stem: ``stem0`` (two stride-2 convs, to ``c`` channels) gives
+    the first cell's ``c_{k-2}``, ``stem1`` (a third) its ``c_{k-1}``, 8x smaller than the input."""
+    stem0 = nn.Sequential(
+        nn.Conv2d(in_channels, c // 2, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c // 2),
+        nn.ReLU(),
+        nn.Conv2d(c // 2, c, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c),
+    )
+    stem1 = nn.Sequential(
+        nn.ReLU(),
+        nn.Conv2d(c, c, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c),
+    )
+    return stem0, stem1
 
 
 def compile_supernet(

@@ -12,6 +12,7 @@ from factorspace.schema.space import (
     Rule,
     SpaceConfig,
 )
+from factorspace.schema.train import NetworkConfig, TrainConfig, TrainRecipe
 
 __all__ = [
     "ArchOptimizer",
@@ -19,11 +20,14 @@ __all__ = [
     "CellConfig",
     "DataConfig",
     "InputFactor",
+    "NetworkConfig",
     "OperatorFactor",
     "Recipe",
     "Rule",
     "SearchConfig",
     "SpaceConfig",
     "SupernetConfig",
+    "TrainConfig",
+    "TrainRecipe",
     "WeightOptimizer",
 ]

@@ -1,11 +1,15 @@
-"""Sizes of the search supernet (DARTS's ``model_search.Network``)."""
+"""Sizes and options of the search supernet (DARTS's ``model_search.Network``; PC-DARTS's)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.space import Strict
+
+EDGE_GROUP = "edge"  # the architecture-parameter group of edge normalisation
 
 
 class SupernetConfig(Strict):
@@ -17,12 +21,35 @@ class SupernetConfig(Strict):
     stem_multiplier: int = Field(3, ge=1, description="stem outputs stem_multiplier * C channels")
     classes: int = Field(10, ge=2)
     in_channels: int = Field(3, ge=1)
+    stem: Literal["cifar", "imagenet"] = Field(
+        "cifar",
+        description="cifar: one 3x3 conv (DARTS); imagenet: three stride-2 3x3 convs, the input "
+        "8x smaller at the first cell (PC-DARTS's ImageNet search network)",
+    )
+    partial_channels: int = Field(
+        1,
+        ge=1,
+        description="PC-DARTS's K: each edge mixes its first C/K channels, the rest bypass it "
+        "(max-pooled on reduction edges), then channel_shuffle(K); 1: off",
+    )
+    edge_normalization: bool = Field(
+        False,
+        description="PC-DARTS's edge normalisation: one weight per edge, softmax over each "
+        "node's inputs, searched as the architecture group `edge`",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SupernetConfig:
         if self.channels % 2:
             raise FieldError(
                 ("channels",), f"must be even (FactorizedReduce halves it): {self.channels}"
+            )
+        k = self.partial_channels
+        if self.channels % k:
+            raise FieldError(
+                ("partial_channels",),
+                f"K={k} must divide channels={self.channels}: an edge mixes channels/K of them; "
+                f"set channels to a multiple of {k} or change partial_channels",
             )
         for i, r in enumerate(self.reduction_cells or []):
             if not 0 <= r < self.cells:
@@ -37,3 +64,9 @@ class SupernetConfig(Strict):
         if self.reduction_cells is not None:
             return sorted(set(self.reduction_cells))
         return sorted({self.cells // 3, 2 * self.cells // 3})
+
+    @property
+    def input_divisor(self) -> int:
+        """Image sides must be multiples of this: the stem and each reduction halve them."""
+        stem_halvings = 3 if self.stem == "imagenet" else 0
+        return 2 ** (stem_halvings + len(self.reductions))

@@ -6,7 +6,7 @@ from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
-from factorspace.schema.network import SupernetConfig
+from factorspace.schema.network import EDGE_GROUP, SupernetConfig
 from factorspace.schema.search import SearchConfig
 from factorspace.schema.space import SpaceConfig, Strict, did_you_mean
 
@@ -24,6 +24,14 @@ class Recipe(Strict):
     @model_validator(mode="after")
     def _factor_names(self) -> Recipe:
         names = [f.name for f in self.space.factors]
+        if self.supernet.edge_normalization:
+            if EDGE_GROUP in names:
+                raise FieldError(
+                    ("space", "factors", names.index(EDGE_GROUP), "name"),
+                    f"{EDGE_GROUP!r} names the edge-normalisation weights "
+                    "(supernet.edge_normalization); rename this factor",
+                )
+            names.append(EDGE_GROUP)
         for i, name in enumerate(self.search.factor_order or []):
             if name not in names:
                 raise FieldError(
@@ -36,4 +44,17 @@ class Recipe(Strict):
                     ("search", "arch_overrides", name),
                     f"unknown factor {name!r}{did_you_mean(name, names)}; factors: {', '.join(names)}",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _image_size_fits(self) -> Recipe:
+        divisor, size = self.supernet.input_divisor, self.data.image_size
+        if size % divisor:
+            raise FieldError(
+                ("data", "image_size"),
+                f"{size} is not a multiple of {divisor}: the supernet halves the input "
+                f"{divisor.bit_length() - 1} times (supernet.stem={self.supernet.stem!r}, "
+                f"{len(self.supernet.reductions)} reduction cells); use e.g. "
+                f"{max(divisor, size // divisor * divisor)}",
+            )
         return self

@@ -44,7 +44,9 @@ class SearchConfig(Strict):
         "first", description="DARTS first-order or second-order (unrolled) architecture gradient"
     )
     factor_order: list[str] | None = Field(
-        None, description="order of the per-factor updates (default: the space's factor order)"
+        None,
+        description="order of the per-group updates (default: the space's factor order, then "
+        "`edge` when supernet.edge_normalization is on)",
     )
     warmup_epochs: int = Field(0, ge=0, description="epochs that train the weights only")
     weights: WeightOptimizer = Field(default_factory=WeightOptimizer)
@@ -52,8 +54,26 @@ class SearchConfig(Strict):
     arch_overrides: dict[str, ArchOptimizer] = Field(
         default_factory=dict, description="per-factor settings replacing `arch`"
     )
+    max_skip_connects: int | None = Field(
+        None,
+        ge=0,
+        description="P-DARTS: derive at most this many skip-connects in the normal cell, the "
+        "weakest replaced by their edge's next-best operator; null: no cap",
+    )
+    early_stop_skip_count: int | None = Field(
+        None,
+        ge=0,
+        description="stop the search (status early_stopped) after an epoch past the warm-up whose "
+        "derived normal cell has more skip-connects than this (before any cap); null: off",
+    )
     checkpoint_every_steps: int | None = Field(None, ge=1, description="also checkpoint mid-epoch")
     seed: int = 0
+    channels_last: bool = Field(
+        True, description="channels_last memory format (faster convolutions on CPU and GPU)"
+    )
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: autocast the forward passes to bfloat16 (GPU speed)"
+    )
     tensorboard: bool = Field(True, description="also log to TensorBoard when it is installed")
 
     def arch_for(self, factor: str) -> ArchOptimizer:

@@ -1,9 +1,11 @@
-"""Sizes of a re-trained network (DARTS's ``model.NetworkCIFAR`` / ``NetworkImageNet``).
+"""A re-training: the network's sizes (DARTS's ``model.NetworkCIFAR`` / ``NetworkImageNet``), how it
+trains, and on which images; :class:`TrainRecipe` is a ``recipes/train_*.yaml`` file.
 
-Defaults depend on the dataset and are DARTS's (``cnn/train.py``, ``cnn/train_imagenet.py``):
-CIFAR-10 36 channels, 20 cells, drop path 0.2; ImageNet 48 channels, 14 cells, no drop path; an
-auxiliary tower weighted 0.4 on both. A recipe states the paper's values where they differ
-(A-DARTS, CIFAR-10: drop path 0.4; ImageNet: auxiliary weight 0.2).
+Defaults are DARTS's (``cnn/train.py``, ``cnn/train_imagenet.py``, as its published commands run
+them: auxiliary tower and Cutout on). Network sizes depend on the dataset: CIFAR-10 36 channels,
+20 cells, drop path 0.2; ImageNet 48 channels, 14 cells, no drop path; an auxiliary tower weighted
+0.4 on both. A recipe states the paper's values where they differ (A-DARTS, CIFAR-10: batch 128,
+lr 0.03, drop path 0.4; ImageNet: auxiliary weight 0.2, warm-up, label smoothing).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
+from factorspace.schema.data import DataConfig
 from factorspace.schema.space import Strict, did_you_mean
 
 Dataset = Literal["cifar10", "imagenet"]
@@ -61,4 +64,63 @@ class NetworkConfig(Strict):
             raise FieldError(
                 ("channels",), f"must be even on ImageNet (the stem halves it): {self.channels}"
             )
+        return self
+
+
+class TrainConfig(Strict):
+    """SGD with momentum, a per-epoch learning rate (linear warm-up, then cosine), and checkpoints."""
+
+    epochs: int = Field(600, ge=1, description="DARTS and the paper (CIFAR-10): 600")
+    batch_size: int = Field(
+        96, ge=1, description="DARTS: 96; the paper: CIFAR-10 128, ImageNet 512"
+    )
+    lr: float = Field(0.025, gt=0, description="peak learning rate (DARTS: 0.025)")
+    lr_min: float = Field(0.0, ge=0, description="where the cosine ends (DARTS: 0)")
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(3e-4, ge=0, description="on every weight, as DARTS")
+    grad_clip: float | None = Field(5.0, gt=0, description="gradient-norm clip; null: off")
+    warmup_epochs: int = Field(
+        0, ge=0, description="epochs whose lr rises linearly to `lr` ((epoch + 1) / warmup_epochs)"
+    )
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="DARTS ImageNet: 0.1")
+    cutout: int = Field(16, ge=0, description="side of the Cutout square in pixels; 0: off")
+    seed: int = Field(0, description="fixes initial weights, batches, augmentation and drop path")
+    amp: bool = Field(False, description="bf16 autocast on CUDA (no effect on CPU)")
+    checkpoint_every_steps: int | None = Field(
+        None, ge=1, description="also checkpoint mid-epoch (a checkpoint ends every epoch)"
+    )
+
+    @model_validator(mode="after")
+    def _schedule(self) -> TrainConfig:
+        if self.warmup_epochs >= self.epochs:
+            raise FieldError(
+                ("warmup_epochs",),
+                f"{self.warmup_epochs} leaves no epoch for the cosine; epochs is {self.epochs}",
+            )
+        if self.lr_min > self.lr:
+            raise FieldError(("lr_min",), f"{self.lr_min} is above lr {self.lr}")
+        return self
+
+
+class TrainRecipe(Strict):
+    """Everything a re-training needs but the genotype (``recipes/train_cifar.yaml``)."""
+
+    name: str | None = Field(None, description="a label for runs and reports")
+    imports: list[str] = Field(
+        default_factory=list, description="modules to import first (they register ops/activations)"
+    )
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+
+    @model_validator(mode="after")
+    def _whole_training_split(self) -> TrainRecipe:
+        # factorspace.data.eval_loaders reads every training image: refuse, never ignore.
+        for key in ("subset_per_class", "val_subset_per_class"):
+            if getattr(self.data, key) is not None:
+                raise FieldError(
+                    ("data", key),
+                    "a re-training reads the whole training split; for a smaller run point "
+                    "data.root at a smaller ImageFolder (train/ and test/)",
+                )
         return self

@@ -21,10 +21,9 @@ from rich.console import Console
 
 from factorspace.compile import Supernet, compile_supernet
 from factorspace.data import search_loaders
-from factorspace.derive import derive_genotype
+from factorspace.derive import derive_genotype, skip_count
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, save_genotype
-from factorspace.registry import OPERATORS
 from factorspace.rundir import (
     MetricsLog,
     dump_yaml,
@@ -52,6 +51,7 @@ class SearchResult:
     genotype: Genotype
     arch_weights: dict[str, dict[str, torch.Tensor]]
     metrics: list[dict]
+    status: str = "complete"  # or "early_stopped" (search.early_stop_skip_count)
 
 
 class Interrupted(FactorspaceError):
@@ -139,6 +139,8 @@ class Search:
                 f"{self.data.num_classes} classes; set supernet.classes={self.data.num_classes}"
             )
         self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device)
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.net.to(memory_format=self.memory_format)
         load_initial_arch(self.net, recipe)
         self.w_opt, self.sched = optim.weight_optimizer(self.net, cfg)
         self.a_opts = optim.arch_optimizers(self.net, cfg)
@@ -188,9 +190,10 @@ class Search:
             self.restore()
         cfg = self.recipe.search
         started = time.time()
+        stop = None
         with sigterm_as_interrupt():
             try:
-                while self.epoch < cfg.epochs:
+                while self.epoch < cfg.epochs and (stop := self.collapse_guard()) is None:
                     self.train_epoch()
                     self.end_epoch()
             except KeyboardInterrupt:
@@ -200,9 +203,18 @@ class Search:
                     f"interrupted at epoch {self.epoch + 1}, step {self.step}; checkpoint written. "
                     f"Continue with: factorspace search ... --out {self.run_dir} --resume"
                 ) from None
-        genotype = derive_genotype(self.net, name=self.recipe.name, source=str(self.run_dir))
+        genotype = derive_genotype(
+            self.net,
+            max_skip_connects=cfg.max_skip_connects,
+            name=self.recipe.name,
+            source=str(self.run_dir),
+        )
         save_genotype(genotype, self.run_dir / "genotype.json")
-        self.set_status("complete", seconds=time.time() - started)
+        status = "complete" if stop is None else "early_stopped"
+        extra = {} if stop is None else {"early_stop": stop}
+        self.set_status(status, seconds=time.time() - started, **extra)
+        if stop is not None and self.console is not None:
+            self.console.print(f"stopped early: {stop}")
         if self.writer is not None:
             self.writer.close()
         return SearchResult(
@@ -213,6 +225,7 @@ class Search:
                 for t, ws in self.net.arch_weights().items()
             },
             self.rows,
+            status,
         )
 
     def train_epoch(self) -> None:
@@ -230,18 +243,22 @@ class Search:
                     if search_arch:
                         _, val_iter = next_batch(val_iter, self.data.val, torch.device("cpu"))
                     continue
-                train = to_device(batch, self.device)
-                loss, correct = optim.weight_step(
-                    self.net, self.w_opt, train, cfg.weights.grad_clip
-                )
+                train = to_device(batch, self.device, self.memory_format)
+                with autocast(self.device, cfg.precision):
+                    loss, correct = optim.weight_step(
+                        self.net, self.w_opt, train, cfg.weights.grad_clip
+                    )
                 self.check_finite(loss, "weights")
                 if search_arch:
-                    val, val_iter = next_batch(val_iter, self.data.val, self.device)
+                    val, val_iter = next_batch(
+                        val_iter, self.data.val, self.device, self.memory_format
+                    )
                     if cfg.order == "second":
                         grad_fn = optim.second_order_grads(self.w_opt, train, cfg)
-                    vloss, _ = optim.arch_steps(
-                        self.net, self.a_opts, val, update=cfg.update, grad_fn=grad_fn
-                    )
+                    with autocast(self.device, cfg.precision):
+                        vloss, _ = optim.arch_steps(
+                            self.net, self.a_opts, val, update=cfg.update, grad_fn=grad_fn
+                        )
                     self.check_finite(vloss, "architecture")
                 n = train[1].numel()
                 self.totals["loss"] += float(loss) * n
@@ -274,8 +291,9 @@ class Search:
         self.net.eval()
         loss = correct = n = 0
         for batch in self.data.val:
-            x, y = to_device(batch, self.device)
-            logits = self.net(x)
+            x, y = to_device(batch, self.device, self.memory_format)
+            with autocast(self.device, self.recipe.search.precision):
+                logits = self.net(x).float()
             loss += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
             correct += int((logits.argmax(-1) == y).sum())
             n += y.numel()
@@ -289,7 +307,11 @@ class Search:
             t: {f: w.detach().cpu() for f, w in ws.items()}
             for t, ws in self.net.arch_weights().items()
         }
-        genotype = derive_genotype(self.net, name=self.recipe.name, source=str(self.run_dir))
+        cap = self.recipe.search.max_skip_connects
+        genotype = derive_genotype(
+            self.net, max_skip_connects=cap, name=self.recipe.name, source=str(self.run_dir)
+        )
+        uncapped = genotype if cap is None else derive_genotype(self.net)
         e = self.epoch + 1
         write_json(self.run_dir / "arch" / f"epoch_{e:03d}.json", self.arch_record(e, weights))
         (self.run_dir / "genotypes").mkdir(exist_ok=True)
@@ -303,9 +325,7 @@ class Search:
             "val_acc": val_acc,
             "lr": self.w_opt.param_groups[0]["lr"],
             "images_per_s": t.get("images_per_s", 0.0),
-            "normal_skip_count": sum(
-                "skip" in OPERATORS.get(x.op).tags for x in genotype.normal.edges
-            ),
+            "normal_skip_count": skip_count(uncapped.normal),  # before any cap: shows collapse
         }
         for f, w in weights["normal"].items():
             row[f"entropy_{f}"] = mean_entropy(torch.cat([w, weights["reduce"][f]]))
@@ -326,8 +346,22 @@ class Search:
             self.console.print(f"  strongest  {strongest_choices(weights, self.choices)}")
             self.console.print(f"  normal     {genotype_line(genotype)}", highlight=False)
 
+    def collapse_guard(self) -> str | None:
+        """Why to stop now (search.early_stop_skip_count), judged on the last epoch's metrics;
+        None to go on. An epoch of the warm-up, which leaves the architecture alone, never stops."""
+        limit = self.recipe.search.early_stop_skip_count
+        if limit is None or not self.rows or self.epoch <= self.recipe.search.warmup_epochs:
+            return None
+        count = self.rows[-1]["normal_skip_count"]
+        if count <= limit:
+            return None
+        return (
+            f"epoch {self.epoch}: the normal cell has {count} skip-connects, more than "
+            f"search.early_stop_skip_count = {limit}"
+        )
+
     def arch_record(self, epoch: int, weights) -> dict:
-        return {
+        record = {
             "epoch": epoch,
             "edges": [list(e) for e in self.net.space.edge_list()],
             "choices": {f: self.choices[f] for f in self.net.space.searched_factors},
@@ -337,6 +371,10 @@ class Search:
                 for t in self.net.arch
             },
         }
+        edge_weights = self.net.edge_weights()
+        if edge_weights is not None:
+            record["edge_weights"] = {t: w.detach().cpu().tolist() for t, w in edge_weights.items()}
+        return record
 
     def set_status(self, status: str, **extra) -> None:
         path = self.run_dir / "run.json"
@@ -349,18 +387,24 @@ def new_totals() -> dict:
     return {"loss": 0.0, "correct": 0, "n": 0}
 
 
-def to_device(batch, device: torch.device):
+def to_device(batch, device: torch.device, memory_format=torch.contiguous_format):
     x, y = batch
-    return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    x = x.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+    return x, y.to(device, non_blocking=True)
 
 
-def next_batch(it, loader, device):
+def next_batch(it, loader, device, memory_format=torch.contiguous_format):
     try:
         batch = next(it)
     except StopIteration:
         it = iter(loader)
         batch = next(it)
-    return to_device(batch, device), it
+    return to_device(batch, device, memory_format), it
+
+
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast of the forward passes when the recipe asks for it; fp32 otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def seed_everything(seed: int) -> None:

@@ -32,8 +32,9 @@ def weight_optimizer(net: Supernet, config: SearchConfig):
 
 
 def update_order(net: Supernet, config: SearchConfig) -> list[str]:
-    """Searched factors in the order they are updated: the recipe's, else the space's."""
-    searched = net.space.searched_factors
+    """Architecture groups in the order they are updated: the recipe's, else the supernet's
+    (the space's searched factors, then ``edge`` under edge normalisation)."""
+    searched = list(net.arch_parameters())
     if config.factor_order:
         ordered = [f for f in config.factor_order if f in searched]
         return ordered + [f for f in searched if f not in ordered]
@@ -58,7 +59,7 @@ def arch_optimizers(net: Supernet, config: SearchConfig) -> dict[str, torch.opti
 
 def loss_and_correct(net: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
     x, y = batch
-    logits = net(x)
+    logits = net(x).float()
     return F.cross_entropy(logits, y), int((logits.argmax(-1) == y).sum())
 
 
