@@ -39,6 +39,8 @@ class BenchResult:
     passes_per_step: int
     precision: str
     channels_last: bool
+    compile: bool
+    compile_s: float  # search.compile: the first compiled forward/backward and step, compiling
 
 
 def synchronize(device: torch.device) -> None:
@@ -100,7 +102,15 @@ def measure(
         torch.cuda.reset_peak_memory_stats(device_)
     with FlopCounterMode(display=False) as counter:
         forward_backward()
-    flops_fb = counter.get_total_flops()
+    flops_fb = counter.get_total_flops()  # counted eagerly: the compiled function does the same
+    compile_s = 0.0
+    if cfg.compile:
+        net.compile_mixing()
+        started = time.perf_counter()
+        forward_backward()
+        step()
+        synchronize(device_)
+        compile_s = time.perf_counter() - started
     passes = 1 + (len(a_opts) if cfg.update == "sequential" else min(len(a_opts), 1))
     with torch.backends.cudnn.flags(enabled=True, benchmark=True):
         fb = median_time(forward_backward, device_, steps, warmup)
@@ -124,6 +134,8 @@ def measure(
         passes_per_step=passes,
         precision=cfg.precision,
         channels_last=cfg.channels_last,
+        compile=cfg.compile,
+        compile_s=compile_s,
     )
 
 

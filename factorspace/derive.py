@@ -46,7 +46,8 @@ def derive_genotype(
         supernet: a :class:`~factorspace.compile.Supernet` (anything with ``space`` and
             ``arch_weights()``; its ``edge_weights()``, when it has them, rank the edges).
         max_skip_connects: keep at most this many skip-connects in the normal cell (P-DARTS).
-        name, source: recorded in the genotype.
+        name: recorded in the genotype.
+        source: recorded in the genotype (e.g. the run directory and epoch).
 
     Example::
 

@@ -10,6 +10,18 @@ class FactorspaceError(Exception):
     """Bad input or an unusable resource. The CLI prints ``str(error)`` and exits 2."""
 
 
+class Interrupted(FactorspaceError):
+    """A run stopped by Ctrl-C or SIGTERM after writing its checkpoint; ``--resume`` continues it.
+
+    The CLI prints the message and exits with :data:`EXIT_INTERRUPTED` (130, as a shell reports
+    Ctrl-C) for either signal, so a job script can tell "resumable" from "bad input" (2).
+    """
+
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
 class RecipeError(FactorspaceError):
     """A recipe (or a genotype) that does not validate.
 

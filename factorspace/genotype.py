@@ -27,7 +27,7 @@ from pydantic import Field
 from factorspace.compile.candidates import Space
 from factorspace.errors import FactorspaceError, FieldError, RecipeError, format_loc
 from factorspace.loader import _line_of, parse_yaml, read_text, validate
-from factorspace.registry import OPERATORS
+from factorspace.registry import ACTIVATIONS, OPERATORS
 from factorspace.schema.space import ArgumentFactor, InputFactor, SpaceConfig, Strict, did_you_mean
 
 GENOTYPE_FORMAT = "factorspace.genotype"
@@ -109,8 +109,14 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def load_genotype(path: str | Path, *, space: Space | SpaceConfig | None = None) -> Genotype:
+def load_genotype(
+    path: str | Path, *, space: Space | SpaceConfig | None = None, registered: bool = False
+) -> Genotype:
     """Read a genotype file (JSON or YAML); with ``space``, also :func:`check_genotype` it.
+
+    Without ``space`` the cells' shape is checked (:func:`check_structure`), and with
+    ``registered`` also that every operator, activation and argument is in the registries (what
+    building its network needs; drawing it does not).
 
     Example::
 
@@ -126,6 +132,12 @@ def load_genotype(path: str | Path, *, space: Space | SpaceConfig | None = None)
     genotype = validate(Genotype, data, path, lines)
     if space is not None:
         _check(genotype, space, path, lines)
+    else:
+        try:
+            check_structure(genotype, registered=registered)
+        except FieldError as e:
+            line = _line_of(e.loc, lines)
+            raise RecipeError(e.message, path=path, line=line, field=format_loc(e.loc)) from None
     return genotype
 
 
@@ -155,6 +167,58 @@ def _require_genotype_document(data: Any, path: Path, lines: dict) -> None:
 
 
 # --- fitting a space ---------------------------------------------------------------------------
+
+
+def check_structure(genotype: Genotype, *, registered: bool = False) -> None:
+    """Raise :class:`FieldError` unless every cell is a DAG a network can be built from.
+
+    Each edge's source precedes its target, every intermediate node up to the last has an
+    incoming edge and ``concat`` names existing nodes; with ``registered``, the operators,
+    activations and argument keywords are also in the registries.
+    """
+    for cell_type in CELL_TYPES:
+        cell, loc = getattr(genotype, cell_type), (cell_type,)
+        if not cell.edges:
+            raise FieldError((*loc, "edges"), "a cell needs at least one edge")
+        last = max(e.target for e in cell.edges)
+        for i, edge in enumerate(cell.edges):
+            if edge.source >= edge.target:
+                raise FieldError(
+                    (*loc, "edges", i, "source"),
+                    f"node {edge.target} takes inputs from nodes 0..{edge.target - 1}, "
+                    f"not {edge.source}",
+                )
+            if registered:
+                _check_registered(edge, (*loc, "edges", i))
+        missing = sorted(set(range(2, last + 1)) - {e.target for e in cell.edges})
+        if missing:
+            raise FieldError((*loc, "edges"), f"nodes {missing} have no incoming edge")
+        bad = [n for n in cell.concat if not 0 <= n <= last]
+        if bad or not cell.concat:
+            raise FieldError((*loc, "concat"), f"{cell.concat}: the nodes are 0..{last}")
+
+
+def _check_registered(edge: GenotypeEdge, loc: tuple) -> None:
+    if edge.op not in OPERATORS:
+        names = OPERATORS.names()
+        raise FieldError(
+            (*loc, "op"), f"unknown operator {edge.op!r}{did_you_mean(edge.op, names)}"
+        )
+    if "zero" in OPERATORS.get(edge.op).tags:
+        raise FieldError(
+            (*loc, "op"), f"{edge.op!r} is the zero operator (no connection) and is never kept"
+        )
+    for factor, name in edge.inputs.items():
+        if name not in ACTIVATIONS:
+            names = ACTIVATIONS.names()
+            raise FieldError(
+                (*loc, "inputs", factor), f"unknown activation {name!r}{did_you_mean(name, names)}"
+            )
+    for keyword in edge.arguments:
+        if not OPERATORS.get(edge.op).accepts(keyword):
+            raise FieldError(
+                (*loc, "arguments", keyword), f"operator {edge.op!r} takes no argument {keyword!r}"
+            )
 
 
 def check_genotype(

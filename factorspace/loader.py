@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -10,8 +12,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from factorspace.errors import FieldError, RecipeError, format_loc
+from factorspace.errors import FactorspaceError, FieldError, Interrupted, RecipeError, format_loc
 from factorspace.schema import Recipe
+from factorspace.schema.train import TrainRecipe
 
 Loc = tuple[str | int, ...]
 ROLE_TAGS = {"operator", "input", "argument"}
@@ -55,20 +58,32 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, dict[Loc, int]]:
         ) from None
     lines: dict[Loc, int] = {}
     if node is not None:
-        _collect_lines(node, (), lines)
+        _collect_lines(node, (), lines, path)
     return data, lines
 
 
-def _collect_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+def _collect_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: Path) -> None:
+    """Fill ``lines``; a key given twice in one mapping is refused (YAML would keep the last)."""
     lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        first: dict[object, int] = {}
         for key, value in node.value:
             child = (*loc, key.value)
-            lines[child] = key.start_mark.line + 1
-            _collect_lines(value, child, lines)
+            line = key.start_mark.line + 1
+            if key.value in first and key.value != "<<":
+                raise RecipeError(
+                    f"duplicate key {key.value!r} (first at line {first[key.value]}); "
+                    "YAML would silently keep the last",
+                    path=path,
+                    line=line,
+                    field=format_loc(child),
+                )
+            first[key.value] = line
+            lines[child] = line
+            _collect_lines(value, child, lines, path)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _collect_lines(item, (*loc, i), lines)
+            _collect_lines(item, (*loc, i), lines, path)
 
 
 def apply_override(data: dict, item: str, path: Path) -> Loc:
@@ -76,6 +91,8 @@ def apply_override(data: dict, item: str, path: Path) -> Loc:
     key, sep, raw = item.partition("=")
     if not sep or not key:
         raise RecipeError(f"--set {item!r}: expected dotted.key=value", path=path)
+    if "" in key.split("."):
+        raise RecipeError(f"--set {key}: an empty part in the dotted key", path=path)
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
@@ -106,6 +123,8 @@ def apply_override(data: dict, item: str, path: Path) -> Loc:
 
 def import_modules(names: list, path: Path, lines: dict[Loc, int]) -> None:
     """Import the recipe's ``imports`` so their registrations exist before validation."""
+    if not isinstance(names, list):  # validation reports the wrong type
+        return
     for i, name in enumerate(names):
         try:
             importlib.import_module(str(name))
@@ -144,7 +163,7 @@ def located_error(
         loc = _data_loc(loc, data)
         if err["type"] == "union_tag_invalid":
             loc = (*loc, err["ctx"]["discriminator"].strip("'"))
-        message = err["msg"]
+        message = PLAIN_MESSAGES.get(err["type"], err["msg"])
         if err["type"] == "missing":
             message = "required key is missing"
         elif err["type"] not in ("extra_forbidden",) and not isinstance(err.get("input"), dict):
@@ -154,10 +173,27 @@ def located_error(
         message += f" (+{more} more error{'s' if more > 1 else ''})"
     line = _line_of(loc, lines)
     where = path
-    if any(loc[: len(o)] == o for o in overridden):
-        where = f"{path} (--set {format_loc(loc)})"
-        line = None
+    setting = _overriding(loc, overridden)
+    if setting is not None:
+        where, line = f"{path} (--set {format_loc(setting)})", None
     return RecipeError(message, path=where, line=line, field=format_loc(loc))
+
+
+PLAIN_MESSAGES = {
+    "model_type": "expected a mapping (`key: value` lines)",
+    "model_attributes_type": "expected a mapping (`key: value` lines)",
+    "dict_type": "expected a mapping (`key: value` lines)",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+}
+
+
+def _overriding(loc: Loc, overridden) -> Loc | None:
+    """The ``--set`` location that set ``loc``, or one below it (``--set a.typo=1`` -> ``a.typo``)."""
+    for o in overridden:
+        if loc and (loc[: len(o)] == o or o[: len(loc)] == loc):
+            return o
+    return None
 
 
 def _data_loc(loc: Loc, data: Any) -> Loc:
@@ -179,6 +215,54 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
             node = None
         out.append(part)
     return tuple(out)
+
+
+@contextlib.contextmanager
+def errors_located(path: str | Path | None, overrides: Iterable[str] = ()):
+    """Point a :class:`FactorspaceError` raised while a recipe is *used* at the recipe.
+
+    Data, batch-size or class-count errors are found only when the run starts, and name their
+    field first (``data.root: /x does not exist``, ``search.batch_size=512 but ...``). Within this
+    block such an error becomes ``FILE:LINE: data.root: ...`` (``FILE (--set data.root): ...``
+    when a ``--set`` gave the value). Located errors and interruptions pass unchanged.
+    """
+    try:
+        yield
+    except (RecipeError, Interrupted):
+        raise
+    except FactorspaceError as e:
+        if path is None:
+            raise
+        raise locate(e, Path(path), overrides) from None
+
+
+FIELD_FIRST = re.compile(r"^([A-Za-z_]\w*(?:\.\w+)+)(: |=)")
+SECTIONS = {*Recipe.model_fields, *TrainRecipe.model_fields}
+
+
+def locate(error: FactorspaceError, path: Path, overrides: Iterable[str] = ()) -> FactorspaceError:
+    """``error`` with the recipe file and the line of the field its message starts with."""
+    text = str(error)
+    match = FIELD_FIRST.match(text)
+    if match is None:
+        return error
+    loc: Loc = tuple(int(p) if p.isdigit() else p for p in match.group(1).split("."))
+    if loc[0] not in SECTIONS:  # e.g. a file name such as `run.v2: not a run directory`
+        return error
+    setting = _overriding(loc, {_override_loc(item) for item in overrides})
+    if setting is not None:
+        return RecipeError(text, path=f"{path} (--set {format_loc(setting)})")
+    try:
+        _, lines = parse_yaml(read_text(path), path)
+    except RecipeError:
+        return error
+    line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+    return RecipeError(text, path=path, line=line)
+
+
+def _override_loc(item: str) -> Loc:
+    key = item.partition("=")[0]
+    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
 def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:

@@ -46,11 +46,17 @@ class OperatorEntry:
     description: str = ""
 
     def accepts(self, keyword: str) -> bool:
-        """Whether the factory takes ``keyword`` as an argument-role value."""
-        params = inspect.signature(self.factory).parameters
-        if keyword in params:
+        """Whether the factory takes ``keyword`` as an argument-role value.
+
+        The first three parameters (channels, stride, affine) are the compiler's, never a factor's.
+        """
+        params = list(inspect.signature(self.factory).parameters.values())
+        reserved, rest = params[:3], params[3:]
+        if keyword in {p.name for p in reserved}:
+            return False
+        if keyword in {p.name for p in rest}:
             return True
-        return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
     def build(self, channels: int, stride: int, affine: bool, **arguments: Any) -> nn.Module:
         return self.factory(channels, stride, affine, **arguments)

@@ -6,10 +6,12 @@ leaves either the previous version or the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the run from the rest of a team
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -75,13 +78,15 @@ def load_checkpoint(path: Path) -> dict:
 def new_run_dir(base: Path, name: str) -> Path:
     """A fresh directory ``base/name-YYYYmmdd-HHMMSS`` (suffixed if it exists)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    candidate = base / f"{name}-{stamp}"
-    n = 1
-    while candidate.exists():
-        n += 1
-        candidate = base / f"{name}-{stamp}-{n}"
-    candidate.mkdir(parents=True)
-    return candidate
+    base.mkdir(parents=True, exist_ok=True)
+    candidate, n = base / f"{name}-{stamp}", 1
+    while True:
+        try:
+            candidate.mkdir()  # atomic: two runs started at once never share a directory
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = base / f"{name}-{stamp}-{n}"
 
 
 def prepare_run_dir(out: Path | None, name: str, resume: bool) -> Path:
@@ -101,6 +106,24 @@ def prepare_run_dir(out: Path | None, name: str, resume: bool) -> Path:
         )
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+@contextlib.contextmanager
+def discard_on_failure(run_dir: Path, existed: bool):
+    """Remove what a run that failed to start left in ``run_dir`` (the directory too unless it
+    ``existed`` before, empty, as :func:`prepare_run_dir` requires)."""
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            for child in run_dir.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+        raise
 
 
 def git_commit() -> str | None:
@@ -127,11 +150,12 @@ def environment(device: torch.device) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu_threads": torch.get_num_threads(),
         "device": str(device),
+        "cuda": torch.version.cuda,  # the CUDA torch was built with; None for a CPU build
         "git_commit": git_commit(),
         "command": " ".join(sys.argv),
+        "argv": list(sys.argv),
     }
     if device.type == "cuda":
-        env["cuda"] = torch.version.cuda
         env["gpu"] = torch.cuda.get_device_name(device)
     return env
 

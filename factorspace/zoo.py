@@ -140,9 +140,12 @@ def get_genotype(name: str) -> Genotype:
     return from_darts_string(text, name=key, source=source)
 
 
-def resolve_genotype(arg: str | Path) -> Genotype:
+def resolve_genotype(arg: str | Path, *, registered: bool = False) -> Genotype:
     """A genotype from a command-line argument: a genotype file (JSON or YAML), a run directory
     holding ``genotype.json``, or a zoo name, tried in that order.
+
+    ``registered``: also check that a file's operators and activations are registered (see
+    :func:`~factorspace.genotype.load_genotype`), so building its network cannot fail on them.
 
     Example::
 
@@ -157,9 +160,9 @@ def resolve_genotype(arg: str | Path) -> Genotype:
     if path.is_dir():
         if not (path / "genotype.json").is_file():
             raise FactorspaceError(f"{path}: a run directory holds genotype.json; none here")
-        return load_genotype(path / "genotype.json")
+        return load_genotype(path / "genotype.json", registered=registered)
     if path.is_file():
-        return load_genotype(path)
+        return load_genotype(path, registered=registered)
     key = _normalize(str(arg))
     if key in _ZOO:
         return get_genotype(key)

@@ -23,6 +23,9 @@ def bench(
     warmup: Annotated[int, typer.Option(help="untimed steps first")] = 1,
     update: Annotated[str | None, typer.Option(help="sequential or simultaneous")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="also write the rows to FILE.json or FILE.csv")
+    ] = None,
 ) -> None:
     """Median time of a search step and a forward/backward, peak memory, images/s, GFLOP/s."""
     from factorspace.bench import bench as run_bench
@@ -36,6 +39,8 @@ def bench(
         warmup=warmup,
         update=update,
     )
+    if out_file is not None:
+        write_rows(rows, out_file)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -53,3 +58,28 @@ def bench(
             f"{r['peak_memory_mib']:.0f} ({r['peak_memory_mib_ratio']:.2f}x)",
         )
     out.print(table)
+    if any(r["compile"] for r in rows):
+        out.print(
+            "first compiled step (compiling): "
+            + ", ".join(f"{r['recipe']} {r['compile_s']:.1f} s" for r in rows if r["compile"])
+        )
+
+
+def write_rows(rows: list[dict], path: Path) -> None:
+    """The bench rows as JSON (a list) or CSV (one line per recipe), by the file's suffix."""
+    import csv
+    import io
+
+    from factorspace.errors import FactorspaceError
+    from factorspace.rundir import atomic_write_text
+
+    if path.suffix not in (".json", ".csv"):
+        raise FactorspaceError(f"--out {path}: give a .json or .csv file")
+    if path.suffix == ".json":
+        atomic_write_text(path, json.dumps(rows, indent=2) + "\n")
+        return
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())

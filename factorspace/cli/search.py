@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from factorspace.cli.app import RecipeArg, SetOpt, app, out, reports_errors
+from factorspace.cli.app import EXIT_CODES, RecipeArg, SetOpt, app, out, reports_errors
 from factorspace.errors import FactorspaceError
-from factorspace.loader import load_recipe
+from factorspace.loader import errors_located, load_recipe
 
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N")]
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 @reports_errors
 def search(
     recipe: RecipeArg,
@@ -34,19 +34,34 @@ def search(
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
 ) -> None:
     """Search a recipe's space, derive the genotype, and leave a run directory."""
+    from factorspace import distributed
     from factorspace.search import search as run_search
 
     r = load_recipe(recipe, set_ or [])
+    if seeds is not None and distributed.launched():
+        raise FactorspaceError("--seeds: not under torchrun; start one torchrun job per --seed")
     if seeds is not None:
         from factorspace.search.multiseed import parse_seeds, search_seeds
 
         if seed is not None:
             raise FactorspaceError("--seed and --seeds: give one of them")
-        parent = search_seeds(
-            r, parse_seeds(seeds), out=out_dir, device=device, resume=resume, console=out
-        )
+        with errors_located(recipe, set_ or []):
+            parent = search_seeds(
+                r, parse_seeds(seeds), out=out_dir, device=device, resume=resume, console=out
+            )
         out.print(f"summary: {parent / 'summary.json'}")
         return
-    result = run_search(r, out=out_dir, device=device, seed=seed, resume=resume, console=out)
+    with distributed.launch(device) as ctx, errors_located(recipe, set_ or []):
+        result = run_search(
+            r,
+            out=out_dir,
+            device=ctx.device or device,
+            seed=seed,
+            resume=resume,
+            console=out,
+            distributed=ctx,
+        )
+    if not ctx.is_main:
+        return
     out.print(f"genotype: {result.run_dir / 'genotype.json'}")
     out.print(f"run directory: {result.run_dir}")

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from factorspace.cli.app import RecipeArg, SetOpt, app, out, reports_errors
-from factorspace.loader import load_recipe
+from factorspace.loader import errors_located, load_recipe
 from factorspace.summary import space_summary
 
 
@@ -29,7 +29,9 @@ def space(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Describe a recipe's space: factors, candidates, parameters, size, memory."""
-    summary = space_summary(load_recipe(recipe, set_ or []))
+    r = load_recipe(recipe, set_ or [])
+    with errors_located(recipe, set_ or []):
+        summary = space_summary(r)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

@@ -11,9 +11,10 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from factorspace.cli.app import SetOpt, app, out, reports_errors
+from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
 from factorspace.cli.search import DeviceOpt
 from factorspace.errors import FactorspaceError
+from factorspace.loader import errors_located
 
 GenotypeArg = Annotated[
     str, typer.Argument(help="a genotype file, a search run directory or a zoo name")
@@ -22,7 +23,7 @@ Dataset = Literal["cifar10", "imagenet"]
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 @reports_errors
 def train(
     genotype: GenotypeArg,
@@ -39,13 +40,25 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
 ) -> None:
     """Re-train a genotype's network from scratch; leave a run directory with its checkpoint."""
+    from factorspace import distributed
     from factorspace.retrain.train import load_train_recipe
     from factorspace.retrain.train import train as run_train
     from factorspace.zoo import resolve_genotype
 
-    g = resolve_genotype(genotype)
+    g = resolve_genotype(genotype, registered=True)
     r = load_train_recipe(recipe, set_ or [])
-    result = run_train(g, r, out=out_dir, device=device, resume=resume, console=out)
+    with distributed.launch(device) as ctx, errors_located(recipe, set_ or []):
+        result = run_train(
+            g,
+            r,
+            out=out_dir,
+            device=ctx.device or device,
+            resume=resume,
+            console=out,
+            distributed=ctx,
+        )
+    if not ctx.is_main:
+        return
     out.print(
         f"test top-1 {100 * result.test_acc:.2f}%  top-5 {100 * result.test_top5:.2f}%",
         highlight=False,
@@ -99,7 +112,7 @@ def info(
     from factorspace.retrain.info import model_info
     from factorspace.zoo import resolve_genotype
 
-    g = resolve_genotype(genotype)
+    g = resolve_genotype(genotype, registered=True)
     sizes = {k: v for k, v in {"channels": channels, "cells": cells}.items() if v is not None}
     result = {"genotype": g.name, "dataset": dataset, **_checked(model_info, g, dataset, sizes)}
     if as_json:
@@ -154,7 +167,7 @@ def export(
         g, model, network = trained.genotype, trained.model, trained.recipe.network
         side = trained.recipe.data.image_size
     else:
-        g = resolve_genotype(source)
+        g = resolve_genotype(source, registered=True)
         model = _checked(create_model, g, dataset, {})
         network, side = None, RESOLUTION[dataset]
     output.parent.mkdir(parents=True, exist_ok=True)

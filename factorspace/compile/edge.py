@@ -8,6 +8,11 @@ its own weight in one softmax: the paper's non-factorized baseline.
 
 ``none`` (the zero-tagged operator) is never computed: its output is zero, so leaving it out of the
 sum changes neither the output nor any gradient (its weight still enters every softmax).
+
+Speed: an operator whose last module is a non-affine BatchNorm (every DARTS operator in the search
+supernet: the convolutions, and pooling with the BN that DARTS appends) is weighted inside that
+BatchNorm, ``w * BN(h) = BN(h; weight=w)``, so the weighted sum costs no separate multiply and its
+backward no separate reduction. Operators of any other shape are multiplied as usual.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from factorspace.compile.candidates import Candidate, Space
@@ -40,6 +46,48 @@ def build_search_op(candidate: Candidate, channels: int, stride: int) -> nn.Modu
     if "pooling" in entry.tags:
         op = nn.Sequential(op, nn.BatchNorm2d(channels, affine=False))
     return op
+
+
+def weighted(op: nn.Module, h: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """``w * op(h)``, the multiply folded into a trailing non-affine BatchNorm where there is one.
+
+    The BatchNorm call mirrors ``nn.BatchNorm2d.forward`` (running statistics, momentum, counter).
+    """
+    if w is None:
+        return op(h)
+    bn = op[-1] if isinstance(op, nn.Sequential) and len(op) else None
+    if type(bn) is not nn.BatchNorm2d or bn.affine:
+        return w * op(h)
+    body = op[:-1](h)
+    factor = 0.0 if bn.momentum is None else bn.momentum
+    if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
+        bn.num_batches_tracked.add_(1)
+        if bn.momentum is None:
+            factor = 1.0 / float(bn.num_batches_tracked)
+    track = not bn.training or bn.track_running_stats
+    return F.batch_norm(
+        body,
+        bn.running_mean if track else None,
+        bn.running_var if track else None,
+        weight=w.expand(bn.num_features).contiguous(),  # a stride-0 weight takes a slow kernel
+        training=bn.training or bn.running_mean is None,
+        momentum=factor,
+        eps=bn.eps,
+    )
+
+
+def add_all(terms: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The sum of ``terms`` without Python ``sum``'s extra ``0 + t`` copy."""
+    out = terms[0]
+    for t in terms[1:]:
+        out = out + t
+    return out
+
+
+def mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module]) -> torch.Tensor:
+    """Eq. 2: ``sum_a w_a * a(x)``. A free function, so that one ``torch.compile`` of it serves
+    every edge (:meth:`FactorizedEdge.compile_mixing`)."""
+    return add_all([w[k] * t(x) for k, t in enumerate(transforms)])
 
 
 class _MixedEdge(nn.Module):
@@ -71,6 +119,7 @@ class FactorizedEdge(_MixedEdge):
         super().__init__(space, channels, stride)
         config = space.config
         self.op_factor = config.operator.name
+        self.mix = mix
         # Per operator choice (its index in the operator factor): the input factors applying to
         # it and its argument combinations, as (module key, [(factor, choice index)...]).
         self.plan = []
@@ -90,27 +139,30 @@ class FactorizedEdge(_MixedEdge):
         choices = self.space.config.factor(factor).choices
         if w is None:
             return self.transforms[transform_key(factor, choices[0])](x)
-        return sum(
-            w[k] * self.transforms[transform_key(factor, a)](x) for k, a in enumerate(choices)
-        )
+        return self.mix(x, w, [self.transforms[transform_key(factor, a)] for a in choices])
+
+    def compile_mixing(self, compiled_mix) -> None:
+        """Use ``compiled_mix`` (``torch.compile(mix)``) for the mixed transforms: one fused
+        kernel for eq. 2's nine activations and their weighted sum, forward and backward."""
+        self.mix = compiled_mix
 
     def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.zero_only:
             return self.zeros(x)
         inputs: dict[tuple[str, ...], torch.Tensor] = {(): x}
-        out = 0
         w_op = weights.get(self.op_factor)
+        terms = []
         for i, factors, combos in self.plan:
             h = self._input(inputs, x, factors, weights)
-            y = 0
             for key, picks in combos:
-                coef = 1
+                # eq. 1: the operator's weight times its argument factors' weights
+                coef = None if w_op is None else w_op[i]
                 for factor, k in picks:
                     if factor in weights:
-                        coef = coef * weights[factor][k]
-                y = y + coef * self.ops[key](h)
-            out = out + (y if w_op is None else w_op[i] * y)
-        return out
+                        w = weights[factor][k]
+                        coef = w if coef is None else coef * w
+                terms.append(weighted(self.ops[key], h, coef))
+        return add_all(terms)
 
     def _input(self, cache, x, factors: Sequence[str], weights) -> torch.Tensor:
         """The composed input transforms for ``factors``, each prefix computed once per edge."""
@@ -134,7 +186,7 @@ class JointEdge(_MixedEdge):
             return self.zeros(x)
         w = weights.get("joint")
         inputs: dict[tuple, torch.Tensor] = {(): x}
-        out = 0
+        terms = []
         for k, key, chain in self.plan:
             # each distinct activation chain is computed once per edge and shared
             for n in range(1, len(chain) + 1):
@@ -142,9 +194,8 @@ class JointEdge(_MixedEdge):
                     inputs[chain[:n]] = self.transforms[transform_key(*chain[n - 1])](
                         inputs[chain[: n - 1]]
                     )
-            y = self.ops[key](inputs[chain])
-            out = out + (y if w is None else w[k] * y)
-        return out
+            terms.append(weighted(self.ops[key], inputs[chain], None if w is None else w[k]))
+        return add_all(terms)
 
 
 def build_edge(space: Space, channels: int, stride: int) -> _MixedEdge:

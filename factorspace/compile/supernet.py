@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from factorspace.compile.candidates import Space
+from factorspace.compile.edge import FactorizedEdge, add_all, mix
 from factorspace.compile.partial import build_partial_edge
 from factorspace.errors import FactorspaceError
 from factorspace.ops import FactorizedReduce, ReLUConvBN
@@ -65,8 +66,8 @@ class SearchCell(nn.Module):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
         for _ in range(self.nodes):
-            node = sum(
-                self._edge(offset + j, h, weights, edge_weights) for j, h in enumerate(states)
+            node = add_all(
+                [self._edge(offset + j, h, weights, edge_weights) for j, h in enumerate(states)]
             )
             offset += len(states)
             states.append(node)
@@ -136,6 +137,14 @@ class Supernet(nn.Module):
         """The architecture groups: the searched factors, then ``edge`` if edges are normalised."""
         edge = [EDGE_GROUP] if self.config.edge_normalization else []
         return [*self.space.searched_factors, *edge]
+
+    def compile_mixing(self) -> None:
+        """``torch.compile`` the mixed activations (eq. 2): one compiled function shared by every
+        edge, recompiled per input shape (``search.compile``)."""
+        compiled = torch.compile(mix)
+        for module in self.modules():
+            if isinstance(module, FactorizedEdge):
+                module.compile_mixing(compiled)
 
     def arch_parameters(self) -> dict[str, list[nn.Parameter]]:
         """Group name -> its parameters ([normal, reduce]); the search gives each an optimizer.

@@ -23,7 +23,6 @@ import contextlib
 import json
 import math
 import re
-import signal
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from factorspace.data import eval_loaders, set_epoch
+from factorspace.distributed import SINGLE, DistributedContext
 from factorspace.errors import FactorspaceError, RecipeError
 from factorspace.genotype import Genotype, load_genotype, save_genotype
 from factorspace.loader import apply_override, import_modules, parse_yaml, read_text, validate
@@ -59,6 +59,8 @@ from factorspace.search.loop import (
     to_device,
 )
 from factorspace.search.progress import EpochProgress
+from factorspace.stopping import StopOnSignal as _Stop
+from factorspace.stopping import StopRequested as _StopRequested
 
 CHECKPOINT = "checkpoints/last.pt"
 CHECKPOINT_FORMAT = "factorspace.train"
@@ -102,6 +104,7 @@ def train(
     device: str | torch.device = "auto",
     resume: bool = False,
     console: Console | None = None,
+    distributed: DistributedContext = SINGLE,
 ) -> TrainResult:
     """Re-train ``genotype``'s network from scratch as ``recipe`` says; leave a run directory.
 
@@ -112,6 +115,8 @@ def train(
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         resume: continue the run in ``out`` from its checkpoint (same recipe and genotype).
         console: where the progress bar and the epoch lines go; None: silent.
+        distributed: this process's place under torchrun (:func:`factorspace.distributed.launch`);
+            the recipe's batch is then the global batch, and rank 0 alone writes.
 
     Returns:
         A :class:`TrainResult`.
@@ -136,24 +141,25 @@ def train(
     out = Path(out) if out else None
     resolved = recipe.model_dump(mode="json")
     if resume:
-        run_dir = prepare_run_dir(out, name, resume)
-        check_same_recipe(run_dir, resolved)
-        _check_same_genotype(run_dir, genotype)
-        trainer = Trainer(genotype, recipe, device, console)
+        run_dir = distributed.run_on_main(prepare_run_dir, out, name, resume)
+        distributed.run_on_main(check_same_recipe, run_dir, resolved)
+        distributed.run_on_main(_check_same_genotype, run_dir, genotype)
+        trainer = Trainer(genotype, recipe, device, console, distributed)
     else:
         existed = out is not None and out.exists()
-        run_dir = prepare_run_dir(out, name, resume)
+        run_dir = distributed.run_on_main(prepare_run_dir, out, name, resume)
         try:
-            trainer = Trainer(genotype, recipe, device, console)
+            trainer = Trainer(genotype, recipe, device, console, distributed)
         except BaseException:
             if not existed:  # a bad start leaves no run directory behind
                 with contextlib.suppress(OSError):
                     run_dir.rmdir()
             raise
-        dump_yaml(run_dir / "recipe.yaml", resolved)
-        save_genotype(genotype, run_dir / "genotype.json")
-        record = {"status": "running", "genotype": genotype.name, "env": environment(device)}
-        write_json(run_dir / "run.json", record)
+        if distributed.is_main:
+            dump_yaml(run_dir / "recipe.yaml", resolved)
+            save_genotype(genotype, run_dir / "genotype.json")
+            record = {"status": "running", "genotype": genotype.name, "env": environment(device)}
+            write_json(run_dir / "run.json", record)
     return trainer.run(run_dir, resume)
 
 
@@ -296,42 +302,6 @@ def evaluate_checkpoint(
     return {**result, "epoch": trained.epoch, "step": trained.step, "checkpoint": str(trained.path)}
 
 
-class _Stop:
-    """Ctrl-C and SIGTERM ask the run to stop at the next step boundary; a second one stops at once.
-
-    DataLoader workers, forked while this is installed, inherit the handler: they ignore the first.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.previous: dict[int, object] = {}
-
-    def __enter__(self) -> _Stop:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self.previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread: leave signals alone
-                break
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def check(self) -> None:
-        if self.requested:
-            raise _StopRequested
-
-
-class _StopRequested(Exception):
-    """Raised at a step boundary after Ctrl-C or SIGTERM: the state is whole, save it."""
-
-
 class Trainer:
     """The state of one re-training: network, data, optimizer, position and metrics."""
 
@@ -341,17 +311,25 @@ class Trainer:
         recipe: TrainRecipe,
         device: torch.device,
         console: Console | None,
+        distributed: DistributedContext = SINGLE,
     ) -> None:
-        self.genotype, self.recipe, self.device, self.console = genotype, recipe, device, console
+        self.genotype, self.recipe, self.device = genotype, recipe, device
+        self.dist, self.console = distributed, console if distributed.is_main else None
         cfg = recipe.train
         seed_everything(cfg.seed)  # the initial weights, then drop path's draws
         self.model = build_model(genotype, recipe.network, recipe.data.image_size).to(device)
-        self.data = eval_loaders(
-            recipe.data,
-            cfg.batch_size,
-            seed=cfg.seed,
-            device=device,
-            cutout=cfg.cutout,
+        if cfg.sync_batchnorm:
+            self.model = distributed.sync_batchnorm(self.model)
+        self.train_model = distributed.wrap(self.model)  # DDP under torchrun; checkpoints: model
+        self.data = distributed.shard(
+            eval_loaders(
+                recipe.data,
+                cfg.batch_size,
+                seed=cfg.seed,
+                device=device,
+                cutout=cfg.cutout,
+                batch_field="train.batch_size",
+            ),
             batch_field="train.batch_size",
         )
         _check_classes(self.data.num_classes, recipe.network)
@@ -382,15 +360,16 @@ class Trainer:
         }
 
     def save(self) -> None:
-        save_checkpoint(self.run_dir / CHECKPOINT, self.state())
+        if self.dist.is_main:
+            save_checkpoint(self.run_dir / CHECKPOINT, self.state())
 
     def restore(self) -> None:
-        state = load_checkpoint(self.run_dir / CHECKPOINT)
+        state = self.dist.run_on_main(load_checkpoint, self.run_dir / CHECKPOINT)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.step, self.totals = state["epoch"], state["step"], state["totals"]
         set_rng_state(state["rng"])
-        self.rows = self.metrics.rows()[: self.epoch]
+        self.rows = self.dist.run_on_main(self.metrics.rows)[: self.epoch]
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, run_dir: Path, resume: bool) -> TrainResult:
@@ -434,6 +413,7 @@ class Trainer:
             group["lr"] = lr
         self.model.drop_path_prob = self.recipe.network.drop_path * self.epoch / cfg.epochs
         set_epoch(self.data.train, self.epoch, batches_done=self.step)
+        self.dist.seed_epoch(cfg.seed, self.epoch)  # under torchrun: each process's drop path
         steps = self.step + len(self.data.train)
         bar = EpochProgress(self.console, self.epoch, cfg.epochs, steps)
         self.model.train()
@@ -468,7 +448,7 @@ class Trainer:
         """One SGD step; returns the main head's loss and its correct predictions."""
         cfg, smoothing = self.recipe.train, self.recipe.train.label_smoothing
         with autocast(self.device, cfg.amp):
-            out = self.model(x)
+            out = self.train_model(x)
         logits, logits_aux = out if isinstance(out, tuple) else (out, None)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=smoothing)
         total = loss
@@ -485,8 +465,10 @@ class Trainer:
     def end_epoch(self) -> None:
         cfg = self.recipe.train
         started = time.perf_counter()
+        self.dist.average_buffers(self.model)  # the BatchNorm statistics: the same everywhere
         test = evaluate(self.model, self.data.test, self.device, amp=cfg.amp, check=self.stop.check)
-        t, e = self.totals, self.epoch + 1
+        test = self.dist.weighted_mean(test, weight="images")
+        t, e = self.dist.reduce_totals(self.totals, mean=["train_seconds"]), self.epoch + 1
         row = {
             "epoch": e,
             "train_loss": t["loss"] / max(t["n"], 1),
@@ -500,7 +482,8 @@ class Trainer:
             "images_per_s": t["n"] / max(t["train_seconds"], 1e-9),
         }
         self.rows.append(row)
-        self.metrics.write(self.rows)
+        if self.dist.is_main:
+            self.metrics.write(self.rows)
         self.epoch, self.step, self.totals = e, 0, _new_totals()
         self.save()
         if self.console is not None:
@@ -529,6 +512,8 @@ class Trainer:
         )
 
     def set_status(self, status: str, **extra) -> None:
+        if not self.dist.is_main:
+            return
         path = self.run_dir / "run.json"
         record = json.loads(path.read_text()) if path.exists() else {}
         record.update(status=status, epochs_done=self.epoch, **extra)

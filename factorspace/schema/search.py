@@ -67,14 +67,31 @@ class SearchConfig(Strict):
         "derived normal cell has more skip-connects than this (before any cap); null: off",
     )
     checkpoint_every_steps: int | None = Field(None, ge=1, description="also checkpoint mid-epoch")
+    on_nonfinite: Literal["stop", "skip"] = Field(
+        "stop",
+        description="a NaN or inf loss, gradient or architecture parameter: stop (the run fails "
+        "naming the step, epoch and parameter group; the last checkpoint stays) or skip the batch "
+        "(its updates are not applied; counted in the metrics' skipped_batches)",
+    )
     seed: int = 0
     channels_last: bool = Field(
         True, description="channels_last memory format (faster convolutions on CPU and GPU)"
+    )
+    compile: bool = Field(
+        False,
+        description="torch.compile each edge's mixed activation (eq. 2) into one fused kernel: "
+        "faster steps after a one-off compile of about half a minute per input shape (needs a C++ "
+        "compiler on CPU)",
     )
     precision: Literal["fp32", "bf16"] = Field(
         "fp32", description="bf16: autocast the forward passes to bfloat16 (GPU speed)"
     )
     tensorboard: bool = Field(True, description="also log to TensorBoard when it is installed")
+    sync_batchnorm: bool = Field(
+        False,
+        description="under torchrun: BatchNorm statistics over the global batch (SyncBatchNorm) "
+        "rather than each process's share; no effect in one process",
+    )
 
     def arch_for(self, factor: str) -> ArchOptimizer:
         return self.arch_overrides.get(factor, self.arch)

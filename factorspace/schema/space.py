@@ -22,7 +22,7 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 class Strict(BaseModel):
     """Base of every recipe model: immutable, and unknown keys are refused with a suggestion."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .inf, .nan
 
     @model_validator(mode="before")
     @classmethod

@@ -89,6 +89,11 @@ class TrainConfig(Strict):
     checkpoint_every_steps: int | None = Field(
         None, ge=1, description="also checkpoint mid-epoch (a checkpoint ends every epoch)"
     )
+    sync_batchnorm: bool = Field(
+        False,
+        description="under torchrun: BatchNorm statistics over the global batch (SyncBatchNorm) "
+        "rather than each process's share; no effect in one process",
+    )
 
     @model_validator(mode="after")
     def _schedule(self) -> TrainConfig:

@@ -7,10 +7,8 @@ genotypes/epoch_NNN.json, genotype.json (final) and checkpoints/last.pt.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +20,12 @@ from rich.console import Console
 from factorspace.compile import Supernet, compile_supernet
 from factorspace.data import search_loaders
 from factorspace.derive import derive_genotype, skip_count
-from factorspace.errors import FactorspaceError
+from factorspace.distributed import SINGLE, DistributedContext
+from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.genotype import Genotype, save_genotype
 from factorspace.rundir import (
     MetricsLog,
+    discard_on_failure,
     dump_yaml,
     environment,
     load_checkpoint,
@@ -35,14 +35,20 @@ from factorspace.rundir import (
 )
 from factorspace.schema import Recipe
 from factorspace.search import optim
+from factorspace.search.faults import FiniteGuard, NonFinite
 from factorspace.search.progress import (
     EpochProgress,
     genotype_line,
     mean_entropy,
     strongest_choices,
 )
+from factorspace.stopping import StopOnSignal, StopRequested
 
 CHECKPOINT = "checkpoints/last.pt"
+SEARCH_STATE = frozenset(
+    ["epoch", "step", "model", "weight_optimizer", "scheduler", "arch_optimizers"]
+    + ["totals", "rng", "split"]
+)  # what a search checkpoint holds (Search.state)
 
 
 @dataclass
@@ -54,14 +60,13 @@ class SearchResult:
     status: str = "complete"  # or "early_stopped" (search.early_stop_skip_count)
 
 
-class Interrupted(FactorspaceError):
-    """The run was stopped by Ctrl-C or SIGTERM; its checkpoint was written."""
-
-
 def resolve_device(device: str | torch.device) -> torch.device:
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise FactorspaceError(f"--device {device}: expected auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise FactorspaceError("--device cuda: no CUDA device is available here")
     return device
@@ -75,8 +80,12 @@ def search(
     seed: int | None = None,
     resume: bool = False,
     console: Console | None = None,
+    distributed: DistributedContext = SINGLE,
 ) -> SearchResult:
     """Run the recipe's search; returns the run directory, final genotype and weights.
+
+    ``distributed`` (:func:`factorspace.distributed.launch`, under torchrun) makes this process
+    one of several sharing each batch; rank 0 alone writes the run directory.
 
     Example:
         >>> result = factorspace.search(factorspace.load_recipe("recipes/quickstart.yaml"))
@@ -87,52 +96,75 @@ def search(
             update={"search": recipe.search.model_copy(update={"seed": seed})}
         )
     device = resolve_device(device)
-    run_dir = prepare_run_dir(Path(out) if out else None, recipe.name or "search", resume)
+    out = Path(out) if out else None
+    existed = out is not None and out.exists()
+    run_dir = distributed.run_on_main(prepare_run_dir, out, recipe.name or "search", resume)
     resolved = recipe.model_dump(mode="json")
     if resume:
-        check_same_recipe(run_dir, resolved)
-    else:
+        distributed.run_on_main(check_same_recipe, run_dir, resolved)
+        return Search(recipe, run_dir, device, console, distributed).run(resume)
+    with discard_on_failure(run_dir, existed):  # bad data: no run directory is left behind
+        searcher = Search(recipe, run_dir, device, console, distributed)
+    if distributed.is_main:
         dump_yaml(run_dir / "recipe.yaml", resolved)
-        write_json(run_dir / "run.json", {"status": "running", "env": environment(device)})
-    return Search(recipe, run_dir, device, console).run(resume)
+        record = {"status": "running", "seed": recipe.search.seed, "env": environment(device)}
+        write_json(run_dir / "run.json", record)
+    return searcher.run(resume)
 
 
 def check_same_recipe(run_dir: Path, resolved: dict) -> None:
-    recorded = yaml.safe_load((run_dir / "recipe.yaml").read_text())
-    if recorded != resolved:
-        diff = sorted(k for k in resolved if recorded.get(k) != resolved.get(k))
+    """Refuse to resume ``run_dir`` with a recipe other than the one it recorded."""
+    path = run_dir / "recipe.yaml"
+    try:
+        recorded = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
         raise FactorspaceError(
-            f"{run_dir}: was made by another recipe (differs in: {', '.join(diff)}); "
-            "--resume needs the same recipe and --set values"
+            f"{path}: cannot read the run's recipe ({e.__class__.__name__}); cannot --resume"
+        ) from None
+    if recorded != resolved:
+        diff = differences(recorded, resolved)
+        shown = ", ".join(diff[:5]) + (f" and {len(diff) - 5} more" if len(diff) > 5 else "")
+        raise FactorspaceError(
+            f"{path}: {diff[0] if diff else 'recipe'}: this run was made by another recipe "
+            f"(differs in: {shown}); --resume needs the same recipe and --set values"
         )
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """SIGTERM behaves like Ctrl-C for the duration (restored after)."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def differences(a, b, prefix: str = "") -> list[str]:
+    """The dotted fields where two resolved recipes differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            d
+            for k in sorted({*a, *b}, key=str)
+            for d in differences(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
+        ]
+    return [] if a == b else [prefix or "recipe"]
 
 
 class Search:
     """The state of one search run: supernet, data, optimizers, position and metrics."""
 
-    def __init__(self, recipe: Recipe, run_dir: Path, device: torch.device, console) -> None:
-        self.recipe, self.run_dir, self.device, self.console = recipe, run_dir, device, console
+    def __init__(
+        self,
+        recipe: Recipe,
+        run_dir: Path,
+        device: torch.device,
+        console,
+        distributed: DistributedContext = SINGLE,
+    ) -> None:
+        self.recipe, self.run_dir, self.device, self.dist = recipe, run_dir, device, distributed
+        self.console = console if distributed.is_main else None
         cfg = recipe.search
+        if distributed.enabled and cfg.on_nonfinite == "skip":
+            raise FactorspaceError(
+                "search.on_nonfinite=skip: not available under torchrun (the processes could "
+                "disagree on which batch to skip); use stop"
+            )
         seed_everything(cfg.seed)
-        self.data = search_loaders(recipe.data, cfg.batch_size, seed=cfg.seed, device=device)
+        self.data = distributed.shard(
+            search_loaders(recipe.data, cfg.batch_size, seed=cfg.seed, device=device),
+            batch_field="search.batch_size",
+        )
         if self.data.num_classes != recipe.supernet.classes:
             raise FactorspaceError(
                 f"supernet.classes={recipe.supernet.classes} but the data has "
@@ -141,7 +173,15 @@ class Search:
         self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
+        if cfg.compile:
+            self.net.compile_mixing()
         load_initial_arch(self.net, recipe)
+        if cfg.sync_batchnorm:
+            self.net = distributed.sync_batchnorm(self.net)
+        distributed.broadcast_(self.net.arch.parameters())  # DDP leaves them out: start equal
+        # The weight step's forward goes through DDP; the architecture's run on self.net (see
+        # factorspace.distributed for why).
+        self.model = distributed.wrap(self.net, ignore=self.net.arch.parameters())
         self.w_opt, self.sched = optim.weight_optimizer(self.net, cfg)
         self.a_opts = optim.arch_optimizers(self.net, cfg)
         self.choices = {f.name: [str(c) for c in f.choices] for f in recipe.space.factors}
@@ -150,7 +190,8 @@ class Search:
         self.rows: list[dict] = []
         self.epoch, self.step = 0, 0
         self.totals = new_totals()
-        self.writer = tensorboard_writer(run_dir) if cfg.tensorboard else None
+        self.writer = tensorboard_writer(run_dir) if cfg.tensorboard and self.dist.is_main else None
+        self.stop = StopOnSignal()
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
@@ -167,22 +208,29 @@ class Search:
         }
 
     def save(self) -> None:
-        save_checkpoint(self.run_dir / CHECKPOINT, self.state())
+        if self.dist.is_main:
+            save_checkpoint(self.run_dir / CHECKPOINT, self.state())
 
     def restore(self) -> None:
-        state = load_checkpoint(self.run_dir / CHECKPOINT)
-        if state.get("split") != {"train": self.data.train_indices, "val": self.data.val_indices}:
+        path = self.run_dir / CHECKPOINT
+        state = self.dist.run_on_main(load_checkpoint, path)  # rank 0's, on every process
+        if not isinstance(state, dict) or not set(state) >= SEARCH_STATE:
+            raise FactorspaceError(f"{path}: not a checkpoint of `factorspace search`")
+        if state["split"] != {"train": self.data.train_indices, "val": self.data.val_indices}:
+            raise FactorspaceError(f"{path}: the checkpoint's data split differs from this data")
+        try:
+            self.net.load_state_dict(state["model"])
+            self.w_opt.load_state_dict(state["weight_optimizer"])
+            self.sched.load_state_dict(state["scheduler"])
+            for f, o in self.a_opts.items():
+                o.load_state_dict(state["arch_optimizers"][f])
+        except (KeyError, ValueError, RuntimeError) as e:
             raise FactorspaceError(
-                f"{self.run_dir}: the checkpoint's data split differs from this data"
-            )
-        self.net.load_state_dict(state["model"])
-        self.w_opt.load_state_dict(state["weight_optimizer"])
-        self.sched.load_state_dict(state["scheduler"])
-        for f, o in self.a_opts.items():
-            o.load_state_dict(state["arch_optimizers"][f])
+                f"{path}: does not fit this recipe's supernet ({e.__class__.__name__})"
+            ) from None
         self.epoch, self.step, self.totals = state["epoch"], state["step"], state["totals"]
         set_rng_state(state["rng"])
-        self.rows = self.metrics.rows()[: self.epoch]
+        self.rows = self.dist.run_on_main(self.metrics.rows)[: self.epoch]
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, resume: bool) -> SearchResult:
@@ -191,25 +239,39 @@ class Search:
         cfg = self.recipe.search
         started = time.time()
         stop = None
-        with sigterm_as_interrupt():
+        guard = FiniteGuard(
+            self.net, self.w_opt, self.a_opts, keep_buffers=cfg.on_nonfinite == "skip"
+        )
+        with self.stop:
             try:
                 while self.epoch < cfg.epochs and (stop := self.collapse_guard()) is None:
-                    self.train_epoch()
+                    self.stop.check()
+                    self.train_epoch(guard)
                     self.end_epoch()
-            except KeyboardInterrupt:
-                self.save()
+            except (StopRequested, KeyboardInterrupt) as e:
+                if isinstance(e, StopRequested):  # at a step boundary: the state is whole
+                    self.save()
+                    where = "checkpoint written"
+                else:  # a second signal, possibly mid-step: keep the last whole checkpoint
+                    where = f"the last checkpoint is {self.run_dir / CHECKPOINT}"
                 self.set_status("interrupted")
                 raise Interrupted(
-                    f"interrupted at epoch {self.epoch + 1}, step {self.step}; checkpoint written. "
+                    f"interrupted at epoch {self.epoch + 1}, step {self.step}; {where}. "
                     f"Continue with: factorspace search ... --out {self.run_dir} --resume"
                 ) from None
+            except FactorspaceError as e:  # a non-finite value under on_nonfinite: stop
+                self.set_status("failed", error=str(e))
+                raise
+            finally:
+                guard.remove()
         genotype = derive_genotype(
             self.net,
             max_skip_connects=cfg.max_skip_connects,
             name=self.recipe.name,
             source=str(self.run_dir),
         )
-        save_genotype(genotype, self.run_dir / "genotype.json")
+        if self.dist.is_main:
+            save_genotype(genotype, self.run_dir / "genotype.json")
         status = "complete" if stop is None else "early_stopped"
         extra = {} if stop is None else {"early_stop": stop}
         self.set_status(status, seconds=time.time() - started, **extra)
@@ -228,7 +290,7 @@ class Search:
             status,
         )
 
-    def train_epoch(self) -> None:
+    def train_epoch(self, guard: FiniteGuard) -> None:
         cfg = self.recipe.search
         self.data.set_epoch(self.epoch)
         steps = len(self.data.train)
@@ -244,26 +306,35 @@ class Search:
                         _, val_iter = next_batch(val_iter, self.data.val, torch.device("cpu"))
                     continue
                 train = to_device(batch, self.device, self.memory_format)
-                with autocast(self.device, cfg.precision):
-                    loss, correct = optim.weight_step(
-                        self.net, self.w_opt, train, cfg.weights.grad_clip
-                    )
-                self.check_finite(loss, "weights")
-                if search_arch:
+                if search_arch:  # drawn before the steps, so a skipped batch keeps the order
                     val, val_iter = next_batch(
                         val_iter, self.data.val, self.device, self.memory_format
                     )
-                    if cfg.order == "second":
-                        grad_fn = optim.second_order_grads(self.w_opt, train, cfg)
-                    with autocast(self.device, cfg.precision):
-                        vloss, _ = optim.arch_steps(
-                            self.net, self.a_opts, val, update=cfg.update, grad_fn=grad_fn
+                try:
+                    with autocast(self.device, cfg.precision), guard.weight_step():
+                        loss, correct = optim.weight_step(
+                            self.model, self.w_opt, train, cfg.weights.grad_clip
                         )
-                    self.check_finite(vloss, "architecture")
-                n = train[1].numel()
-                self.totals["loss"] += float(loss) * n
-                self.totals["correct"] += correct
-                self.totals["n"] += n
+                    self.check_finite(loss, "weights")
+                    if search_arch:
+                        if cfg.order == "second":
+                            grad_fn = optim.second_order_grads(self.w_opt, train, cfg)
+                        with autocast(self.device, cfg.precision):
+                            vloss, _ = optim.arch_steps(
+                                self.net,
+                                self.a_opts,
+                                val,
+                                update=cfg.update,
+                                grad_fn=self.dist.averaged(grad_fn or optim.first_order_grads),
+                            )
+                        self.check_finite(vloss, "architecture")
+                except NonFinite as e:
+                    self.nonfinite(e, guard, i, steps)
+                else:
+                    n = train[1].numel()
+                    self.totals["loss"] += float(loss) * n
+                    self.totals["correct"] += correct
+                    self.totals["n"] += n
                 self.step = i + 1
                 bar.update(
                     self.step,
@@ -274,20 +345,33 @@ class Search:
                 every = cfg.checkpoint_every_steps
                 if every and self.step % every == 0 and self.step < steps:
                     self.save()
+                self.stop.check()
         finally:
             bar.close()
         self.totals["images_per_s"] = bar.images_per_second
 
     def check_finite(self, loss: torch.Tensor, group: str) -> None:
         if not torch.isfinite(loss):
-            raise FactorspaceError(
-                f"non-finite {group} loss ({float(loss)}) at epoch {self.epoch + 1}, step "
-                f"{self.step + 1}; the last good checkpoint is {self.run_dir / CHECKPOINT}"
-            )
+            raise NonFinite(f"loss ({float(loss)})", group)
+
+    def nonfinite(self, error: NonFinite, guard: FiniteGuard, index: int, steps: int) -> None:
+        """Stop with a message naming the step, epoch and group, or (on_nonfinite: skip) drop
+        the batch: its updates were not applied, the buffers are put back, and it is counted."""
+        if self.recipe.search.on_nonfinite == "skip":
+            guard.rollback()
+            self.w_opt.zero_grad(set_to_none=True)
+            self.totals["skipped"] = self.totals.get("skipped", 0) + 1
+            return
+        raise FactorspaceError(
+            f"{error} at epoch {self.epoch + 1}, step {index + 1} of {steps}; the run stops and "
+            f"the last good checkpoint stays: {self.run_dir / CHECKPOINT} (set "
+            "search.on_nonfinite=skip to skip such batches)"
+        )
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
         """Loss and accuracy on the validation portion (DARTS's ``infer``)."""
+        self.dist.average_buffers(self.net)  # the BatchNorm statistics: the same on every process
         self.net.eval()
         loss = correct = n = 0
         for batch in self.data.val:
@@ -297,12 +381,14 @@ class Search:
             loss += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
             correct += int((logits.argmax(-1) == y).sum())
             n += y.numel()
+            self.stop.check()
         self.net.train()
-        return loss / max(n, 1), correct / max(n, 1)
+        t = self.dist.reduce_totals({"loss": loss, "correct": correct, "n": n})
+        return t["loss"] / max(t["n"], 1), t["correct"] / max(t["n"], 1)
 
     def end_epoch(self) -> None:
+        val_loss, val_acc = self.evaluate()  # may stop (a signal): nothing of the epoch end done
         self.sched.step()
-        val_loss, val_acc = self.evaluate()
         weights = {
             t: {f: w.detach().cpu() for f, w in ws.items()}
             for t, ws in self.net.arch_weights().items()
@@ -313,10 +399,12 @@ class Search:
         )
         uncapped = genotype if cap is None else derive_genotype(self.net)
         e = self.epoch + 1
-        write_json(self.run_dir / "arch" / f"epoch_{e:03d}.json", self.arch_record(e, weights))
-        (self.run_dir / "genotypes").mkdir(exist_ok=True)
-        save_genotype(genotype, self.run_dir / "genotypes" / f"epoch_{e:03d}.json")
-        t = self.totals
+        if self.dist.is_main:
+            arch = self.arch_record(e, weights)
+            write_json(self.run_dir / "arch" / f"epoch_{e:03d}.json", arch)
+            (self.run_dir / "genotypes").mkdir(exist_ok=True)
+            save_genotype(genotype, self.run_dir / "genotypes" / f"epoch_{e:03d}.json")
+        t = self.dist.reduce_totals(self.totals)  # every process's images
         row = {
             "epoch": e,
             "train_loss": t["loss"] / max(t["n"], 1),
@@ -326,11 +414,13 @@ class Search:
             "lr": self.w_opt.param_groups[0]["lr"],
             "images_per_s": t.get("images_per_s", 0.0),
             "normal_skip_count": skip_count(uncapped.normal),  # before any cap: shows collapse
+            "skipped_batches": t.get("skipped", 0),  # non-finite, under on_nonfinite: skip
         }
         for f, w in weights["normal"].items():
             row[f"entropy_{f}"] = mean_entropy(torch.cat([w, weights["reduce"][f]]))
         self.rows.append(row)
-        self.metrics.write(self.rows)
+        if self.dist.is_main:
+            self.metrics.write(self.rows)
         if self.writer is not None:
             for k, v in row.items():
                 if k != "epoch":
@@ -377,6 +467,8 @@ class Search:
         return record
 
     def set_status(self, status: str, **extra) -> None:
+        if not self.dist.is_main:
+            return
         path = self.run_dir / "run.json"
         record = json.loads(path.read_text()) if path.exists() else {}
         record.update(status=status, epochs_done=self.epoch, **extra)

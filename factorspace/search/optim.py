@@ -19,6 +19,7 @@ from factorspace.compile import Supernet
 from factorspace.schema import SearchConfig
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+GradFn = Callable[[Supernet, Batch, list[torch.Tensor]], tuple[torch.Tensor, int]]
 
 
 def weight_optimizer(net: Supernet, config: SearchConfig):
@@ -67,7 +68,8 @@ def weight_step(net: Supernet, opt, batch: Batch, grad_clip: float | None):
     """Line 3 of Algorithm 1: one SGD step of the weights on a training batch."""
     opt.zero_grad(set_to_none=True)
     loss, correct = loss_and_correct(net, batch)
-    loss.backward()
+    # Only the weights' gradients: the architecture's would be discarded anyway.
+    loss.backward(inputs=net.weight_parameters())
     if grad_clip:
         nn.utils.clip_grad_norm_(net.weight_parameters(), grad_clip)
     opt.step()
@@ -80,34 +82,39 @@ def arch_steps(
     val: Batch,
     *,
     update: str,
-    grad_fn: Callable[[Supernet, Batch], tuple[torch.Tensor, int]] | None = None,
+    grad_fn: GradFn | None = None,
 ):
     """Lines 4-5 of Algorithm 1 for every factor. Returns the last validation loss and hits.
 
-    ``grad_fn(net, val)`` fills the architecture gradients and returns (loss, correct); the default
-    is the first-order gradient of the validation loss.
+    ``grad_fn(net, val, params)`` sets ``params``' gradients and returns (loss, correct); the
+    default is the first-order gradient of the validation loss.
     """
     grad_fn = grad_fn or first_order_grads
-    loss, correct = torch.zeros(()), 0
     if update == "simultaneous":
-        for opt in opts.values():
-            opt.zero_grad(set_to_none=True)
-        loss, correct = grad_fn(net, val)
-        for opt in opts.values():
-            opt.step()
-        return loss, correct
+        return _grad_and_step(net, list(opts.values()), val, grad_fn)
+    loss, correct = torch.zeros(()), 0
     for opt in opts.values():  # sequential: each factor sees the previous factors' new values
-        for other in opts.values():
-            other.zero_grad(set_to_none=True)
-        loss, correct = grad_fn(net, val)
+        loss, correct = _grad_and_step(net, [opt], val, grad_fn)
+    return loss, correct
+
+
+def _grad_and_step(net: Supernet, opts: list[torch.optim.Adam], val: Batch, grad_fn: GradFn):
+    params = [p for opt in opts for group in opt.param_groups for p in group["params"]]
+    loss, correct = grad_fn(net, val, params)
+    for opt in opts:
         opt.step()
     return loss, correct
 
 
-def first_order_grads(net: Supernet, val: Batch) -> tuple[torch.Tensor, int]:
-    # The weights' gradients from this pass are discarded (zeroed before the next weight step).
+def first_order_grads(
+    net: Supernet, val: Batch, params: list[torch.Tensor]
+) -> tuple[torch.Tensor, int]:
+    # autograd.grad with only the stepping factor's parameters as inputs: the backward pass
+    # skips every weight gradient (about half of each convolution's backward).
     loss, correct = loss_and_correct(net, val)
-    loss.backward()
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    for p, g in zip(params, grads, strict=True):
+        p.grad = torch.zeros_like(p) if g is None else g
     return loss.detach(), correct
 
 
@@ -115,9 +122,8 @@ def second_order_grads(w_opt: torch.optim.SGD, train: Batch, config: SearchConfi
     """DARTS's unrolled gradient: grad_a L_val(w', a) - xi * (finite-difference Hessian term),
     with w' = w - xi * (momentum * buf + grad_w L_train + wd * w) and xi the current weight lr."""
 
-    def grad_fn(net: Supernet, val: Batch) -> tuple[torch.Tensor, int]:
+    def grad_fn(net: Supernet, val: Batch, arch: list[torch.Tensor]) -> tuple[torch.Tensor, int]:
         weights = net.weight_parameters()
-        arch = [p for ps in net.arch_parameters().values() for p in ps if p.requires_grad]
         xi = w_opt.param_groups[0]["lr"]
         momentum, wd = config.weights.momentum, config.weights.weight_decay
         originals = [w.detach().clone() for w in weights]

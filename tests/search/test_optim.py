@@ -16,9 +16,10 @@ class TwoFactors(nn.Module):
         self.b = nn.Parameter(torch.tensor(2.0))
 
 
-def grad_fn(net, val):
+def grad_fn(net, val, params):
     loss = (net.a * net.b) ** 2 / 2
-    loss.backward()
+    for p, g in zip(params, torch.autograd.grad(loss, params), strict=True):
+        p.grad = g
     return loss.detach(), 0
 
 
@@ -40,3 +41,23 @@ def test_sequential_b_sees_a_new_value():
 def test_simultaneous_b_sees_a_old_value():
     # a1 = 0.6 ; b1 = 2 - 0.1 * 1^2 * 2 = 1.8
     assert run("simultaneous") == pytest.approx((0.6, 1.8))
+
+
+def test_each_pass_computes_only_the_gradients_it_steps(tiny_supernet, images):
+    from factorspace.compile import compile_supernet
+    from factorspace.schema import SearchConfig
+    from factorspace.search import optim
+    from tests.conftest import paper_space
+
+    net = compile_supernet(paper_space(), tiny_supernet, torch.device("cpu"))
+    config = SearchConfig()
+    batch = (images, torch.tensor([1, 2]))
+    w_opt, _ = optim.weight_optimizer(net, config)
+    optim.weight_step(net, w_opt, batch, grad_clip=5.0)
+    assert all(p.grad is None for ps in net.arch_parameters().values() for p in ps)
+    assert any(p.grad is not None for p in net.weight_parameters())
+
+    w_opt.zero_grad(set_to_none=True)
+    optim.arch_steps(net, optim.arch_optimizers(net, config), batch, update="sequential")
+    assert all(p.grad is None for p in net.weight_parameters())
+    assert all(p.grad is not None for ps in net.arch_parameters().values() for p in ps)

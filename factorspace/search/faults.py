@@ -1,0 +1,98 @@
+"""Non-finite values caught at the step they appear, before they reach the weights.
+
+:class:`FiniteGuard` hooks the supernet and the search's optimizers:
+
+* the supernet's output during a weight step (a NaN or inf there makes the training loss one);
+* every optimizer's gradients, just before its step (so a bad gradient is never applied);
+* each architecture group's parameters just after its step (restored if the step made them
+  non-finite).
+
+Each raises :class:`NonFinite`, naming what was non-finite and its parameter group. Under
+``search.on_nonfinite: skip`` the search drops the batch: :meth:`FiniteGuard.snapshot` keeps the
+buffers (BatchNorm statistics, which a forward pass updates) before the weight step and
+:meth:`FiniteGuard.rollback` puts them back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+
+class NonFinite(Exception):
+    """A NaN or inf in ``what`` (loss, gradient, parameter) of parameter group ``group``."""
+
+    def __init__(self, what: str, group: str) -> None:
+        self.what, self.group = what, group
+        super().__init__(f"non-finite {what} in parameter group {group!r}")
+
+
+def all_finite(tensors: Iterable[torch.Tensor]) -> bool:
+    tensors = [t.detach() for t in tensors]
+    if not tensors:
+        return True
+    total = sum(t.float().abs().sum() for t in tensors)  # NaN and inf survive the sum
+    return bool(torch.isfinite(total))
+
+
+class FiniteGuard:
+    """Hooks raising :class:`NonFinite`; ``remove()`` takes them off."""
+
+    def __init__(
+        self, net: nn.Module, weight_optimizer, arch_optimizers: dict, *, keep_buffers: bool
+    ) -> None:
+        self.net, self.keep_buffers = net, keep_buffers
+        self.checking_output = False
+        self.saved_buffers: list[torch.Tensor] = []
+        self.handles = [net.register_forward_hook(self._check_output)]
+        self._guard(weight_optimizer, "weights", check_params=False)
+        for group, opt in arch_optimizers.items():
+            self._guard(opt, group, check_params=True)
+
+    def _guard(self, opt: torch.optim.Optimizer, group: str, *, check_params: bool) -> None:
+        params = [p for g in opt.param_groups for p in g["params"]]
+        before: list[torch.Tensor] = []
+
+        def pre(optimizer, args, kwargs):
+            if not all_finite(p.grad for p in params if p.grad is not None):
+                raise NonFinite("gradient", group)
+            if check_params:
+                before[:] = [p.detach().clone() for p in params]
+
+        def post(optimizer, args, kwargs):
+            if check_params and not all_finite(params):
+                with torch.no_grad():
+                    for p, old in zip(params, before, strict=True):
+                        p.copy_(old)
+                raise NonFinite("parameter", group)
+
+        self.handles += [opt.register_step_pre_hook(pre), opt.register_step_post_hook(post)]
+
+    def _check_output(self, module, inputs, output) -> None:
+        if self.checking_output and not all_finite([output]):
+            raise NonFinite("loss (network output)", "weights")
+
+    @contextlib.contextmanager
+    def weight_step(self):
+        """Around the weight step: check the network's output; snapshot the buffers if asked."""
+        self.checking_output = True
+        if self.keep_buffers:
+            self.saved_buffers = [b.detach().clone() for b in self.net.buffers()]
+        try:
+            yield
+        finally:
+            self.checking_output = False
+
+    def rollback(self) -> None:
+        """Put back the buffers of the last :meth:`weight_step` (``keep_buffers`` only)."""
+        with torch.no_grad():
+            for b, old in zip(self.net.buffers(), self.saved_buffers, strict=True):
+                b.copy_(old)
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []

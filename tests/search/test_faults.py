@@ -1,0 +1,118 @@
+"""Non-finite losses, gradients and architecture parameters: caught at their step, named, and
+either stopping the run (the last good checkpoint kept) or skipped and counted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import factorspace as fs
+from factorspace.rundir import load_checkpoint
+from factorspace.search import optim, search
+from tests.plugins import faulty
+from tests.search.tiny import one_thread, tiny_recipe
+
+FAULTY = [
+    "imports=[tests.plugins.faulty]",
+    "space.factors.0.choices=[none, skip_connect, test_faulty]",
+    "search.epochs=1",
+    "search.checkpoint_every_steps=1",
+]
+
+
+def poison(monkeypatch, step_function: str, kind: str, at: set[int]) -> None:
+    """Make ``optim.<step_function>`` run with ``faulty.POISON = kind`` on the calls in ``at``."""
+    original, calls = getattr(optim, step_function), []
+
+    def poisoned(*args, **kwargs):
+        calls.append(1)
+        monkeypatch.setattr(faulty, "POISON", kind if len(calls) in at else None)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            monkeypatch.setattr(faulty, "POISON", None)
+
+    monkeypatch.setattr(optim, step_function, poisoned)
+
+
+def run_json(run_dir) -> dict:
+    return json.loads((run_dir / "run.json").read_text())
+
+
+def assert_finite(tensors) -> None:
+    for t in tensors:
+        assert torch.isfinite(t).all()
+
+
+def test_nan_loss_stops_naming_step_epoch_and_group(tmp_path, monkeypatch):
+    poison(monkeypatch, "weight_step", "output", at={3})
+    run_dir = tmp_path / "run"
+    with one_thread(), pytest.raises(fs.FactorspaceError) as info:
+        search(tiny_recipe(*FAULTY), out=run_dir, device="cpu")
+    message = str(info.value)
+    assert "non-finite loss (network output) in parameter group 'weights'" in message
+    assert "at epoch 1, step 3 of " in message and "on_nonfinite=skip" in message
+    record = run_json(run_dir)
+    assert record["status"] == "failed" and record["error"] == message
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert state["step"] == 2  # the last good one, untouched by the bad step
+    assert_finite(state["model"].values())
+    assert not (run_dir / "genotype.json").exists()
+
+
+def test_nan_gradient_of_an_architecture_group_is_caught_before_its_step(tmp_path, monkeypatch):
+    poison(monkeypatch, "arch_steps", "gradient", at={2})
+    with one_thread(), pytest.raises(fs.FactorspaceError) as info:
+        search(tiny_recipe(*FAULTY), out=tmp_path / "run", device="cpu")
+    assert "non-finite gradient in parameter group 'op' at epoch 1, step 2 of " in str(info.value)
+
+
+def test_nan_gradient_of_the_weights_is_caught_before_their_step(tmp_path, monkeypatch):
+    poison(monkeypatch, "weight_step", "gradient", at={4})
+    with one_thread(), pytest.raises(fs.FactorspaceError) as info:
+        search(tiny_recipe(*FAULTY), out=tmp_path / "run", device="cpu")
+    assert "non-finite gradient in parameter group 'weights' at epoch 1, step 4 of " in str(
+        info.value
+    )
+
+
+def break_arch_parameter(monkeypatch, at: set[int]) -> None:
+    """Make the Adam steps (one per architecture group and search step) in ``at`` leave an inf
+    in their first parameter, as an overflowing update would."""
+    original, calls = torch.optim.Adam.step, []
+
+    def step(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) in at:
+            with torch.no_grad():
+                self.param_groups[0]["params"][0].view(-1)[0] = float("inf")
+        return result
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+
+
+def test_an_architecture_parameter_made_infinite_is_caught(tmp_path, monkeypatch):
+    break_arch_parameter(monkeypatch, at={4})  # step 2's second group (op, then activation)
+    with one_thread(), pytest.raises(fs.FactorspaceError) as info:
+        search(tiny_recipe(*FAULTY), out=tmp_path / "run", device="cpu")
+    assert "non-finite parameter in parameter group 'activation' at epoch 1, step 2 of " in str(
+        info.value
+    )
+
+
+def test_skip_drops_bad_batches_counts_them_and_keeps_the_state_finite(tmp_path, monkeypatch):
+    poison(monkeypatch, "weight_step", "output", at={2, 5})
+    poison(monkeypatch, "arch_steps", "gradient", at={7})
+    break_arch_parameter(monkeypatch, at={11})  # step 8, group op: restored, then skipped
+    recipe = tiny_recipe(*FAULTY, "search.on_nonfinite=skip")
+    with one_thread():
+        result = search(recipe, out=tmp_path / "run", device="cpu")
+    assert result.status == "complete"
+    assert [row["skipped_batches"] for row in result.metrics] == [4]
+    csv_header = (result.run_dir / "metrics.csv").read_text().splitlines()[0]
+    assert "skipped_batches" in csv_header.split(",")
+    state = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
+    assert_finite(state["model"].values())  # weights, alphas and BatchNorm statistics

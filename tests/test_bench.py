@@ -1,0 +1,78 @@
+"""`factorspace bench` at a tiny size: a smoke test of the figures it reports, not of speed."""
+
+import csv
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from typer.testing import CliRunner
+
+from factorspace.bench import bench
+from factorspace.cli import app
+from factorspace.compile import compile_supernet
+from factorspace.schema import SupernetConfig
+from tests.conftest import paper_space
+
+TINY = [
+    "supernet.channels=4",
+    "supernet.cells=3",
+    "space.cell.nodes=2",
+    "data.image_size=8",
+    "search.tensorboard=false",
+]
+RECIPES = ["recipes/darts_cifar.yaml", "recipes/adarts_cifar.yaml"]
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return bench(RECIPES, overrides=TINY, batch_size=2, steps=1, warmup=0, isolate=False)
+
+
+def test_one_row_per_recipe_with_ratios_to_the_first(rows):
+    assert [r["recipe"] for r in rows] == ["darts_cifar", "adarts_cifar"]
+    assert rows[0]["step_s_ratio"] == 1.0 and rows[0]["forward_backward_s_ratio"] == 1.0
+    r = rows[1]
+    assert r["step_s_ratio"] == pytest.approx(r["step_s"] / rows[0]["step_s"])
+    assert r["images_per_s"] == pytest.approx(2 / r["step_s"])
+
+
+def test_sequential_counts_one_validation_pass_per_searched_factor(rows):
+    # DARTS searches one factor (op); A-DARTS two (op, activation): 1 weight pass + 1 or 2.
+    assert [r["passes_per_step"] for r in rows] == [2, 3]
+    assert rows[1]["gflop_per_step"] > rows[0]["gflop_per_step"] > 0
+
+
+def test_cli_writes_json_and_csv(tmp_path):
+    runner = CliRunner()
+    for suffix in ("json", "csv"):
+        out = tmp_path / f"bench.{suffix}"
+        args = ["bench", RECIPES[1], "--batch-size", "2", "--steps", "1", "--warmup", "0"]
+        args += ["--update", "simultaneous", "--out", str(out)]
+        for o in TINY:
+            args += ["--set", o]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        rows = json.loads(out.read_text()) if suffix == "json" else list(csv.DictReader(out.open()))
+        assert len(rows) == 1 and rows[0]["update"] == "simultaneous"
+        assert int(rows[0]["passes_per_step"]) == 2
+
+
+def test_compiled_mixing_matches_eager(images):
+    """search.compile: the compiled mixed activation gives the eager forward and gradients."""
+    torch.manual_seed(0)
+    config = SupernetConfig(channels=4, cells=1, reduction_cells=[], classes=10)
+    eager = compile_supernet(paper_space(activations=["relu", "elu", "swish"]), config)
+    compiled = compile_supernet(paper_space(activations=["relu", "elu", "swish"]), config)
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile_mixing()
+    y = torch.tensor([1, 2])
+    losses = []
+    for net in (eager, compiled):
+        loss = F.cross_entropy(net(images), y)
+        loss.backward()
+        losses.append(loss)
+    torch.testing.assert_close(losses[1], losses[0])
+    for g in ("op", "activation"):
+        for a, b in zip(eager.arch_parameters()[g], compiled.arch_parameters()[g], strict=True):
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6)
