@@ -4,30 +4,51 @@ The public API, as a notebook uses it::
 
     import factorspace as fs
 
-    recipe = fs.load_recipe("recipes/adarts_cifar.yaml")
+    recipe = fs.load_recipe("recipes/quickstart.yaml")
     supernet = fs.compile_supernet(recipe.space, recipe.supernet, device="cpu")
     print(fs.space_summary(recipe)["space_size"])
+    result = fs.search(recipe, out="runs/quickstart")      # Algorithm 1, then derive
+    fs.render_genotype(result.genotype, "cells.pdf")         # cells_normal.pdf, cells_reduce.pdf
+    trained = fs.train(result.run_dir / "genotype.json", "recipes/train_cifar.yaml")
+
+``fs.search`` and ``fs.train`` are the functions; their packages stay importable as
+``factorspace.search.*`` and ``factorspace.retrain.*`` through ``from ... import``.
 """
 
+# ``search`` and ``train`` are bound after (and over) their packages of the same name.
 from factorspace import ops  # noqa: F401  (registers the built-in operators and activations)
 from factorspace.compile import Space, Supernet, compile_supernet
+from factorspace.derive import derive_genotype
 from factorspace.errors import FactorspaceError, RecipeError
+from factorspace.genotype import Genotype, load_genotype, save_genotype
 from factorspace.loader import load_recipe
 from factorspace.registry import register_activation, register_operator
+from factorspace.render import render_genotype
+from factorspace.retrain import train
 from factorspace.schema import Recipe
+from factorspace.search import search
 from factorspace.summary import space_summary
+from factorspace.zoo import resolve_genotype
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FactorspaceError",
+    "Genotype",
     "Recipe",
     "RecipeError",
     "Space",
     "Supernet",
     "compile_supernet",
+    "derive_genotype",
+    "load_genotype",
     "load_recipe",
     "register_activation",
     "register_operator",
+    "render_genotype",
+    "resolve_genotype",
+    "save_genotype",
+    "search",
     "space_summary",
+    "train",
 ]

@@ -109,12 +109,15 @@ def prepare_run_dir(out: Path | None, name: str, resume: bool) -> Path:
 
 
 @contextlib.contextmanager
-def discard_on_failure(run_dir: Path, existed: bool):
+def discard_on_failure(run_dir: Path, existed: bool, owner: bool = True):
     """Remove what a run that failed to start left in ``run_dir`` (the directory too unless it
-    ``existed`` before, empty, as :func:`prepare_run_dir` requires)."""
+    ``existed`` before, empty, as :func:`prepare_run_dir` requires). Only the ``owner`` (the main
+    process of a distributed run) removes anything."""
     try:
         yield
     except BaseException:
+        if not owner:
+            raise
         if not existed:
             shutil.rmtree(run_dir, ignore_errors=True)
         else:

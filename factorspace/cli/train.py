@@ -39,14 +39,32 @@ def train(
     device: DeviceOpt = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
 ) -> None:
-    """Re-train a genotype's network from scratch; leave a run directory with its checkpoint."""
+    """Re-train a genotype's network from scratch; leave a run directory with its checkpoint.
+
+    Given a `search --seeds` parent, re-train each run's genotype (into --out/<run>, default
+    PARENT/retrain) and report the mean ± std of their test accuracy (summary.json, .csv).
+    """
     from factorspace import distributed
     from factorspace.retrain.train import load_train_recipe
     from factorspace.retrain.train import train as run_train
     from factorspace.zoo import resolve_genotype
 
-    g = resolve_genotype(genotype, registered=True)
     r = load_train_recipe(recipe, set_ or [])
+    from factorspace.retrain.multiseed import format_summary, is_multiseed_parent, train_seeds
+
+    if is_multiseed_parent(genotype):  # `search --seeds` output: re-train each, mean ± std
+        with errors_located(recipe, set_ or []):
+            summary = train_seeds(
+                genotype,
+                r,
+                out=out_dir or Path(genotype) / "retrain",
+                device=device,
+                resume=resume,
+                console=out,
+            )
+        out.print(format_summary(summary), highlight=False)
+        return
+    g = resolve_genotype(genotype, registered=True)
     with distributed.launch(device) as ctx, errors_located(recipe, set_ or []):
         result = run_train(
             g,

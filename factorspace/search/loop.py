@@ -103,7 +103,8 @@ def search(
     if resume:
         distributed.run_on_main(check_same_recipe, run_dir, resolved)
         return Search(recipe, run_dir, device, console, distributed).run(resume)
-    with discard_on_failure(run_dir, existed):  # bad data: no run directory is left behind
+    # Bad data: no run directory is left behind (removed by the main process, which owns it).
+    with discard_on_failure(run_dir, existed, owner=distributed.is_main):
         searcher = Search(recipe, run_dir, device, console, distributed)
     if distributed.is_main:
         dump_yaml(run_dir / "recipe.yaml", resolved)
