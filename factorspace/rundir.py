@@ -63,6 +63,14 @@ def save_checkpoint(path: Path, state: dict) -> None:
         raise
 
 
+def update_run_record(run_dir: Path, **fields: Any) -> None:
+    """Merge ``fields`` (status, epochs done, results) into the run's ``run.json``."""
+    path = run_dir / "run.json"
+    record = json.loads(path.read_text()) if path.exists() else {}
+    record.update(fields)
+    write_json(path, record)
+
+
 def load_checkpoint(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=False)

@@ -20,7 +20,6 @@ is never half a step; a second one stops at once, keeping the last checkpoint wr
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import re
 import time
@@ -46,6 +45,7 @@ from factorspace.rundir import (
     load_checkpoint,
     prepare_run_dir,
     save_checkpoint,
+    update_run_record,
     write_json,
 )
 from factorspace.schema.train import NetworkConfig, TrainConfig, TrainRecipe
@@ -514,10 +514,7 @@ class Trainer:
     def set_status(self, status: str, **extra) -> None:
         if not self.dist.is_main:
             return
-        path = self.run_dir / "run.json"
-        record = json.loads(path.read_text()) if path.exists() else {}
-        record.update(status=status, epochs_done=self.epoch, **extra)
-        write_json(path, record)
+        update_run_record(self.run_dir, status=status, epochs_done=self.epoch, **extra)
 
 
 def _new_totals() -> dict:

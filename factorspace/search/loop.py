@@ -31,6 +31,7 @@ from factorspace.rundir import (
     load_checkpoint,
     prepare_run_dir,
     save_checkpoint,
+    update_run_record,
     write_json,
 )
 from factorspace.schema import Recipe
@@ -470,10 +471,7 @@ class Search:
     def set_status(self, status: str, **extra) -> None:
         if not self.dist.is_main:
             return
-        path = self.run_dir / "run.json"
-        record = json.loads(path.read_text()) if path.exists() else {}
-        record.update(status=status, epochs_done=self.epoch, **extra)
-        write_json(path, record)
+        update_run_record(self.run_dir, status=status, epochs_done=self.epoch, **extra)
 
 
 def new_totals() -> dict:
