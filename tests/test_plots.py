@@ -18,19 +18,8 @@ from factorspace import plots
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import load_genotype, save_genotype
 from factorspace.search import search
+from tests.search.test_loop import TINY  # the tiny search every run-directory test uses
 
-TINY = [
-    "supernet.channels=4",
-    "supernet.cells=3",
-    "space.cell.nodes=2",
-    "search.epochs=2",
-    "search.batch_size=16",
-    "data.dataset=bundled",
-    "data.subset_per_class=0.02",
-    "data.workers=0",
-    "data.image_size=16",
-    "search.tensorboard=false",
-]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 EDGES_4 = [[j, i + 2] for i in range(4) for j in range(i + 2)]  # DARTS's 14 edges
 OPS = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect"] + [
