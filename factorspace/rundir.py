@@ -83,18 +83,29 @@ def load_checkpoint(path: Path) -> dict:
         ) from None
 
 
-def new_run_dir(base: Path, name: str) -> Path:
-    """A fresh directory ``base/name-YYYYmmdd-HHMMSS`` (suffixed if it exists)."""
+def new_run_dir(base: Path, name: str, suffix: str = "") -> Path:
+    """A fresh directory ``base/name-YYYYmmdd-HHMMSS<suffix>`` (numbered if it exists)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base.mkdir(parents=True, exist_ok=True)
-    candidate, n = base / f"{name}-{stamp}", 1
+    candidate, n = base / f"{name}-{stamp}{suffix}", 1
     while True:
         try:
             candidate.mkdir()  # atomic: two runs started at once never share a directory
             return candidate
         except FileExistsError:
             n += 1
-            candidate = base / f"{name}-{stamp}-{n}"
+            candidate = base / f"{name}-{stamp}{suffix}-{n}"
+
+
+def claim_empty_dir(out: Path) -> Path:
+    """``out``, created, refusing one that holds anything: a new run never mixes into another."""
+    if out.exists() and any(out.iterdir()):
+        raise FactorspaceError(
+            f"{out}: already exists and is not empty; use --resume to continue it, "
+            "or choose another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def prepare_run_dir(out: Path | None, name: str, resume: bool) -> Path:
@@ -107,13 +118,7 @@ def prepare_run_dir(out: Path | None, name: str, resume: bool) -> Path:
         if not (out / "run.json").exists():
             raise FactorspaceError(f"{out}: not a run directory (no run.json) — cannot --resume")
         return out
-    if out.exists() and any(out.iterdir()):
-        raise FactorspaceError(
-            f"{out}: already exists and is not empty; use --resume to continue it, "
-            "or choose another --out"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return claim_empty_dir(out)
 
 
 @contextlib.contextmanager

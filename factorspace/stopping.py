@@ -7,7 +7,11 @@ raises ``KeyboardInterrupt`` at once, keeping the last checkpoint already on dis
 
 from __future__ import annotations
 
+import contextlib
 import signal
+from pathlib import Path
+
+from factorspace.errors import FactorspaceError, Interrupted
 
 
 class StopRequested(Exception):
@@ -48,3 +52,30 @@ class StopOnSignal:
         """Raise :class:`StopRequested` if a signal came since the run started."""
         if self.requested:
             raise StopRequested
+
+
+@contextlib.contextmanager
+def ends_recorded(run, command: str, checkpoint: Path):
+    """How a search or a training ends early, the same for both.
+
+    A stop request (at a step boundary) saves a checkpoint; a second signal keeps the last one.
+    Either way the run is marked ``interrupted`` and :class:`Interrupted` says how to resume. A
+    :class:`FactorspaceError` (a non-finite value) marks it ``failed``. ``run`` has ``save()``,
+    ``set_status(status, **extra)``, ``epoch``, ``step`` and ``run_dir``.
+    """
+    try:
+        yield
+    except (StopRequested, KeyboardInterrupt) as e:
+        if isinstance(e, StopRequested):  # at a step boundary: the state is whole
+            run.save()
+            where = "checkpoint written"
+        else:  # a second signal, possibly mid-step: keep the last whole checkpoint
+            where = f"the last checkpoint is {checkpoint}"
+        run.set_status("interrupted")
+        raise Interrupted(
+            f"interrupted at epoch {run.epoch + 1}, step {run.step}; {where}. "
+            f"Continue with: factorspace {command} ... --out {run.run_dir} --resume"
+        ) from None
+    except FactorspaceError as e:
+        run.set_status("failed", error=str(e))
+        raise

@@ -17,6 +17,7 @@ backward no separate reduction. Operators of any other shape are multiplied as u
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -58,7 +59,9 @@ def weighted(op: nn.Module, h: torch.Tensor, w: torch.Tensor | None) -> torch.Te
     bn = op[-1] if isinstance(op, nn.Sequential) and len(op) else None
     if type(bn) is not nn.BatchNorm2d or bn.affine:
         return w * op(h)
-    body = op[:-1](h)
+    body = h
+    for module in itertools.islice(op, len(op) - 1):  # op[:-1] would build a Sequential per call
+        body = module(body)
     factor = 0.0 if bn.momentum is None else bn.momentum
     if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
         bn.num_batches_tracked.add_(1)

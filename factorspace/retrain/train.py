@@ -50,7 +50,6 @@ from factorspace.rundir import (
 )
 from factorspace.schema.train import NetworkConfig, TrainConfig, TrainRecipe
 from factorspace.search.loop import (
-    Interrupted,
     check_same_recipe,
     resolve_device,
     rng_state,
@@ -60,7 +59,7 @@ from factorspace.search.loop import (
 )
 from factorspace.search.progress import EpochProgress
 from factorspace.stopping import StopOnSignal as _Stop
-from factorspace.stopping import StopRequested as _StopRequested
+from factorspace.stopping import ends_recorded
 
 CHECKPOINT = "checkpoints/last.pt"
 CHECKPOINT_FORMAT = "factorspace.train"
@@ -377,26 +376,11 @@ class Trainer:
         if resume:
             self.restore()
         self.announce()
-        with self.stop:
-            try:
-                while self.epoch < self.recipe.train.epochs:
-                    self.stop.check()
-                    self.train_epoch()
-                    self.end_epoch()
-            except (_StopRequested, KeyboardInterrupt) as e:
-                if isinstance(e, _StopRequested):
-                    self.save()
-                    where = "checkpoint written"
-                else:  # a second signal, possibly mid-step: keep the last whole checkpoint
-                    where = f"the last checkpoint is {self.run_dir / CHECKPOINT}"
-                self.set_status("interrupted")
-                raise Interrupted(
-                    f"interrupted at epoch {self.epoch + 1}, step {self.step}; {where}. "
-                    f"Continue with: factorspace train GENOTYPE ... --out {self.run_dir} --resume"
-                ) from None
-            except FactorspaceError as e:  # a non-finite loss
-                self.set_status("failed", error=str(e))
-                raise
+        with self.stop, ends_recorded(self, "train GENOTYPE", self.run_dir / CHECKPOINT):
+            while self.epoch < self.recipe.train.epochs:
+                self.stop.check()
+                self.train_epoch()
+                self.end_epoch()
         last = self.rows[-1]
         self.set_status(
             "complete",

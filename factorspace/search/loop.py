@@ -21,7 +21,7 @@ from factorspace.compile import Supernet, compile_supernet
 from factorspace.data import search_loaders
 from factorspace.derive import derive_genotype, skip_count
 from factorspace.distributed import SINGLE, DistributedContext
-from factorspace.errors import FactorspaceError, Interrupted
+from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, save_genotype
 from factorspace.rundir import (
     MetricsLog,
@@ -43,7 +43,7 @@ from factorspace.search.progress import (
     mean_entropy,
     strongest_choices,
 )
-from factorspace.stopping import StopOnSignal, StopRequested
+from factorspace.stopping import StopOnSignal, ends_recorded
 
 CHECKPOINT = "checkpoints/last.pt"
 SEARCH_STATE = frozenset(
@@ -244,28 +244,14 @@ class Search:
         guard = FiniteGuard(
             self.net, self.w_opt, self.a_opts, keep_buffers=cfg.on_nonfinite == "skip"
         )
-        with self.stop:
-            try:
+        try:
+            with self.stop, ends_recorded(self, "search", self.run_dir / CHECKPOINT):
                 while self.epoch < cfg.epochs and (stop := self.collapse_guard()) is None:
                     self.stop.check()
                     self.train_epoch(guard)
                     self.end_epoch()
-            except (StopRequested, KeyboardInterrupt) as e:
-                if isinstance(e, StopRequested):  # at a step boundary: the state is whole
-                    self.save()
-                    where = "checkpoint written"
-                else:  # a second signal, possibly mid-step: keep the last whole checkpoint
-                    where = f"the last checkpoint is {self.run_dir / CHECKPOINT}"
-                self.set_status("interrupted")
-                raise Interrupted(
-                    f"interrupted at epoch {self.epoch + 1}, step {self.step}; {where}. "
-                    f"Continue with: factorspace search ... --out {self.run_dir} --resume"
-                ) from None
-            except FactorspaceError as e:  # a non-finite value under on_nonfinite: stop
-                self.set_status("failed", error=str(e))
-                raise
-            finally:
-                guard.remove()
+        finally:
+            guard.remove()
         genotype = derive_genotype(
             self.net,
             max_skip_connects=cfg.max_skip_connects,

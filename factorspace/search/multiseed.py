@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,7 +25,13 @@ from rich.console import Console
 from factorspace.derive import skip_count
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import CELL_TYPES, Genotype, load_genotype
-from factorspace.rundir import MetricsLog, atomic_write_text, write_json
+from factorspace.rundir import (
+    MetricsLog,
+    atomic_write_text,
+    claim_empty_dir,
+    new_run_dir,
+    write_json,
+)
 from factorspace.schema import Recipe, SpaceConfig
 from factorspace.schema.space import ArgumentFactor
 from factorspace.search.loop import search
@@ -108,22 +113,12 @@ def seeds_dir(out: Path | None, name: str, resume: bool) -> Path:
     if out is None:
         if resume:
             raise FactorspaceError("--resume needs --out DIR: the multi-seed directory to continue")
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out, n = Path("runs") / f"{name}-{stamp}-seeds", 1
-        while out.exists():
-            n += 1
-            out = Path("runs") / f"{name}-{stamp}-seeds-{n}"
-    elif resume:
+        return new_run_dir(Path("runs"), name, suffix="-seeds")
+    if resume:
         if not out.is_dir():
             raise FactorspaceError(f"{out}: no such directory to --resume")
         return out
-    elif out.exists() and any(out.iterdir()):
-        raise FactorspaceError(
-            f"{out}: already exists and is not empty; use --resume to continue it, "
-            "or choose another --out"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return claim_empty_dir(out)
 
 
 def run_status(run_dir: Path) -> str | None:

@@ -69,7 +69,8 @@ def test_every_factor_moved_and_genotype_fits_the_space(finished):
 
 
 def test_resume_between_epochs_matches_the_uninterrupted_run(tmp_path, finished, monkeypatch):
-    from factorspace.search.loop import Interrupted, Search
+    from factorspace.search import Interrupted
+    from factorspace.search.loop import Search
 
     recipe, full = finished
     original = Search.end_epoch
