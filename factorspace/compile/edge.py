@@ -21,10 +21,10 @@ import itertools
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from factorspace.compile.candidates import Candidate, Space
+from factorspace.ops.kernels import BatchNorm2d, batch_norm_call
 from factorspace.registry import ACTIVATIONS, OPERATORS
 
 
@@ -45,38 +45,23 @@ def build_search_op(candidate: Candidate, channels: int, stride: int) -> nn.Modu
     entry = OPERATORS.get(candidate.op)
     op = entry.build(channels, stride, False, **dict(candidate.arguments))
     if "pooling" in entry.tags:
-        op = nn.Sequential(op, nn.BatchNorm2d(channels, affine=False))
+        op = nn.Sequential(op, BatchNorm2d(channels, affine=False))
     return op
 
 
 def weighted(op: nn.Module, h: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-    """``w * op(h)``, the multiply folded into a trailing non-affine BatchNorm where there is one.
-
-    The BatchNorm call mirrors ``nn.BatchNorm2d.forward`` (running statistics, momentum, counter).
-    """
+    """``w * op(h)``, the multiply folded into a trailing non-affine BatchNorm where there is one."""
     if w is None:
         return op(h)
     bn = op[-1] if isinstance(op, nn.Sequential) and len(op) else None
-    if type(bn) is not nn.BatchNorm2d or bn.affine:
+    # exactly these two: a subclass (distributed.CpuSyncBatchNorm) computes other statistics
+    if type(bn) not in (nn.BatchNorm2d, BatchNorm2d) or bn.affine:
         return w * op(h)
     body = h
     for module in itertools.islice(op, len(op) - 1):  # op[:-1] would build a Sequential per call
         body = module(body)
-    factor = 0.0 if bn.momentum is None else bn.momentum
-    if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
-        bn.num_batches_tracked.add_(1)
-        if bn.momentum is None:
-            factor = 1.0 / float(bn.num_batches_tracked)
-    track = not bn.training or bn.track_running_stats
-    return F.batch_norm(
-        body,
-        bn.running_mean if track else None,
-        bn.running_var if track else None,
-        weight=w.expand(bn.num_features).contiguous(),  # a stride-0 weight takes a slow kernel
-        training=bn.training or bn.running_mean is None,
-        momentum=factor,
-        eps=bn.eps,
-    )
+    # a stride-0 (expanded) weight takes a slow kernel, hence contiguous()
+    return batch_norm_call(bn, body, w.expand(bn.num_features).contiguous(), None)
 
 
 def add_all(terms: Sequence[torch.Tensor]) -> torch.Tensor:

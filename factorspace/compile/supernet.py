@@ -24,7 +24,7 @@ from factorspace.compile.candidates import Space
 from factorspace.compile.edge import FactorizedEdge, add_all, mix
 from factorspace.compile.partial import build_partial_edge
 from factorspace.errors import FactorspaceError
-from factorspace.ops import FactorizedReduce, ReLUConvBN
+from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
 from factorspace.schema import SpaceConfig, SupernetConfig
 from factorspace.schema.network import EDGE_GROUP
 
@@ -71,7 +71,7 @@ class SearchCell(nn.Module):
             )
             offset += len(states)
             states.append(node)
-        return torch.cat(states[2:], dim=1)
+        return cat_channels(states[2:])
 
     def _edge(self, k: int, h: torch.Tensor, weights, edge_weights) -> torch.Tensor:
         out = self.edges[k](h, {f: w[k] for f, w in weights.items()})
@@ -91,7 +91,7 @@ class Supernet(nn.Module):
         else:
             self.stem = nn.Sequential(
                 nn.Conv2d(config.in_channels, c_stem, 3, padding=1, bias=False),
-                nn.BatchNorm2d(c_stem),
+                BatchNorm2d(c_stem),
             )
         c_pp, c_p, c_curr = c_stem, c_stem, c
         reduction_prev = config.stem == "imagenet"  # its c_{k-2} is at twice the resolution
@@ -193,15 +193,15 @@ def imagenet_stem(in_channels: int, c: int) -> tuple[nn.Sequential, nn.Sequentia
     the first cell's ``c_{k-2}``, ``stem1`` (a third) its ``c_{k-1}``, 8x smaller than the input."""
     stem0 = nn.Sequential(
         nn.Conv2d(in_channels, c // 2, 3, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(c // 2),
+        BatchNorm2d(c // 2),
         nn.ReLU(),
         nn.Conv2d(c // 2, c, 3, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(c),
+        BatchNorm2d(c),
     )
     stem1 = nn.Sequential(
         nn.ReLU(),
         nn.Conv2d(c, c, 3, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(c),
+        BatchNorm2d(c),
     )
     return stem0, stem1
 

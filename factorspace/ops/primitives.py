@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from factorspace.ops.kernels import BatchNorm2d, DepthwiseConv2d
 from factorspace.registry import register_operator
 
 
@@ -38,7 +39,7 @@ class FactorizedReduce(nn.Module):
         self.relu = nn.ReLU(inplace=False)
         self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, padding=0, bias=False)
         self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, padding=0, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, affine=affine)
+        self.bn = BatchNorm2d(c_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
@@ -64,7 +65,7 @@ class ReLUConvBN(nn.Sequential):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out, affine=affine),
+            BatchNorm2d(c_out, affine=affine),
         )
 
 
@@ -72,7 +73,7 @@ def conv_bn(channels: int, kernel_size: int, stride: int, affine: bool) -> nn.Se
     """A plain k x k convolution and BatchNorm (the body of ReLUConvBN)."""
     return nn.Sequential(
         nn.Conv2d(channels, channels, kernel_size, stride, kernel_size // 2, bias=False),
-        nn.BatchNorm2d(channels, affine=affine),
+        BatchNorm2d(channels, affine=affine),
     )
 
 
@@ -80,11 +81,9 @@ def dil_conv(channels: int, kernel_size: int, stride: int, dilation: int, affine
     """DARTS's DilConv without its leading ReLU: dilated depthwise, pointwise, BatchNorm."""
     padding = dilation * (kernel_size - 1) // 2
     return nn.Sequential(
-        nn.Conv2d(
-            channels, channels, kernel_size, stride, padding, dilation, groups=channels, bias=False
-        ),
+        DepthwiseConv2d(channels, kernel_size, stride, padding, dilation),
         nn.Conv2d(channels, channels, 1, bias=False),
-        nn.BatchNorm2d(channels, affine=affine),
+        BatchNorm2d(channels, affine=affine),
     )
 
 
@@ -94,9 +93,9 @@ def sep_conv(channels: int, kernel_size: int, stride: int, affine: bool) -> nn.S
     return nn.Sequential(
         *dil_conv(channels, kernel_size, stride, 1, affine),
         nn.ReLU(inplace=False),  # the operator's own middle activation (kept; see module doc)
-        nn.Conv2d(channels, channels, kernel_size, 1, padding, groups=channels, bias=False),
+        DepthwiseConv2d(channels, kernel_size, 1, padding),
         nn.Conv2d(channels, channels, 1, bias=False),
-        nn.BatchNorm2d(channels, affine=affine),
+        BatchNorm2d(channels, affine=affine),
     )
 
 
@@ -138,7 +137,7 @@ def conv_7x1_1x7(c: int, stride: int, affine: bool) -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(c, c, (1, 7), stride=(1, stride), padding=(0, 3), bias=False),
         nn.Conv2d(c, c, (7, 1), stride=(stride, 1), padding=(3, 0), bias=False),
-        nn.BatchNorm2d(c, affine=affine),
+        BatchNorm2d(c, affine=affine),
     )
 
 

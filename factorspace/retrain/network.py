@@ -28,7 +28,7 @@ from torch import nn
 
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, GenotypeCell, GenotypeEdge
-from factorspace.ops import FactorizedReduce, ReLUConvBN
+from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
 from factorspace.registry import ACTIVATIONS, OPERATORS
 from factorspace.schema.train import NetworkConfig
 
@@ -95,7 +95,7 @@ class Cell(nn.Module):
                 h = self.edges[i](states[self.edges[i].source], drop_prob)
                 node = h if node is None else node + h
             states.append(node)
-        return torch.cat([states[i] for i in self.concat], dim=1)
+        return cat_channels([states[i] for i in self.concat])
 
 
 CellFactory = Callable[[int, int, int, bool, bool], Cell]
@@ -111,10 +111,10 @@ class AuxiliaryHeadCIFAR(nn.Module):
             nn.ReLU(),
             nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),  # 8x8 -> 2x2
             nn.Conv2d(c, 128, 1, bias=False),
-            nn.BatchNorm2d(128),
+            BatchNorm2d(128),
             nn.ReLU(),
             nn.Conv2d(128, 768, 2, bias=False),
-            nn.BatchNorm2d(768),
+            BatchNorm2d(768),
             nn.ReLU(),
         )
         self.classifier = nn.Linear(768, classes)
@@ -135,7 +135,7 @@ class AuxiliaryHeadImageNet(nn.Module):
             nn.ReLU(),
             nn.AvgPool2d(5, stride=2, padding=0, count_include_pad=False),  # 7x7 -> 2x2
             nn.Conv2d(c, 128, 1, bias=False),
-            nn.BatchNorm2d(128),
+            BatchNorm2d(128),
             nn.ReLU(),
             nn.Conv2d(128, 768, 2, bias=False),
             nn.ReLU(),
@@ -202,7 +202,7 @@ class NetworkCIFAR(_Network):
         self.drop_path_prob = drop_path_prob
         c_stem = 3 * channels
         self.stem = nn.Sequential(
-            nn.Conv2d(3, c_stem, 3, padding=1, bias=False), nn.BatchNorm2d(c_stem)
+            nn.Conv2d(3, c_stem, 3, padding=1, bias=False), BatchNorm2d(c_stem)
         )
         head = AuxiliaryHeadCIFAR if auxiliary else None
         self._build_body(make_cell, c_stem, channels, cells, classes, False, head)
@@ -229,13 +229,13 @@ class NetworkImageNet(_Network):
         c = channels
         self.stem0 = nn.Sequential(
             nn.Conv2d(3, c // 2, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(c // 2),
+            BatchNorm2d(c // 2),
             nn.ReLU(),
             nn.Conv2d(c // 2, c, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(c),
+            BatchNorm2d(c),
         )
         self.stem1 = nn.Sequential(
-            nn.ReLU(), nn.Conv2d(c, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c)
+            nn.ReLU(), nn.Conv2d(c, c, 3, stride=2, padding=1, bias=False), BatchNorm2d(c)
         )
         head = AuxiliaryHeadImageNet if auxiliary else None
         self._build_body(make_cell, c, channels, cells, classes, True, head)

@@ -48,6 +48,7 @@ from factorspace.rundir import (
     update_run_record,
     write_json,
 )
+from factorspace.runtime import keep_freed_memory
 from factorspace.schema.train import NetworkConfig, TrainConfig, TrainRecipe
 from factorspace.search.loop import (
     check_same_recipe,
@@ -136,6 +137,8 @@ def train(
     if not isinstance(recipe, TrainRecipe):
         recipe = load_train_recipe(recipe)
     device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()  # malloc keeps activation buffers: no page faults per step
     name = "-".join(_file_name(n) for n in (recipe.name or "train", genotype.name) if n)
     out = Path(out) if out else None
     resolved = recipe.model_dump(mode="json")

@@ -34,6 +34,7 @@ from factorspace.rundir import (
     update_run_record,
     write_json,
 )
+from factorspace.runtime import keep_freed_memory
 from factorspace.schema import Recipe
 from factorspace.search import optim
 from factorspace.search.faults import FiniteGuard, NonFinite
@@ -97,6 +98,8 @@ def search(
             update={"search": recipe.search.model_copy(update={"seed": seed})}
         )
     device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()  # malloc keeps activation buffers: no page faults per step
     out = Path(out) if out else None
     existed = out is not None and out.exists()
     run_dir = distributed.run_on_main(prepare_run_dir, out, recipe.name or "search", resume)

@@ -9,7 +9,8 @@ steps every factor on it. ``order="second"`` replaces each factor's gradient by 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -109,13 +110,29 @@ def _grad_and_step(net: Supernet, opts: list[torch.optim.Adam], val: Batch, grad
 def first_order_grads(
     net: Supernet, val: Batch, params: list[torch.Tensor]
 ) -> tuple[torch.Tensor, int]:
-    # autograd.grad with only the stepping factor's parameters as inputs: the backward pass
-    # skips every weight gradient (about half of each convolution's backward).
-    loss, correct = loss_and_correct(net, val)
+    # Only the stepping factor's gradients. autograd.grad(inputs=params) already skips torch's
+    # weight-gradient kernels; building the graph with the weights frozen makes the custom
+    # kernels of factorspace.ops.kernels skip theirs too.
+    wanted = {id(p) for p in params}
+    with frozen([w for w in net.weight_parameters() if id(w) not in wanted]):
+        loss, correct = loss_and_correct(net, val)
     grads = torch.autograd.grad(loss, params, allow_unused=True)
     for p, g in zip(params, grads, strict=True):
         p.grad = torch.zeros_like(p) if g is None else g
     return loss.detach(), correct
+
+
+@contextmanager
+def frozen(params: list[nn.Parameter]) -> Iterator[None]:
+    """``params`` with ``requires_grad`` off inside the block; the flags are restored after."""
+    flags = [p.requires_grad for p in params]
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        yield
+    finally:
+        for p, flag in zip(params, flags, strict=True):
+            p.requires_grad_(flag)
 
 
 def second_order_grads(w_opt: torch.optim.SGD, train: Batch, config: SearchConfig):

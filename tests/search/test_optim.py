@@ -61,3 +61,17 @@ def test_each_pass_computes_only_the_gradients_it_steps(tiny_supernet, images):
     optim.arch_steps(net, optim.arch_optimizers(net, config), batch, update="sequential")
     assert all(p.grad is None for p in net.weight_parameters())
     assert all(p.grad is not None for ps in net.arch_parameters().values() for p in ps)
+
+
+def test_an_architecture_pass_leaves_the_weights_trainable(tiny_supernet, images):
+    from factorspace.compile import compile_supernet
+    from factorspace.schema import SearchConfig
+    from factorspace.search import optim
+    from tests.conftest import paper_space
+
+    net = compile_supernet(paper_space(), tiny_supernet, torch.device("cpu"))
+    net.stem[0].weight.requires_grad_(False)  # a user's frozen weight stays frozen
+    batch = (images, torch.tensor([1, 2]))
+    optim.arch_steps(net, optim.arch_optimizers(net, SearchConfig()), batch, update="simultaneous")
+    frozen = [p for p in net.weight_parameters() if not p.requires_grad]
+    assert [id(p) for p in frozen] == [id(net.stem[0].weight)]
