@@ -11,6 +11,7 @@ import multiprocessing as mp
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from factorspace.compile import compile_supernet
 from factorspace.loader import load_recipe
 from factorspace.runtime import keep_freed_memory
+from factorspace.schema import SearchConfig
 from factorspace.search import optim
 from factorspace.search.loop import autocast
 
@@ -62,15 +64,27 @@ def median_time(fn, device: torch.device, steps: int, warmup: int) -> float:
     return statistics.median(times)
 
 
-def measure(
+@dataclass
+class BenchSetup:
+    """A recipe's supernet on random inputs, with the two timed calls."""
+
+    net: torch.nn.Module
+    config: SearchConfig
+    device: torch.device
+    batch_size: int
+    arch_optimizers: dict
+    forward_backward: Callable[[], None]  # one forward and backward of the supernet
+    step: Callable[[], None]  # one whole first-order search step
+
+
+def bench_setup(
     recipe_path: str,
     overrides: list[str],
     device: str,
     batch_size: int | None,
-    steps: int,
-    warmup: int,
     update: str | None,
-) -> BenchResult:
+) -> BenchSetup:
+    """Build what ``bench`` times (also used by ``scripts/profile_step.py``)."""
     recipe = load_recipe(recipe_path, overrides)
     device_ = torch.device(device)
     if device_.type == "cpu":
@@ -101,6 +115,21 @@ def measure(
             optim.weight_step(net, w_opt, (x, y), cfg.weights.grad_clip)
             optim.arch_steps(net, a_opts, (x, y), update=cfg.update)
 
+    return BenchSetup(net, cfg, device_, batch, a_opts, forward_backward, step)
+
+
+def measure(
+    recipe_path: str,
+    overrides: list[str],
+    device: str,
+    batch_size: int | None,
+    steps: int,
+    warmup: int,
+    update: str | None,
+) -> BenchResult:
+    setup = bench_setup(recipe_path, overrides, device, batch_size, update)
+    net, cfg, device_, batch = setup.net, setup.config, setup.device, setup.batch_size
+    forward_backward, step, a_opts = setup.forward_backward, setup.step, setup.arch_optimizers
     if device_.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device_)
     with FlopCounterMode(display=False) as counter:

@@ -76,3 +76,19 @@ def test_compiled_mixing_matches_eager(images):
     for g in ("op", "activation"):
         for a, b in zip(eager.arch_parameters()[g], compiled.arch_parameters()[g], strict=True):
             torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_profile_script_writes_the_operators_of_one_step(tmp_path):
+    import subprocess
+    import sys
+
+    table = tmp_path / "ops.csv"
+    sets = [arg for s in TINY for arg in ("--set", s)]
+    cmd = [sys.executable, "scripts/profile_step.py", RECIPES[0], "--batch-size", "2", *sets]
+    done = subprocess.run([*cmd, "--csv", str(table)], capture_output=True, text=True, check=True)
+    assert "one step" in done.stdout
+    with table.open() as f:
+        rows = list(csv.DictReader(f))
+    ops = {r["operator"]: int(r["calls"]) for r in rows}
+    assert ops.get("aten::mkldnn_convolution", 0) > 0  # the supernet's convolutions ran
+    assert all(float(r["self_s"]) >= 0 for r in rows)
