@@ -1,6 +1,7 @@
 """The supernet computes the same loss and gradients with factorspace's CPU kernels as with
 torch's own layers (channels_last, 16x16 inputs: every fast path is taken)."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -8,6 +9,13 @@ from factorspace.compile import compile_supernet
 from factorspace.ops import kernels
 from factorspace.schema import SupernetConfig
 from tests.conftest import paper_space
+
+
+@pytest.fixture(autouse=True)
+def fast_paths_at_any_size(monkeypatch):
+    """The tests' tensors are tiny; take the fast paths anyway (they are size-gated for speed)."""
+    monkeypatch.setattr(kernels, "BATCH_NORM_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(kernels, "DEPTHWISE_MIN_ELEMENTS", 0)
 
 
 def _loss_and_grads(net, x, y):

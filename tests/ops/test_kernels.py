@@ -6,9 +6,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from factorspace.ops import kernels
 from factorspace.ops.kernels import BatchNorm2d, DepthwiseConv2d, batch_norm, depthwise_conv2d
 
 CHANNELS_LAST = [True, False]
+
+
+@pytest.fixture(autouse=True)
+def fast_paths_at_any_size(monkeypatch):
+    """The tests' tensors are tiny; take the fast paths anyway (they are size-gated for speed)."""
+    monkeypatch.setattr(kernels, "BATCH_NORM_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(kernels, "DEPTHWISE_MIN_ELEMENTS", 0)
 
 
 def _input(shape, channels_last: bool, seed: int = 0) -> torch.Tensor:
@@ -110,3 +118,19 @@ def test_the_flop_counter_sees_torch_own_operations():
             stack[1](stack[0](x)).sum().backward()
         counts.append(counter.get_total_flops())
     assert counts[0] == counts[1] > 0
+
+
+def test_small_tensors_take_torch_own_layers(monkeypatch):
+    monkeypatch.setattr(kernels, "BATCH_NORM_MIN_ELEMENTS", 10**6)
+    monkeypatch.setattr(kernels, "DEPTHWISE_MIN_ELEMENTS", 10**6)
+    x = _input((2, 4, 8, 8), True)
+    w = torch.randn(4, 1, 5, 5, requires_grad=True)
+    assert "Convolution" in depthwise_conv2d(x, w, 1, 4, 2).grad_fn.name()
+    assert "NativeBatchNorm" in BatchNorm2d(4)(x).grad_fn.name()
+
+
+def test_large_tensors_take_the_fast_paths():
+    x = _input((2, 4, 8, 8), True)
+    w = torch.randn(4, 1, 5, 5, requires_grad=True)
+    assert depthwise_conv2d(x, w, 1, 4, 2).grad_fn.name() == "_DepthwiseConvBackward"
+    assert BatchNorm2d(4)(x).grad_fn.name() == "_ChannelsLastBatchNormBackward"
