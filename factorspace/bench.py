@@ -87,8 +87,7 @@ def bench_setup(
     """Build what ``bench`` times (also used by ``scripts/profile_step.py``)."""
     recipe = load_recipe(recipe_path, overrides)
     device_ = torch.device(device)
-    if device_.type == "cpu":
-        keep_freed_memory()  # malloc keeps activation buffers: no page faults per step
+    keep_freed_memory(device_)  # CPU: malloc keeps activation buffers, no page faults per step
     cfg = recipe.search
     if update:
         cfg = cfg.model_copy(update={"update": update})

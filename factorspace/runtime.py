@@ -14,6 +14,8 @@ import ctypes
 import ctypes.util
 import sys
 
+import torch
+
 # mallopt parameter numbers from glibc's <malloc.h>
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -22,13 +24,14 @@ MMAP_THRESHOLD_BYTES = 32 * 2**20
 TRIM_THRESHOLD_BYTES = 2**31 - 1
 
 
-def keep_freed_memory() -> bool:
-    """Ask glibc's malloc to keep freed blocks for reuse instead of returning them to the OS.
+def keep_freed_memory(device: torch.device) -> bool:
+    """For work on ``device``: on CPU, ask glibc's malloc to keep freed blocks for reuse instead
+    of returning them to the OS.
 
-    Returns True where the setting took effect (Linux with glibc), False elsewhere, where it is a
-    no-op. Peak memory is unchanged; resident memory no longer shrinks between steps.
+    Returns True where the setting took effect (a CPU device, Linux with glibc), False elsewhere,
+    where it is a no-op. Peak memory is unchanged; resident memory no longer shrinks between steps.
     """
-    if not sys.platform.startswith("linux"):
+    if device.type != "cpu" or not sys.platform.startswith("linux"):
         return False
     name = ctypes.util.find_library("c")
     try:

@@ -188,7 +188,6 @@ def batch_norm(
     fast = (
         training
         and x.numel() >= BATCH_NORM_MIN_ELEMENTS
-        and x.dim() == 4
         and _is_cpu_grad(x)
         and _channels_last(x)
         and not x.is_contiguous()  # a 1x1 map is both; torch's own kernel is fine there

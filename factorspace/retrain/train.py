@@ -137,8 +137,7 @@ def train(
     if not isinstance(recipe, TrainRecipe):
         recipe = load_train_recipe(recipe)
     device = resolve_device(device)
-    if device.type == "cpu":
-        keep_freed_memory()  # malloc keeps activation buffers: no page faults per step
+    keep_freed_memory(device)  # CPU: malloc keeps activation buffers, no page faults per step
     name = "-".join(_file_name(n) for n in (recipe.name or "train", genotype.name) if n)
     out = Path(out) if out else None
     resolved = recipe.model_dump(mode="json")

@@ -98,8 +98,7 @@ def search(
             update={"search": recipe.search.model_copy(update={"seed": seed})}
         )
     device = resolve_device(device)
-    if device.type == "cpu":
-        keep_freed_memory()  # malloc keeps activation buffers: no page faults per step
+    keep_freed_memory(device)  # CPU: malloc keeps activation buffers, no page faults per step
     out = Path(out) if out else None
     existed = out is not None and out.exists()
     run_dir = distributed.run_on_main(prepare_run_dir, out, recipe.name or "search", resume)
