@@ -21,14 +21,14 @@ from factorspace.compile import Space, Supernet, compile_supernet
 from factorspace.derive import derive_genotype
 from factorspace.errors import FactorspaceError, RecipeError
 from factorspace.genotype import Genotype, load_genotype, save_genotype
+from factorspace.genotype.zoo import resolve_genotype
 from factorspace.loader import load_recipe
 from factorspace.registry import register_activation, register_operator
-from factorspace.render import render_genotype
 from factorspace.retrain import train
 from factorspace.schema import Recipe
 from factorspace.search import search
 from factorspace.summary import space_summary
-from factorspace.zoo import resolve_genotype
+from factorspace.viz.render import render_genotype
 
 __version__ = "0.1.0"
 

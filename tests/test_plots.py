@@ -107,7 +107,7 @@ def test_heatmap_rejects_weights_of_another_shape():
 
 
 def test_activations_keep_the_colours_of_the_cell_drawings():
-    from factorspace.render import ACTIVATION_COLORS
+    from factorspace.viz.render import ACTIVATION_COLORS
 
     assert plots.choice_colors(["relu", "selu"]) == {
         "relu": ACTIVATION_COLORS["relu"],
@@ -122,7 +122,7 @@ def test_plotting_leaves_matplotlibs_global_state_alone(tmp_path):
     fig = plots.metrics_figure([{"epoch": 1, "train_loss": 2.0, "val_loss": 2.1}])
     plots.save_figure(fig, tmp_path / "plots" / "m")
     assert dict(matplotlib.rcParams) == before
-    code = "import sys, factorspace.plots; print('matplotlib.pyplot' in sys.modules)"
+    code = "import sys, factorspace.viz.plots; print('matplotlib.pyplot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

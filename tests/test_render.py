@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from factorspace.cli import app
 from factorspace.genotype import Genotype, GenotypeCell, GenotypeEdge
-from factorspace.render import (
+from factorspace.viz.render import (
     ACTIVATION_COLORS,
     NO_ACTIVATION,
     GraphvizMissingWarning,
@@ -176,14 +176,14 @@ def test_render_writes_one_file_per_cell_and_nothing_else(tmp_path, fmt):
 
 
 def _no_dot(monkeypatch):
-    monkeypatch.setattr("factorspace.render.shutil.which", lambda _: None)
+    monkeypatch.setattr("factorspace.viz.render.shutil.which", lambda _: None)
 
 
 def _dot_fails(monkeypatch):
     def pipe(*args, **kwargs):
         raise graphviz.ExecutableNotFound(["dot"])
 
-    monkeypatch.setattr("factorspace.render.shutil.which", lambda _: "/usr/bin/dot")
+    monkeypatch.setattr("factorspace.viz.render.shutil.which", lambda _: "/usr/bin/dot")
     monkeypatch.setattr(graphviz.Digraph, "pipe", pipe)
 
 
@@ -243,5 +243,5 @@ def test_cli_bad_genotype_exits_2_without_traceback(tmp_path):
 
 def test_importing_never_needs_dot():
     env = {**os.environ, "PATH": ""}
-    code = "import factorspace, factorspace.render, factorspace.cli"
+    code = "import factorspace, factorspace.viz.render, factorspace.cli"
     subprocess.run([sys.executable, "-c", code], env=env, check=True)

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from factorspace.cli import app
 from factorspace.genotype import load_genotype
-from factorspace.render import DISPLAY_NAMES, GraphvizMissingWarning
-from factorspace.report import write_report
+from factorspace.viz.render import DISPLAY_NAMES, GraphvizMissingWarning
+from factorspace.viz.report import write_report
 from tests.test_plots import assert_png, tiny_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -148,7 +148,7 @@ def test_report_of_an_unfinished_run_uses_the_last_epochs_genotype(copy):
 
 
 def test_report_without_dot_links_the_sources(copy, monkeypatch):
-    monkeypatch.setattr("factorspace.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("factorspace.viz.render.shutil.which", lambda name: None)
     with pytest.warns(GraphvizMissingWarning, match="apt-get install graphviz"):
         path = write_report(copy, formats=PNG_ONLY)
     html = path.read_text()

@@ -13,7 +13,7 @@ import torch
 import yaml
 
 import factorspace as fs
-from factorspace.rundir import new_run_dir
+from factorspace.run.rundir import new_run_dir
 from factorspace.search import search
 from tests.search.tiny import ROOT, one_thread, tiny_recipe
 

@@ -3,7 +3,7 @@ import sys
 import pytest
 import torch
 
-from factorspace.runtime import keep_freed_memory
+from factorspace.run.runtime import keep_freed_memory
 
 CPU = torch.device("cpu")
 

@@ -7,7 +7,7 @@ import pytest
 import factorspace as fs
 from factorspace.compile import Space
 from factorspace.genotype import check_genotype, from_darts_string, save_genotype, to_darts_string
-from factorspace.zoo import get_genotype, list_genotypes, resolve_genotype
+from factorspace.genotype.zoo import get_genotype, list_genotypes, resolve_genotype
 from tests.conftest import ROOT
 from tests.test_genotype import DARTS_V2, PC_DARTS_CIFAR, PC_DARTS_IMAGE
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from factorspace.cli.app import app, err, out, reports_errors
-from factorspace.render import FORMATS, GraphvizMissingWarning, render_genotype
+from factorspace.viz.render import FORMATS, GraphvizMissingWarning, render_genotype
 
 Format = Literal["pdf", "svg", "png", "gv"]
 Cell = Literal["normal", "reduce", "both"]
@@ -38,7 +38,7 @@ def render(
     cell: Annotated[Cell, typer.Option(help="which cell to draw")] = "both",
 ) -> None:
     """Draw a genotype's cells as the DARTS papers do, each edge with its activation."""
-    from factorspace.zoo import resolve_genotype
+    from factorspace.genotype.zoo import resolve_genotype
 
     g = resolve_genotype(genotype)
     if output is None:

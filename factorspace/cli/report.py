@@ -17,8 +17,8 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="a search run directory")],
 ) -> None:
     """Draw a run's plots into RUN_DIR/plots and write RUN_DIR/report.html."""
-    from factorspace.render import GraphvizMissingWarning
-    from factorspace.report import write_report
+    from factorspace.viz.render import GraphvizMissingWarning
+    from factorspace.viz.report import write_report
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GraphvizMissingWarning)

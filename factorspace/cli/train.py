@@ -45,9 +45,9 @@ def train(
     PARENT/retrain) and report the mean ± std of their test accuracy (summary.json, .csv).
     """
     from factorspace import distributed
+    from factorspace.genotype.zoo import resolve_genotype
     from factorspace.retrain.train import load_train_recipe
     from factorspace.retrain.train import train as run_train
-    from factorspace.zoo import resolve_genotype
 
     r = load_train_recipe(recipe, set_ or [])
     from factorspace.retrain.multiseed import format_summary, is_multiseed_parent, train_seeds
@@ -127,8 +127,8 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Parameters (without and with the auxiliary tower) and multiply-accumulates of a network."""
+    from factorspace.genotype.zoo import resolve_genotype
     from factorspace.retrain.info import model_info
-    from factorspace.zoo import resolve_genotype
 
     g = resolve_genotype(genotype, registered=True)
     sizes = {k: v for k, v in {"channels": channels, "cells": cells}.items() if v is not None}
@@ -174,11 +174,11 @@ def export(
     """Export a network for use without factorspace."""
     import torch
 
+    from factorspace.genotype.zoo import resolve_genotype
     from factorspace.retrain.export import export_source, export_torchscript
     from factorspace.retrain.info import RESOLUTION
     from factorspace.retrain.network import create_model
     from factorspace.retrain.train import load_trained
-    from factorspace.zoo import resolve_genotype
 
     if _is_checkpoint(Path(source)):
         trained = load_trained(source)

@@ -84,7 +84,7 @@ def export_source(
     """Write ``genotype``'s network as one standalone Python file (torch only).
 
     Args:
-        genotype: a Genotype, or a name in :mod:`factorspace.zoo`.
+        genotype: a Genotype, or a name in :mod:`factorspace.genotype.zoo`.
         path: the ``.py`` file to write.
         dataset: ``"cifar10"`` or ``"imagenet"``.
         **sizes: :class:`~factorspace.schema.train.NetworkConfig` fields; they become the defaults

@@ -50,7 +50,7 @@ def model_info(genotype: Genotype | str, dataset: str = "cifar10", **overrides: 
     """Parameters and multiply-accumulates of ``genotype``'s network, as papers report them.
 
     Args:
-        genotype: a Genotype, or a name in :mod:`factorspace.zoo`.
+        genotype: a Genotype, or a name in :mod:`factorspace.genotype.zoo`.
         dataset: ``"cifar10"`` (32x32 input) or ``"imagenet"`` (224x224 input).
         **overrides: :class:`~factorspace.schema.train.NetworkConfig` sizes (default: DARTS's).
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from rich.console import Console
 
 from factorspace.errors import FactorspaceError
-from factorspace.plots import seed_runs
-from factorspace.rundir import atomic_write_text, write_json
+from factorspace.run.rundir import atomic_write_text, write_json
 from factorspace.schema import TrainRecipe
+from factorspace.viz.plots import seed_runs
 
 
 def is_multiseed_parent(path: str | Path) -> bool:

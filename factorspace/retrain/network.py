@@ -300,7 +300,7 @@ def create_model(
 
     Args:
         genotype: a :class:`~factorspace.genotype.Genotype`, or the name of one in
-            :mod:`factorspace.zoo` (e.g. ``"DARTS_V2"``).
+            :mod:`factorspace.genotype.zoo` (e.g. ``"DARTS_V2"``).
         dataset: ``"cifar10"`` or ``"imagenet"``: the stem, the heads and the default sizes.
         **overrides: any :class:`~factorspace.schema.train.NetworkConfig` field (``channels``,
             ``cells``, ``classes``, ``auxiliary``, ``drop_path``...).
@@ -324,14 +324,14 @@ def create_model(
 
 
 def resolve_genotype(genotype: Genotype | str) -> Genotype:
-    """A Genotype as is; a name looked up in :mod:`factorspace.zoo`."""
+    """A Genotype as is; a name looked up in :mod:`factorspace.genotype.zoo`."""
     if isinstance(genotype, Genotype):
         return genotype
     try:
-        from factorspace.zoo import get_genotype
+        from factorspace.genotype.zoo import get_genotype
     except ImportError:
         raise FactorspaceError(
-            f"genotype {genotype!r} is a name, but factorspace.zoo is not available; "
+            f"genotype {genotype!r} is a name, but factorspace.genotype.zoo is not available; "
             "pass a Genotype"
         ) from None
     return get_genotype(genotype)

@@ -33,12 +33,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from factorspace.data import eval_loaders, set_epoch
-from factorspace.distributed import SINGLE, DistributedContext
 from factorspace.errors import FactorspaceError, RecipeError
 from factorspace.genotype import Genotype, load_genotype, save_genotype
 from factorspace.loader import apply_override, import_modules, parse_yaml, read_text, validate
 from factorspace.retrain.network import build_network
-from factorspace.rundir import (
+from factorspace.run.distributed import SINGLE, DistributedContext
+from factorspace.run.rundir import (
     MetricsLog,
     dump_yaml,
     environment,
@@ -48,7 +48,9 @@ from factorspace.rundir import (
     update_run_record,
     write_json,
 )
-from factorspace.runtime import keep_freed_memory
+from factorspace.run.runtime import keep_freed_memory
+from factorspace.run.stopping import StopOnSignal as _Stop
+from factorspace.run.stopping import ends_recorded
 from factorspace.schema.train import NetworkConfig, TrainConfig, TrainRecipe
 from factorspace.search.loop import (
     check_same_recipe,
@@ -59,8 +61,6 @@ from factorspace.search.loop import (
     to_device,
 )
 from factorspace.search.progress import EpochProgress
-from factorspace.stopping import StopOnSignal as _Stop
-from factorspace.stopping import ends_recorded
 
 CHECKPOINT = "checkpoints/last.pt"
 CHECKPOINT_FORMAT = "factorspace.train"
@@ -115,7 +115,7 @@ def train(
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         resume: continue the run in ``out`` from its checkpoint (same recipe and genotype).
         console: where the progress bar and the epoch lines go; None: silent.
-        distributed: this process's place under torchrun (:func:`factorspace.distributed.launch`);
+        distributed: this process's place under torchrun (:func:`factorspace.run.distributed.launch`);
             the recipe's batch is then the global batch, and rank 0 alone writes.
 
     Returns:
@@ -130,7 +130,7 @@ def train(
         >>> result = train("darts_v2", "recipes/train_cifar.yaml", out="runs/darts_v2")
         >>> result.test_acc  # doctest: +SKIP
     """
-    from factorspace.zoo import resolve_genotype
+    from factorspace.genotype.zoo import resolve_genotype
 
     if not isinstance(genotype, Genotype):
         genotype = resolve_genotype(genotype)

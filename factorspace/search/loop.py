@@ -20,10 +20,10 @@ from rich.console import Console
 from factorspace.compile import Supernet, compile_supernet
 from factorspace.data import search_loaders
 from factorspace.derive import derive_genotype, skip_count
-from factorspace.distributed import SINGLE, DistributedContext
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, save_genotype
-from factorspace.rundir import (
+from factorspace.run.distributed import SINGLE, DistributedContext
+from factorspace.run.rundir import (
     MetricsLog,
     discard_on_failure,
     dump_yaml,
@@ -34,7 +34,8 @@ from factorspace.rundir import (
     update_run_record,
     write_json,
 )
-from factorspace.runtime import keep_freed_memory
+from factorspace.run.runtime import keep_freed_memory
+from factorspace.run.stopping import StopOnSignal, ends_recorded
 from factorspace.schema import Recipe
 from factorspace.search import optim
 from factorspace.search.faults import FiniteGuard, NonFinite
@@ -44,7 +45,6 @@ from factorspace.search.progress import (
     mean_entropy,
     strongest_choices,
 )
-from factorspace.stopping import StopOnSignal, ends_recorded
 
 CHECKPOINT = "checkpoints/last.pt"
 SEARCH_STATE = frozenset(
@@ -86,7 +86,7 @@ def search(
 ) -> SearchResult:
     """Run the recipe's search; returns the run directory, final genotype and weights.
 
-    ``distributed`` (:func:`factorspace.distributed.launch`, under torchrun) makes this process
+    ``distributed`` (:func:`factorspace.run.distributed.launch`, under torchrun) makes this process
     one of several sharing each batch; rank 0 alone writes the run directory.
 
     Example:
@@ -184,7 +184,7 @@ class Search:
             self.net = distributed.sync_batchnorm(self.net)
         distributed.broadcast_(self.net.arch.parameters())  # DDP leaves them out: start equal
         # The weight step's forward goes through DDP; the architecture's run on self.net (see
-        # factorspace.distributed for why).
+        # factorspace.run.distributed for why).
         self.model = distributed.wrap(self.net, ignore=self.net.arch.parameters())
         self.w_opt, self.sched = optim.weight_optimizer(self.net, cfg)
         self.a_opts = optim.arch_optimizers(self.net, cfg)

@@ -25,7 +25,7 @@ from rich.console import Console
 from factorspace.derive import skip_count
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import CELL_TYPES, Genotype, load_genotype
-from factorspace.rundir import (
+from factorspace.run.rundir import (
     MetricsLog,
     atomic_write_text,
     claim_empty_dir,

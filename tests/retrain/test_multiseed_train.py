@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from factorspace.cli import app
 from factorspace.genotype import save_genotype
-from factorspace.zoo import get_genotype
+from factorspace.genotype.zoo import get_genotype
 from tests.conftest import ROOT
 from tests.retrain.test_train import mini_imagefolder, tiny
 

@@ -182,6 +182,6 @@ def test_malformed_genotype_is_refused():
 
 
 def test_zoo_name_resolves():
-    pytest.importorskip("factorspace.zoo")
+    pytest.importorskip("factorspace.genotype.zoo")
     model = create_model("darts_v2")
     assert parameters(model) - parameters(model.auxiliary_head) == 3_349_342

@@ -15,11 +15,11 @@ import torch
 
 from factorspace.errors import FactorspaceError, RecipeError
 from factorspace.genotype import load_genotype
+from factorspace.genotype.zoo import get_genotype
 from factorspace.retrain import load_train_recipe, train
 from factorspace.retrain.train import Trainer, learning_rate
 from factorspace.schema import TrainConfig
 from factorspace.search import Interrupted
-from factorspace.zoo import get_genotype
 from tests.conftest import ROOT
 
 TRAIN_RECIPES = sorted((ROOT / "recipes").glob("train_*.yaml"))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import factorspace as fs
-from factorspace.rundir import load_checkpoint
+from factorspace.run.rundir import load_checkpoint
 from factorspace.search import optim, search
 from tests.plugins import faulty
 from tests.search.tiny import one_thread, tiny_recipe

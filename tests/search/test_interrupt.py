@@ -12,7 +12,7 @@ import time
 import pytest
 
 from factorspace.genotype import load_genotype
-from factorspace.rundir import load_checkpoint
+from factorspace.run.rundir import load_checkpoint
 from factorspace.search import Interrupted, optim, search
 from tests.search.tiny import TINY, assert_same_alphas, cli, final_alphas, one_thread, tiny_recipe
 

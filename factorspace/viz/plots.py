@@ -32,8 +32,8 @@ from matplotlib.ticker import MaxNLocator
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import CELL_TYPES, Genotype, load_genotype
 from factorspace.registry import OPERATORS
-from factorspace.render import ACTIVATION_COLORS, DISPLAY_NAMES
-from factorspace.rundir import atomic_write_bytes
+from factorspace.run.rundir import atomic_write_bytes
+from factorspace.viz.render import ACTIVATION_COLORS, DISPLAY_NAMES
 
 PLOTS = "plots"
 FORMATS = ("png", "pdf")

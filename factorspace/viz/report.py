@@ -1,8 +1,8 @@
 """``write_report(run_dir)``: one HTML page that says what a search run did and found.
 
 The page, ``RUN_DIR/report.html``, opens from disk with no server: its images are the files in
-``RUN_DIR/plots/`` (the :mod:`factorspace.plots` figures and the cells drawn by
-:func:`~factorspace.render.render_genotype`), referred to by relative paths, so the run directory
+``RUN_DIR/plots/`` (the :mod:`factorspace.viz.plots` figures and the cells drawn by
+:func:`~factorspace.viz.render.render_genotype`), referred to by relative paths, so the run directory
 can be copied or archived whole. It holds the overview (status, time, space size), the final
 genotype as tables and drawings, the architecture weights, the metrics and the environment, and
 the resolved recipe.
@@ -23,16 +23,16 @@ from urllib.parse import quote
 import yaml
 from PIL import Image
 
-from factorspace import plots
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import CELL_TYPES, Genotype, load_genotype
-from factorspace.render import (
+from factorspace.run.rundir import atomic_write_text
+from factorspace.viz import plots
+from factorspace.viz.render import (
     DISPLAY_NAMES,
     GraphvizMissingWarning,
     activation_colors,
     render_genotype,
 )
-from factorspace.rundir import atomic_write_text
 
 REPORT = "report.html"
 CSS_DPI = 96  # CSS pixels per inch

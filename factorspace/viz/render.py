@@ -19,7 +19,7 @@ from pathlib import Path
 import graphviz
 
 from factorspace.genotype import Genotype, GenotypeEdge
-from factorspace.rundir import atomic_write_bytes
+from factorspace.run.rundir import atomic_write_bytes
 
 FORMATS = ("pdf", "svg", "png", "gv")
 CELLS = ("normal", "reduce")

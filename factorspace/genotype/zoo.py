@@ -6,7 +6,7 @@ naming the paper and that file. ``nasnet`` and ``amoebanet`` are DARTS's transcr
 cells: five nodes, operators outside DARTS's eight and a ``concat`` of the unused nodes only, so
 they fit no factorspace search space; they are here to be re-trained and compared.
 
-    >>> from factorspace.zoo import get_genotype, list_genotypes
+    >>> from factorspace.genotype.zoo import get_genotype, list_genotypes
     >>> get_genotype("darts_v2").normal.edges[0].op
     'sep_conv_3x3'
 """

@@ -1,0 +1,4 @@
+"""Runs: run directories, checkpoints, stopping on signals, devices and processes.
+
+Shared by search and re-training; imports nothing above the schema.
+"""
