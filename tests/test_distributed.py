@@ -26,11 +26,11 @@ import torch
 import torch.multiprocessing as mp
 
 import factorspace as fs
-from factorspace import distributed
 from factorspace.data import EpochSampler, search_loaders
 from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.loader import errors_located
 from factorspace.retrain import load_train_recipe, train
+from factorspace.run import distributed
 from factorspace.run.distributed import DistributedContext, ShardedSampler
 from factorspace.search import search
 from tests.conftest import ROOT

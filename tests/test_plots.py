@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 import factorspace as fs
-from factorspace import plots
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import load_genotype, save_genotype
 from factorspace.search import search
+from factorspace.viz import plots
 from tests.search.test_loop import TINY  # the tiny search every run-directory test uses
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -34,7 +34,7 @@ def search(
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
 ) -> None:
     """Search a recipe's space, derive the genotype, and leave a run directory."""
-    from factorspace import distributed
+    from factorspace.run import distributed
     from factorspace.search import search as run_search
 
     r = load_recipe(recipe, set_ or [])

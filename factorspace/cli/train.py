@@ -44,10 +44,10 @@ def train(
     Given a `search --seeds` parent, re-train each run's genotype (into --out/<run>, default
     PARENT/retrain) and report the mean ± std of their test accuracy (summary.json, .csv).
     """
-    from factorspace import distributed
     from factorspace.genotype.zoo import resolve_genotype
     from factorspace.retrain.train import load_train_recipe
     from factorspace.retrain.train import train as run_train
+    from factorspace.run import distributed
 
     r = load_train_recipe(recipe, set_ or [])
     from factorspace.retrain.multiseed import format_summary, is_multiseed_parent, train_seeds
