@@ -7,7 +7,31 @@ from pathlib import Path
 
 
 class FactorspaceError(Exception):
-    """Bad input or an unusable resource. The CLI prints ``str(error)`` and exits 2."""
+    """Bad input or an unusable resource. The CLI prints ``str(error)`` and exits 2.
+
+    ``str()`` reads ``FILE:LINE: FIELD: message``, omitting the parts that are unknown. ``field``
+    is the dotted recipe field the error is about (``data.root``); an error raised where the file
+    is not known carries the field alone, and :func:`factorspace.loader.errors_located` adds the
+    recipe file and the field's line from the field, never from the message text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        file: Path | str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.message, self.field, self.file, self.line = message, field or None, file, line
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
 
 
 class Interrupted(FactorspaceError):
@@ -23,23 +47,19 @@ EXIT_INTERRUPTED = 130
 
 
 class RecipeError(FactorspaceError):
-    """A recipe (or a genotype) that does not validate.
+    """A recipe (or a genotype) that does not validate; located like any :class:`FactorspaceError`.
 
-    ``str()`` reads ``FILE:LINE: FIELD: message``, omitting the parts that are unknown.
+    ``path`` is the file (the keyword predates ``FactorspaceError``'s ``file``).
     """
 
     def __init__(
         self, message: str, *, path: Path | str | None = None, line: int | None = None, field=""
     ) -> None:
-        self.message, self.path, self.line, self.field = message, path, line, field
-        super().__init__(self.format())
+        super().__init__(message, field=field, file=path, line=line)
 
-    def format(self) -> str:
-        where = ""
-        if self.path is not None:
-            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
-        field = f"{self.field}: " if self.field else ""
-        return f"{where}{field}{self.message}"
+    @property
+    def path(self) -> Path | str | None:
+        return self.file
 
 
 class FieldError(ValueError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -221,8 +220,8 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
 def errors_located(path: str | Path | None, overrides: Iterable[str] = ()):
     """Point a :class:`FactorspaceError` raised while a recipe is *used* at the recipe.
 
-    Data, batch-size or class-count errors are found only when the run starts, and name their
-    field first (``data.root: /x does not exist``, ``search.batch_size=512 but ...``). Within this
+    Data, batch-size or class-count errors are found only when the run starts; they carry their
+    recipe field (``FactorspaceError("/x does not exist", field="data.root")``). Within this
     block such an error becomes ``FILE:LINE: data.root: ...`` (``FILE (--set data.root): ...``
     when a ``--set`` gave the value). Located errors and interruptions pass unchanged.
     """
@@ -236,28 +235,30 @@ def errors_located(path: str | Path | None, overrides: Iterable[str] = ()):
         raise locate(e, Path(path), overrides) from None
 
 
-FIELD_FIRST = re.compile(r"^([A-Za-z_]\w*(?:\.\w+)+)(: |=)")
 SECTIONS = {*Recipe.model_fields, *TrainRecipe.model_fields}
 
 
 def locate(error: FactorspaceError, path: Path, overrides: Iterable[str] = ()) -> FactorspaceError:
-    """``error`` with the recipe file and the line of the field its message starts with."""
-    text = str(error)
-    match = FIELD_FIRST.match(text)
-    if match is None:
+    """``error`` placed in the recipe file at the line of its field (``error.field``).
+
+    An error without a recipe field (e.g. about a run directory), or one already placed in a
+    file, passes unchanged.
+    """
+    if error.field is None or error.file is not None:
         return error
-    loc: Loc = tuple(int(p) if p.isdigit() else p for p in match.group(1).split("."))
-    if loc[0] not in SECTIONS:  # e.g. a file name such as `run.v2: not a run directory`
+    loc: Loc = tuple(int(p) if p.isdigit() else p for p in error.field.split("."))
+    if loc[0] not in SECTIONS:
         return error
     setting = _overriding(loc, {_override_loc(item) for item in overrides})
     if setting is not None:
-        return RecipeError(text, path=f"{path} (--set {format_loc(setting)})")
+        return RecipeError(
+            error.message, path=f"{path} (--set {format_loc(setting)})", field=error.field
+        )
     try:
         _, lines = parse_yaml(read_text(path), path)
     except RecipeError:
         return error
-    line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
-    return RecipeError(text, path=path, line=line)
+    return RecipeError(error.message, path=path, line=_line_of(loc, lines), field=error.field)
 
 
 def _override_loc(item: str) -> Loc:
