@@ -60,11 +60,13 @@ def _write_atomic(path: Path, text: str) -> None:
 def load_genotype(
     path: str | Path, *, space: Space | SpaceConfig | None = None, registered: bool = False
 ) -> Genotype:
-    """Read a genotype file (JSON or YAML); with ``space``, also :func:`~factorspace.genotype.check.check_genotype` it.
+    """Read a genotype file (JSON or YAML), checked against ``space`` when given.
 
-    Without ``space`` the cells' shape is checked (:func:`~factorspace.genotype.check.check_structure`), and with
-    ``registered`` also that every operator, activation and argument is in the registries (what
-    building its network needs; drawing it does not).
+    With ``space``, the genotype must be an architecture of it
+    (:func:`~factorspace.genotype.check.check_fits_space`). Without, the cells' shape is checked
+    (:func:`~factorspace.genotype.check.check_structure`), and with ``registered`` also that every
+    operator, activation and argument is in the registries (what building its network needs;
+    drawing it does not).
 
     Example::
 
