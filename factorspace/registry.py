@@ -26,11 +26,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from torch import nn
+if TYPE_CHECKING:  # the registry itself needs no torch: genotypes and schemas import it
+    from torch import nn
 
-Factory = Callable[..., nn.Module]
+Factory = Callable[..., "nn.Module"]
 T = TypeVar("T")
 
 OPERATOR_TAGS = frozenset({"parameterized", "pooling", "zero", "skip"})

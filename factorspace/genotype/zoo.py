@@ -1,10 +1,13 @@
-"""Named genotypes from the literature, as their authors' repositories print them.
+"""Named genotypes from the literature, and the one resolver of a genotype argument.
 
 Each entry is the DARTS-format string from the cited repository file (parsed with
 :func:`~factorspace.genotype.from_darts_string`, so parameterized edges use ReLU) and a ``source``
 naming the paper and that file. ``nasnet`` and ``amoebanet`` are DARTS's transcriptions of those
 cells: five nodes, operators outside DARTS's eight and a ``concat`` of the unused nodes only, so
 they fit no factorspace search space; they are here to be re-trained and compared.
+
+:func:`resolve_genotype` turns what a user passes (a Genotype, a file, a run directory, a zoo
+name) into a Genotype; every command and API function that takes a genotype calls it.
 
     >>> from factorspace.genotype.zoo import get_genotype, list_genotypes
     >>> get_genotype("darts_v2").normal.edges[0].op
@@ -17,7 +20,9 @@ import difflib
 from pathlib import Path
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import Genotype, from_darts_string, load_genotype
+from factorspace.genotype.darts import from_darts_string
+from factorspace.genotype.io import load_genotype
+from factorspace.genotype.model import Genotype
 
 _DARTS_REPO = "github.com/quark0/darts cnn/genotypes.py"
 _PC_DARTS_REPO = "github.com/yuhuixu1993/PC-DARTS genotypes.py"
@@ -140,12 +145,12 @@ def get_genotype(name: str) -> Genotype:
     return from_darts_string(text, name=key, source=source)
 
 
-def resolve_genotype(arg: str | Path, *, registered: bool = False) -> Genotype:
-    """A genotype from a command-line argument: a genotype file (JSON or YAML), a run directory
-    holding ``genotype.json``, or a zoo name, tried in that order.
+def resolve_genotype(spec: Genotype | str | Path, *, registered: bool = False) -> Genotype:
+    """A genotype from what a user passes: a :class:`Genotype` (returned as is), a genotype file
+    (JSON or YAML), a run directory holding ``genotype.json``, or a zoo name, tried in that order.
 
     ``registered``: also check that a file's operators and activations are registered (see
-    :func:`~factorspace.genotype.load_genotype`), so building its network cannot fail on them.
+    :func:`~factorspace.genotype.io.load_genotype`), so building its network cannot fail on them.
 
     Example::
 
@@ -153,21 +158,23 @@ def resolve_genotype(arg: str | Path, *, registered: bool = False) -> Genotype:
         resolve_genotype("pc_darts_cifar")
 
     Raises:
-        FactorspaceError: when ``arg`` is none of these (listing the zoo, with a did-you-mean);
+        FactorspaceError: when ``spec`` is none of these (listing the zoo, with a did-you-mean);
             :class:`~factorspace.errors.RecipeError` for a file that does not validate.
     """
-    path = Path(arg)
+    if isinstance(spec, Genotype):
+        return spec
+    path = Path(spec)
     if path.is_dir():
         if not (path / "genotype.json").is_file():
             raise FactorspaceError(f"{path}: a run directory holds genotype.json; none here")
         return load_genotype(path / "genotype.json", registered=registered)
     if path.is_file():
         return load_genotype(path, registered=registered)
-    key = _normalize(str(arg))
+    key = _normalize(str(spec))
     if key in _ZOO:
         return get_genotype(key)
     raise FactorspaceError(
-        f"{str(arg)!r} is no genotype file, run directory or zoo genotype{_suggest(key)}"
+        f"{str(spec)!r} is no genotype file, run directory or zoo genotype{_suggest(key)}"
     )
 
 

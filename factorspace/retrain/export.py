@@ -33,11 +33,11 @@ import torch
 from torch import nn
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import Genotype, GenotypeCell
+from factorspace.genotype import Genotype, GenotypeCell, check_buildable, resolve_genotype
 from factorspace.ops import FactorizedReduce, ReLUConvBN
 from factorspace.ops.kernels import TORCH_EQUIVALENT
 from factorspace.retrain import network as net
-from factorspace.retrain.network import build_edge, build_network, resolve_genotype
+from factorspace.retrain.network import build_edge, build_network
 from factorspace.schema.train import NetworkConfig
 
 SENTINEL = 2 * 997  # a channel count no kernel, stride or padding equals; 997 is prime
@@ -84,7 +84,8 @@ def export_source(
     """Write ``genotype``'s network as one standalone Python file (torch only).
 
     Args:
-        genotype: a Genotype, or a name in :mod:`factorspace.genotype.zoo`.
+        genotype: a Genotype, genotype file, run directory or zoo name (see
+            :func:`~factorspace.genotype.resolve_genotype`).
         path: the ``.py`` file to write.
         dataset: ``"cifar10"`` or ``"imagenet"``.
         **sizes: :class:`~factorspace.schema.train.NetworkConfig` fields; they become the defaults
@@ -94,9 +95,11 @@ def export_source(
         ``path``. Import the file (e.g. with ``importlib``) and call ``build()``.
 
     Raises:
-        FactorspaceError: an edge holds a module that cannot be written as source.
+        FactorspaceError: a genotype no network can be built from (naming the field), or an
+            edge that holds a module that cannot be written as source.
     """
-    genotype = resolve_genotype(genotype)
+    genotype = resolve_genotype(genotype, registered=True)
+    check_buildable(genotype)
     config = NetworkConfig(dataset=dataset, **sizes)
     text = generate_source(genotype, config)
     _check(text, genotype, config)

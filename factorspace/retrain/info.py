@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -46,11 +48,14 @@ def count_macs(model: nn.Module, images: torch.Tensor) -> int:
     return total
 
 
-def model_info(genotype: Genotype | str, dataset: str = "cifar10", **overrides: object) -> dict:
+def model_info(
+    genotype: Genotype | str | Path, dataset: str = "cifar10", **overrides: object
+) -> dict:
     """Parameters and multiply-accumulates of ``genotype``'s network, as papers report them.
 
     Args:
-        genotype: a Genotype, or a name in :mod:`factorspace.genotype.zoo`.
+        genotype: a Genotype, genotype file, run directory or zoo name (see
+            :func:`~factorspace.genotype.resolve_genotype`).
         dataset: ``"cifar10"`` (32x32 input) or ``"imagenet"`` (224x224 input).
         **overrides: :class:`~factorspace.schema.train.NetworkConfig` sizes (default: DARTS's).
 

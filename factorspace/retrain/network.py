@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from factorspace.errors import FactorspaceError
-from factorspace.genotype import Genotype, GenotypeCell, GenotypeEdge
+from factorspace.genotype import Genotype, GenotypeEdge, check_buildable, resolve_genotype
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
 from factorspace.registry import ACTIVATIONS, OPERATORS
 from factorspace.schema.train import NetworkConfig
@@ -257,31 +257,18 @@ def genotype_cell(
 ) -> Cell:
     """The genotype's normal or reduction cell at ``c`` channels (a :data:`CellFactory`)."""
     spec = genotype.reduce if reduction else genotype.normal
-    _check_cell(spec, "reduce" if reduction else "normal")
     edges = [build_edge(e, c, 2 if reduction and e.source < 2 else 1) for e in spec.edges]
     return Cell(edges, spec.concat, c_pp, c_p, c, reduction, reduction_prev)
 
 
-def _check_cell(cell: GenotypeCell, name: str) -> None:
-    """Every intermediate node has an edge, sources precede targets, concat names a node."""
-    if not cell.edges:
-        raise FactorspaceError(f"genotype {name} cell has no edges")
-    last = max(e.target for e in cell.edges)
-    for i, e in enumerate(cell.edges):
-        if e.source >= e.target:
-            raise FactorspaceError(
-                f"genotype {name}.edges[{i}]: source {e.source} must precede target {e.target}"
-            )
-    missing = sorted(set(range(2, last + 1)) - {e.target for e in cell.edges})
-    if missing:
-        raise FactorspaceError(f"genotype {name} cell: nodes {missing} have no incoming edge")
-    bad = [n for n in cell.concat if not 0 <= n <= last]
-    if bad or not cell.concat:
-        raise FactorspaceError(f"genotype {name}.concat {cell.concat}: nodes are 0..{last}")
-
-
 def build_network(genotype: Genotype, config: NetworkConfig) -> NetworkCIFAR | NetworkImageNet:
-    """The network of ``genotype`` at ``config``'s sizes (CPU, freshly initialised)."""
+    """The network of ``genotype`` at ``config``'s sizes (CPU, freshly initialised).
+
+    Raises:
+        RecipeError: naming the field of a genotype no network can be built from (the one
+            structure check, :func:`~factorspace.genotype.check.check_buildable`).
+    """
+    check_buildable(genotype)
     network = NetworkCIFAR if config.dataset == "cifar10" else NetworkImageNet
     return network(
         partial(genotype_cell, genotype),
@@ -294,13 +281,14 @@ def build_network(genotype: Genotype, config: NetworkConfig) -> NetworkCIFAR | N
 
 
 def create_model(
-    genotype: Genotype | str, dataset: str = "cifar10", **overrides: object
+    genotype: Genotype | str | Path, dataset: str = "cifar10", **overrides: object
 ) -> nn.Module:
     """Build DARTS's evaluation network for ``genotype``.
 
     Args:
-        genotype: a :class:`~factorspace.genotype.Genotype`, or the name of one in
-            :mod:`factorspace.genotype.zoo` (e.g. ``"DARTS_V2"``).
+        genotype: a :class:`~factorspace.genotype.Genotype`, a genotype file, a run directory
+            or a name in :mod:`factorspace.genotype.zoo` (e.g. ``"DARTS_V2"``); see
+            :func:`~factorspace.genotype.resolve_genotype`.
         dataset: ``"cifar10"`` or ``"imagenet"``: the stem, the heads and the default sizes.
         **overrides: any :class:`~factorspace.schema.train.NetworkConfig` field (``channels``,
             ``cells``, ``classes``, ``auxiliary``, ``drop_path``...).
@@ -311,8 +299,8 @@ def create_model(
 
     Raises:
         pydantic.ValidationError: an unknown or out-of-range size.
-        FactorspaceError: an unknown zoo name or a malformed genotype.
-        KeyError: an operator or activation missing from the registry.
+        FactorspaceError: an unknown zoo name, or a genotype no network can be built from
+            (a malformed cell, an unregistered operator or activation), naming the field.
 
     Example:
         >>> model = create_model(genotype, "cifar10", channels=16, cells=8)
@@ -320,18 +308,4 @@ def create_model(
         torch.Size([1, 10])
     """
     config = NetworkConfig(dataset=dataset, **overrides)
-    return build_network(resolve_genotype(genotype), config)
-
-
-def resolve_genotype(genotype: Genotype | str) -> Genotype:
-    """A Genotype as is; a name looked up in :mod:`factorspace.genotype.zoo`."""
-    if isinstance(genotype, Genotype):
-        return genotype
-    try:
-        from factorspace.genotype.zoo import get_genotype
-    except ImportError:
-        raise FactorspaceError(
-            f"genotype {genotype!r} is a name, but factorspace.genotype.zoo is not available; "
-            "pass a Genotype"
-        ) from None
-    return get_genotype(genotype)
+    return build_network(resolve_genotype(genotype, registered=True), config)

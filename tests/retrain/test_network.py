@@ -7,7 +7,8 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from factorspace.errors import FactorspaceError
+from factorspace.errors import RecipeError
+from factorspace.genotype import Genotype, save_genotype
 from factorspace.ops import FactorizedReduce
 from factorspace.ops.activations import Swish
 from factorspace.retrain import NetworkCIFAR, NetworkImageNet, create_model
@@ -174,14 +175,38 @@ def test_config_drop_path_sets_the_attribute():
     assert create_model(DARTS_V2, **TINY).drop_path_prob == 0.2
 
 
-def test_malformed_genotype_is_refused():
+def _without_node_3() -> Genotype:
     data = DARTS_V2.model_dump()
     data["normal"]["edges"] = [e for e in data["normal"]["edges"] if e["target"] != 3]
-    with pytest.raises(FactorspaceError, match=r"nodes \[3\] have no incoming edge"):
-        create_model(type(DARTS_V2).model_validate(data), **TINY)
+    return Genotype.model_validate(data)
 
 
-def test_zoo_name_resolves():
-    pytest.importorskip("factorspace.genotype.zoo")
+def test_malformed_genotype_is_refused_naming_the_field():
+    with pytest.raises(RecipeError) as info:
+        create_model(_without_node_3(), **TINY)
+    assert str(info.value) == "normal.edges: nodes [3] have no incoming edge"
+
+
+def test_malformed_genotype_file_is_refused_naming_file_line_and_field(tmp_path):
+    path = save_genotype(_without_node_3(), tmp_path / "g.yaml")
+    line = path.read_text().splitlines().index("  edges:") + 1  # the normal cell's
+    with pytest.raises(RecipeError) as info:
+        create_model(path, **TINY)
+    assert str(info.value) == f"{path}:{line}: normal.edges: nodes [3] have no incoming edge"
+
+
+def test_unregistered_activation_is_refused_naming_the_field():
+    data = DARTS_V2.model_dump()
+    data["normal"]["edges"][1]["inputs"] = {"activation": "swsh"}
+    with pytest.raises(RecipeError) as info:
+        create_model(Genotype.model_validate(data), **TINY)
+    assert str(info.value).startswith(
+        "normal.edges[1].inputs.activation: unknown activation 'swsh' (did you mean 'swish'?)"
+    )
+
+
+def test_zoo_name_and_run_directory_resolve(tmp_path):
     model = create_model("darts_v2")
     assert parameters(model) - parameters(model.auxiliary_head) == 3_349_342
+    save_genotype(DARTS_V2, tmp_path / "genotype.json")
+    assert parameters(create_model(tmp_path, **TINY)) == parameters(create_model(DARTS_V2, **TINY))

@@ -6,10 +6,16 @@ import pytest
 
 import factorspace as fs
 from factorspace.compile import Space
-from factorspace.genotype import check_genotype, from_darts_string, save_genotype, to_darts_string
+from factorspace.genotype import (
+    Genotype,
+    check_genotype,
+    from_darts_string,
+    save_genotype,
+    to_darts_string,
+)
 from factorspace.genotype.zoo import get_genotype, list_genotypes, resolve_genotype
 from tests.conftest import ROOT
-from tests.test_genotype import DARTS_V2, PC_DARTS_CIFAR, PC_DARTS_IMAGE
+from tests.genotype.strings import DARTS_V2, PC_DARTS_CIFAR, PC_DARTS_IMAGE
 
 DARTS_SPACE = Space(fs.load_recipe(ROOT / "recipes" / "darts_cifar.yaml").space)
 OUTSIDE_DARTS = {"nasnet", "amoebanet"}  # DARTS's transcriptions: 5 nodes, 7x7 ops
@@ -108,3 +114,22 @@ def test_resolve_a_directory_without_a_genotype(tmp_path):
 def test_unknown_zoo_name():
     with pytest.raises(fs.FactorspaceError, match=r"unknown zoo genotype 'pdart' \(did you mean"):
         get_genotype("pdart")
+
+
+def test_resolve_returns_a_genotype_as_is():
+    g = get_genotype("darts_v2")
+    assert resolve_genotype(g) is g
+
+
+def test_resolve_registered_locates_an_unregistered_operator(tmp_path):
+    data = get_genotype("darts_v2").model_dump()
+    data["reduce"]["edges"][1]["op"] = "max_pool_3x4"
+    path = save_genotype(Genotype.model_validate(data), tmp_path / "g.yaml")
+    assert resolve_genotype(path).reduce.edges[1].op == "max_pool_3x4"  # drawing needs no registry
+    with pytest.raises(fs.RecipeError) as info:
+        resolve_genotype(path, registered=True)
+    line = [n for n, text in enumerate(path.read_text().splitlines(), 1) if "max_pool_3x4" in text]
+    assert str(info.value).startswith(
+        f"{path}:{line[0]}: reduce.edges[1].op: unknown operator 'max_pool_3x4' "
+        "(did you mean 'max_pool_3x3'"
+    )

@@ -1,0 +1,180 @@
+"""Reading a dataset's split: the bundled set, CIFAR-10 or an ImageFolder, as uint8 images.
+
+Images are decoded once into memory when they fit (the bundled set, CIFAR-10, a small
+ImageFolder) and otherwise read lazily, one batch at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.nn import functional as F
+
+from factorspace.errors import FactorspaceError
+from factorspace.schema.data import DataConfig
+
+BUNDLED = "cifar10_mini.npz"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+CACHE_BYTES = 256 * 2**20  # decode an ImageFolder into memory when the images used fit in this
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset: labels, class names and the images (in memory or as files)."""
+
+    labels: Tensor  # int64 (N,)
+    classes: list[str]
+    source: str  # for messages and describe()
+    images: Tensor | None = None  # uint8 (M, 3, S, S): image i is images[rows[i]]
+    rows: Tensor | None = None  # None: the identity
+    files: list[Path] | None = None
+
+    def load(self, indices: Tensor, size: int) -> Tensor:
+        """uint8 (B, 3, size, size) images."""
+        if self.images is not None:
+            return self.images[indices if self.rows is None else self.rows[indices]]
+        return torch.stack([read_image(self.files[i], size) for i in indices.tolist()])
+
+
+def open_split(config: DataConfig, split: str) -> Split:
+    if config.dataset == "bundled":
+        images, labels, classes = _bundled(split)
+        images = fit_size(images, config.image_size)
+        return Split(labels, classes, "bundled mini CIFAR-10 (JPEG copy)", images=images)
+    root = _root(config)
+    if config.dataset == "cifar10":
+        return _cifar10(root, split, config.image_size)
+    return _image_folder(root, split)
+
+
+def _root(config: DataConfig) -> Path:
+    root = config.root
+    if root is None:
+        raise FactorspaceError(
+            f"data.root: not set; data.dataset={config.dataset} needs a directory"
+        )
+    if not root.exists():
+        raise FactorspaceError(f"data.root: {root} does not exist")
+    if not root.is_dir():
+        raise FactorspaceError(f"data.root: {root} is not a directory")
+    return root
+
+
+@lru_cache(maxsize=2)
+def _bundled(split: str) -> tuple[Tensor, Tensor, list[str]]:
+    """The bundled set's ``split``, decoded once (the cached tensors are never written to)."""
+    with resources.as_file(resources.files("factorspace") / "datasets" / BUNDLED) as path:
+        arrays = np.load(path, allow_pickle=False)
+        jpeg, offsets = torch.from_numpy(arrays[f"{split}_jpeg"]), arrays[f"{split}_offsets"]
+        labels = torch.from_numpy(arrays[f"{split}_labels"].astype(np.int64))
+        classes = arrays["classes"].tolist()
+    images = torch.stack(
+        _decode([jpeg[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)])
+    )
+    return images, labels, classes
+
+
+def _cifar10(root: Path, split: str, size: int) -> Split:
+    from torchvision.datasets import CIFAR10
+
+    try:
+        data = CIFAR10(str(root), train=split == "train", download=True)
+    except Exception as error:  # no network, a partial download, a corrupt batch file
+        raise FactorspaceError(
+            f"data.root: no CIFAR-10 at {root / 'cifar-10-batches-py'} and the download failed "
+            f"({type(error).__name__}); put the python-version batches there, or use "
+            "--set data.dataset=imagefolder --set data.root=PATH (train/ and test/ ImageFolders) "
+            "or --set data.dataset=bundled"
+        ) from None
+    images = fit_size(torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous(), size)
+    labels = torch.tensor(data.targets, dtype=torch.long)
+    return Split(labels, list(data.classes), f"CIFAR-10 {split} at {root}", images=images)
+
+
+def _image_folder(root: Path, split: str) -> Split:
+    folder = root / split
+    if not folder.is_dir():
+        raise FactorspaceError(
+            f"data.root: {root} has no {split}/ folder (expected {split}/<class>/*.jpg)"
+        )
+    classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    files: list[Path] = []
+    labels: list[int] = []
+    for label, name in enumerate(classes):
+        found = sorted(
+            p
+            for p in (folder / name).rglob("*")
+            if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        )
+        if not found:
+            raise FactorspaceError(f"data.root: {folder / name} has no images")
+        files += found
+        labels += [label] * len(found)
+    if not files:
+        raise FactorspaceError(
+            f"data.root: {folder} has no images (expected {folder}/<class>/*.jpg)"
+        )
+    return Split(torch.tensor(labels), classes, str(folder), files=files)
+
+
+def in_memory(split: Split, used, size: int) -> Split:
+    """Decode the images ``used`` into memory if they fit in CACHE_BYTES (files only)."""
+    used = sorted(used)
+    if split.images is not None or len(used) * 3 * size * size > CACHE_BYTES:
+        return split
+    rows = torch.full((len(split.labels),), -1, dtype=torch.long)
+    rows[used] = torch.arange(len(used))
+    images = torch.stack([read_image(split.files[i], size) for i in used])
+    return Split(split.labels, split.classes, split.source, images=images, rows=rows)
+
+
+def read_image(path: Path, size: int) -> Tensor:
+    try:
+        (image,) = _decode([torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)])
+    except (OSError, RuntimeError) as error:
+        raise FactorspaceError(f"data.root: cannot decode {path}: {error}") from None
+    return fit_size(image, size)
+
+
+def _decode(files: list[Tensor]) -> list[Tensor]:
+    """uint8 (3, H, W) RGB images from encoded files (uint8 tensors): torchvision's decoder, about
+    4x faster than PIL on small JPEGs, where this torchvision still has it (deprecated in 0.29)."""
+    try:
+        from torchvision.io import ImageReadMode, decode_image
+    except ImportError:
+        return [_decode_pil(data) for data in files]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return [decode_image(data, mode=ImageReadMode.RGB) for data in files]
+
+
+def _decode_pil(data: Tensor) -> Tensor:
+    with Image.open(io.BytesIO(data.numpy().tobytes())) as image:
+        return torch.from_numpy(np.asarray(image.convert("RGB")).copy()).permute(2, 0, 1)
+
+
+def fit_size(images: Tensor, size: int) -> Tensor:
+    """Resize the shorter side to ``size`` (bilinear, antialiased) and centre-crop the longer one.
+
+    ``images`` is uint8 (3, H, W) or (N, 3, H, W); images already size x size pass as they are.
+    """
+    height, width = images.shape[-2:]
+    if (height, width) == (size, size):
+        return images
+    scale = size / min(height, width)
+    new = (max(size, round(height * scale)), max(size, round(width * scale)))
+    top, left = (new[0] - size) // 2, (new[1] - size) // 2
+    out = []
+    for chunk in (images if images.dim() == 4 else images[None]).split(1024):
+        chunk = F.interpolate(chunk.float(), size=new, mode="bilinear", antialias=True)
+        out.append(chunk[..., top : top + size, left : left + size].round().clamp(0, 255).byte())
+    return torch.cat(out) if images.dim() == 4 else out[0][0]

@@ -1,0 +1,182 @@
+"""The loaders of a search and of a re-training, and the call that resumes them at an epoch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from factorspace.data.datasets import in_memory, open_split
+from factorspace.data.sampler import EpochSampler
+from factorspace.data.splits import search_indices
+from factorspace.data.transforms import Images
+from factorspace.errors import FactorspaceError
+from factorspace.schema.data import DataConfig
+
+
+@dataclass
+class SearchData:
+    """The two loaders of a search: ``train`` trains the weights, ``val`` the architecture."""
+
+    train: DataLoader
+    val: DataLoader
+    num_classes: int
+    train_indices: list[int]  # into the training split; save them with a checkpoint
+    val_indices: list[int]
+    classes: list[str] = field(default_factory=list)  # label order
+    source: str = ""
+
+    def set_epoch(self, epoch: int, *, batches_done: int = 0) -> None:
+        set_epoch(self, epoch, batches_done=batches_done)
+
+    def describe(self) -> str:
+        return (
+            f"{self.source}: {self.num_classes} classes, {len(self.train_indices):,} train / "
+            f"{len(self.val_indices):,} val images, batch {self.train.batch_size}"
+        )
+
+
+@dataclass
+class EvalData:
+    """The loaders of a re-training: the full training split and the test split (in order)."""
+
+    train: DataLoader
+    test: DataLoader
+    num_classes: int
+    classes: list[str] = field(default_factory=list)  # label order
+    source: str = ""
+
+    def set_epoch(self, epoch: int, *, batches_done: int = 0) -> None:
+        set_epoch(self, epoch, batches_done=batches_done)
+
+    def describe(self) -> str:
+        return (
+            f"{self.source}: {self.num_classes} classes, {len(self.train.dataset):,} train / "
+            f"{len(self.test.dataset):,} test images, batch {self.train.batch_size}"
+        )
+
+
+def search_loaders(
+    config: DataConfig,
+    batch_size: int,
+    *,
+    seed: int,
+    device: torch.device | str = "cpu",
+    batch_field: str = "search.batch_size",
+) -> SearchData:
+    """Split the training images into a weight-training and an architecture-validation portion.
+
+    Args:
+        config: which images, how to subset, split and augment them.
+        batch_size: images per batch of both loaders (the last batch may be smaller).
+        seed: fixes the split, the subsets and, with the epoch, every batch and its augmentation.
+        device: where the batches go; CUDA turns on pinned memory.
+        batch_field: the config field named when ``batch_size`` is too large.
+
+    Returns:
+        A :class:`SearchData`. Both loaders shuffle; call ``data.set_epoch(epoch)`` on resuming.
+
+    Raises:
+        FactorspaceError: the data cannot be found or read, a portion is empty, or it is smaller
+            than a batch.
+
+    Example:
+        >>> data = search_loaders(DataConfig(dataset="bundled", workers=0), 64, seed=0)
+        >>> images, labels = next(iter(data.train))
+    """
+    split = open_split(config, "train")
+    train_idx, val_idx = search_indices(split, config, seed)
+    for name, portion in (("training", train_idx), ("validation", val_idx)):
+        if batch_size > len(portion):
+            raise FactorspaceError(
+                f"{batch_field}={batch_size} but the {name} portion has {len(portion)} images"
+            )
+    split = in_memory(split, train_idx + val_idx, config.image_size)
+    train = _loader(split, train_idx, config, batch_size, seed, "train", device, config.augment)
+    val = _loader(split, val_idx, config, batch_size, seed, "val", device, False)
+    return SearchData(
+        train, val, len(split.classes), train_idx, val_idx, split.classes, split.source
+    )
+
+
+def eval_loaders(
+    config: DataConfig,
+    batch_size: int,
+    *,
+    seed: int,
+    device: torch.device | str = "cpu",
+    cutout: int = 0,
+    batch_field: str = "batch_size",
+) -> EvalData:
+    """The full training split (augmented per ``config``, plus Cutout of ``cutout`` pixels if > 0,
+    one hole as in DARTS) and the test split (not augmented, not shuffled).
+
+    Raises:
+        FactorspaceError: as :func:`search_loaders`; also when the test split is missing or its
+            classes differ from the training split's.
+    """
+    if cutout < 0:
+        raise ValueError(f"cutout must be >= 0, got {cutout}")
+    train_split, test_split = open_split(config, "train"), open_split(config, "test")
+    if test_split.classes != train_split.classes:
+        raise FactorspaceError(
+            f"data.root: {test_split.source} has classes {test_split.classes}, "
+            f"but the training split has {train_split.classes}"
+        )
+    if batch_size > len(train_split.labels):
+        raise FactorspaceError(
+            f"{batch_field}={batch_size} but the training split has {len(train_split.labels)} images"
+        )
+    size = config.image_size
+    train_split = in_memory(train_split, range(len(train_split.labels)), size)
+    test_split = in_memory(test_split, range(len(test_split.labels)), size)
+    all_train, all_test = list(range(len(train_split.labels))), list(range(len(test_split.labels)))
+    train = _loader(
+        train_split, all_train, config, batch_size, seed, "train", device, config.augment, cutout
+    )
+    test = _loader(
+        test_split, all_test, config, batch_size, seed, "test", device, False, shuffle=False
+    )
+    return EvalData(train, test, len(train_split.classes), train_split.classes, train_split.source)
+
+
+def set_epoch(target: SearchData | EvalData | DataLoader, epoch: int, *, batches_done: int = 0):
+    """Make the next pass over the loaders that of ``epoch``, skipping its first ``batches_done``.
+
+    A pass advances the epoch by itself, so an uninterrupted run needs no call; a resumed one calls
+    this once with the epoch (and, mid-epoch, the batches) it resumes at.
+    """
+    loaders = [target] if isinstance(target, DataLoader) else _loaders(target)
+    for loader in loaders:
+        loader.sampler.set_epoch(epoch, skip=batches_done * loader.batch_size)
+
+
+def _loaders(target: SearchData | EvalData) -> list[DataLoader]:
+    return (
+        [target.train, target.val]
+        if isinstance(target, SearchData)
+        else [target.train, target.test]
+    )
+
+
+def _loader(
+    split, indices, config, batch_size, seed, stream, device, augment, cutout=0, *, shuffle=True
+):
+    sampler = EpochSampler(len(indices), seed, stream, shuffle=shuffle)
+    return DataLoader(
+        Images(split, indices, config, augment, cutout),
+        batch_size=batch_size,
+        sampler=sampler,
+        drop_last=False,
+        collate_fn=_batched,
+        num_workers=config.workers,
+        persistent_workers=config.workers > 0,
+        pin_memory=torch.device(device).type == "cuda",
+        generator=sampler.generator,
+    )
+
+
+def _batched(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    return batch  # Images.__getitems__ returns whole batches
