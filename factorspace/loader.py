@@ -170,7 +170,7 @@ def located_error(
     more = len(e.errors()) - 1
     if more:
         message += f" (+{more} more error{'s' if more > 1 else ''})"
-    line = _line_of(loc, lines)
+    line = line_of(loc, lines)
     where = path
     setting = _overriding(loc, overridden)
     if setting is not None:
@@ -258,7 +258,7 @@ def locate(error: FactorspaceError, path: Path, overrides: Iterable[str] = ()) -
         _, lines = parse_yaml(read_text(path), path)
     except RecipeError:
         return error
-    return RecipeError(error.message, path=path, line=_line_of(loc, lines), field=error.field)
+    return RecipeError(error.message, path=path, line=line_of(loc, lines), field=error.field)
 
 
 def _override_loc(item: str) -> Loc:
@@ -266,7 +266,7 @@ def _override_loc(item: str) -> Loc:
     return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
-def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
+def line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
     for n in range(len(loc), -1, -1):
         if loc[:n] in lines:
             return lines[loc[:n]]

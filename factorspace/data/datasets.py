@@ -60,12 +60,12 @@ def _root(config: DataConfig) -> Path:
     root = config.root
     if root is None:
         raise FactorspaceError(
-            f"data.root: not set; data.dataset={config.dataset} needs a directory"
+            f"not set; data.dataset={config.dataset} needs a directory", field="data.root"
         )
     if not root.exists():
-        raise FactorspaceError(f"data.root: {root} does not exist")
+        raise FactorspaceError(f"{root} does not exist", field="data.root")
     if not root.is_dir():
-        raise FactorspaceError(f"data.root: {root} is not a directory")
+        raise FactorspaceError(f"{root} is not a directory", field="data.root")
     return root
 
 
@@ -90,10 +90,11 @@ def _cifar10(root: Path, split: str, size: int) -> Split:
         data = CIFAR10(str(root), train=split == "train", download=True)
     except Exception as error:  # no network, a partial download, a corrupt batch file
         raise FactorspaceError(
-            f"data.root: no CIFAR-10 at {root / 'cifar-10-batches-py'} and the download failed "
+            f"no CIFAR-10 at {root / 'cifar-10-batches-py'} and the download failed "
             f"({type(error).__name__}); put the python-version batches there, or use "
             "--set data.dataset=imagefolder --set data.root=PATH (train/ and test/ ImageFolders) "
-            "or --set data.dataset=bundled"
+            "or --set data.dataset=bundled",
+            field="data.root",
         ) from None
     images = fit_size(torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous(), size)
     labels = torch.tensor(data.targets, dtype=torch.long)
@@ -104,7 +105,7 @@ def _image_folder(root: Path, split: str) -> Split:
     folder = root / split
     if not folder.is_dir():
         raise FactorspaceError(
-            f"data.root: {root} has no {split}/ folder (expected {split}/<class>/*.jpg)"
+            f"{root} has no {split}/ folder (expected {split}/<class>/*.jpg)", field="data.root"
         )
     classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
     files: list[Path] = []
@@ -116,12 +117,12 @@ def _image_folder(root: Path, split: str) -> Split:
             if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
         )
         if not found:
-            raise FactorspaceError(f"data.root: {folder / name} has no images")
+            raise FactorspaceError(f"{folder / name} has no images", field="data.root")
         files += found
         labels += [label] * len(found)
     if not files:
         raise FactorspaceError(
-            f"data.root: {folder} has no images (expected {folder}/<class>/*.jpg)"
+            f"{folder} has no images (expected {folder}/<class>/*.jpg)", field="data.root"
         )
     return Split(torch.tensor(labels), classes, str(folder), files=files)
 
@@ -141,7 +142,7 @@ def read_image(path: Path, size: int) -> Tensor:
     try:
         (image,) = _decode([torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)])
     except (OSError, RuntimeError) as error:
-        raise FactorspaceError(f"data.root: cannot decode {path}: {error}") from None
+        raise FactorspaceError(f"cannot decode {path}: {error}", field="data.root") from None
     return fit_size(image, size)
 
 

@@ -91,7 +91,8 @@ def search_loaders(
     for name, portion in (("training", train_idx), ("validation", val_idx)):
         if batch_size > len(portion):
             raise FactorspaceError(
-                f"{batch_field}={batch_size} but the {name} portion has {len(portion)} images"
+                f"{batch_size} is more than the {name} portion's {len(portion)} images",
+                field=batch_field,
             )
     split = in_memory(split, train_idx + val_idx, config.image_size)
     train = _loader(split, train_idx, config, batch_size, seed, "train", device, config.augment)
@@ -122,12 +123,14 @@ def eval_loaders(
     train_split, test_split = open_split(config, "train"), open_split(config, "test")
     if test_split.classes != train_split.classes:
         raise FactorspaceError(
-            f"data.root: {test_split.source} has classes {test_split.classes}, "
-            f"but the training split has {train_split.classes}"
+            f"{test_split.source} has classes {test_split.classes}, "
+            f"but the training split has {train_split.classes}",
+            field="data.root",
         )
     if batch_size > len(train_split.labels):
         raise FactorspaceError(
-            f"{batch_field}={batch_size} but the training split has {len(train_split.labels)} images"
+            f"{batch_size} is more than the training split's {len(train_split.labels)} images",
+            field=batch_field,
         )
     size = config.image_size
     train_split = in_memory(train_split, range(len(train_split.labels)), size)

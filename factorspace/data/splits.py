@@ -34,34 +34,35 @@ def search_indices(split: Split, config: DataConfig, seed: int) -> tuple[list[in
             for i in idx[len(idx) - _count(config.val_subset_per_class, len(idx)) :].tolist()
         ]
         field = "subset_per_class" if config.subset_per_class else "val_subset_per_class"
-        _nonempty(train, "training", f"data.{field}={config.subset_per_class}", n, split.source)
+        _nonempty(train, "training", f"data.{field}", getattr(config, field), n, split.source)
         _nonempty(
             val,
             "validation",
-            f"data.val_subset_per_class={config.val_subset_per_class}",
+            "data.val_subset_per_class",
+            config.val_subset_per_class,
             n,
             split.source,
         )
         return sorted(train), sorted(val)
     if config.subset_per_class is not None:
         kept = torch.cat([idx[: _count(config.subset_per_class, len(idx))] for idx in by_class])
-        _nonempty(kept, "kept", f"data.subset_per_class={config.subset_per_class}", n, split.source)
+        _nonempty(kept, "kept", "data.subset_per_class", config.subset_per_class, n, split.source)
     else:
         kept = torch.arange(n)
     kept = kept[torch.randperm(len(kept), generator=g)]
     cut = _count(config.train_portion, len(kept))
     train, val = sorted(kept[:cut].tolist()), sorted(kept[cut:].tolist())
     _nonempty(
-        train, "training", f"data.train_portion={config.train_portion}", len(kept), split.source
+        train, "training", "data.train_portion", config.train_portion, len(kept), split.source
     )
     _nonempty(
-        val, "validation", f"data.train_portion={config.train_portion}", len(kept), split.source
+        val, "validation", "data.train_portion", config.train_portion, len(kept), split.source
     )
     return train, val
 
 
-def _nonempty(indices, portion: str, setting: str, n: int, source: str) -> None:
+def _nonempty(indices, portion: str, field: str, value: float, n: int, source: str) -> None:
     if len(indices) == 0:
         raise FactorspaceError(
-            f"{setting} leaves the {portion} portion empty ({n} images in {source})"
+            f"{value} leaves the {portion} portion empty ({n} images in {source})", field=field
         )

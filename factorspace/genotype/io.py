@@ -14,7 +14,7 @@ from factorspace.compile.candidates import Space
 from factorspace.errors import FactorspaceError, FieldError, RecipeError, format_loc
 from factorspace.genotype.check import check_fits_space, check_structure
 from factorspace.genotype.model import GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype
-from factorspace.loader import _line_of, parse_yaml, read_text, validate
+from factorspace.loader import line_of, parse_yaml, read_text, validate
 from factorspace.schema.space import SpaceConfig
 
 
@@ -86,7 +86,7 @@ def load_genotype(
         else:
             check_structure(genotype, registered=registered)
     except FieldError as e:
-        line = _line_of(e.loc, lines)  # private in loader.py: a rename is listed for the lead
+        line = line_of(e.loc, lines)
         raise RecipeError(e.message, path=path, line=line, field=format_loc(e.loc)) from None
     return genotype
 

@@ -159,7 +159,9 @@ CASES = [
     recipe("zero_epochs", "search.epochs", "greater than or equal to 1 (got 0)", "size"),
     recipe("image_size_not_multiple", "data.image_size", "18 is not a multiple of 4", "size"),
     # found when the search starts: the data
-    runtime("batch_larger_than_data", "search.batch_size", "=4096 but the training portion has"),
+    runtime(
+        "batch_larger_than_data", "search.batch_size", ": 4096 is more than the training portion's"
+    ),
     runtime("data_root_missing", "data.root", "/nonexistent/factorspace-data does not exist"),
     runtime("data_root_unset", "data.root", "not set; data.dataset=cifar10 needs a directory"),
     runtime("classes_mismatch", "supernet.classes", "=7 but the data has 10 classes"),

@@ -237,13 +237,18 @@ def test_messages_for_folders_without_images(tmp_path):
 
 def test_messages_for_batches_and_subsets_too_small(tmp_path):
     config = DataConfig(dataset="imagefolder", root=small_folder(tmp_path), workers=0)
-    assert error(config, 128) == "search.batch_size=128 but the training portion has 25 images"
-    assert error(config.model_copy(update={"train_portion": 0.9}), 10) == (
-        "search.batch_size=10 but the validation portion has 5 images"
+    assert (
+        error(config, 128) == "search.batch_size: 128 is more than the training portion's 25 images"
     )
-    assert error(config, 128, search=False) == "batch_size=128 but the training split has 50 images"
+    assert error(config.model_copy(update={"train_portion": 0.9}), 10) == (
+        "search.batch_size: 10 is more than the validation portion's 5 images"
+    )
+    assert (
+        error(config, 128, search=False)
+        == "batch_size: 128 is more than the training split's 50 images"
+    )
     assert error(config.model_copy(update={"subset_per_class": 0.1})) == (
-        f"data.subset_per_class=0.1 leaves the kept portion empty (50 images in {tmp_path / 'train'})"
+        f"data.subset_per_class: 0.1 leaves the kept portion empty (50 images in {tmp_path / 'train'})"
     )
     assert "leaves the validation portion empty" in error(
         config.model_copy(update={"subset_per_class": 0.4, "val_subset_per_class": 0.1})
