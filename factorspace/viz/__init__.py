@@ -8,6 +8,5 @@ the package root.
 - :mod:`~factorspace.viz.report`, with :mod:`~factorspace.viz.sections` and
   :mod:`~factorspace.viz.page`: the HTML page about a run.
 
-matplotlib is imported by :mod:`~factorspace.viz.figures` (and what imports it), and lazily by
-:func:`~factorspace.viz.palette.choice_colors` for more choices than its own colours.
+matplotlib is imported by :mod:`~factorspace.viz.figures` only (and so by what imports it).
 """

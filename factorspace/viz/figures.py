@@ -19,6 +19,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
@@ -27,9 +28,9 @@ from matplotlib.ticker import MaxNLocator
 from factorspace.genotype import CELL_TYPES
 from factorspace.run.rundir import atomic_write_bytes
 from factorspace.viz.palette import (
+    ACTIVATION_COLORS,
     CHOICE_COLORS,
     INPUT_NAMES,
-    choice_colors,
     display_name,
     node_name,
 )
@@ -299,6 +300,16 @@ def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS) -> li
             atomic_write_bytes(path, buf.getvalue())
             written.append(path)
     return written
+
+
+def choice_colors(choices: Sequence[str]) -> dict[str, str]:
+    """Activations keep their colours from the cell drawings; other choices get Okabe-Ito/tab20."""
+    if all(c in ACTIVATION_COLORS for c in choices):
+        return {c: ACTIVATION_COLORS[c] for c in choices}
+    if len(choices) <= len(CHOICE_COLORS):
+        return dict(zip(choices, CHOICE_COLORS, strict=False))
+    tab20 = matplotlib.colormaps["tab20"].colors
+    return {c: to_hex(tab20[k % 20]) for k, c in enumerate(choices)}
 
 
 # --- helpers -----------------------------------------------------------------------------------

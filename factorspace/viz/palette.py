@@ -7,7 +7,7 @@ display name (``selu`` is written SELU); a cell's nodes are named as in the DART
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 # Paul Tol's "muted" qualitative scheme: nine colours told apart under the common colour-vision
 # deficiencies, one per activation the paper searches over. The mapping is fixed, so an activation
@@ -28,7 +28,7 @@ EXTRA_COLORS = ("#E69F00", "#0072B2", "#D55E00", "#000000")
 NO_ACTIVATION = "#8C8C8C"  # pooling, skip, none
 CONCAT = "#BBBBBB"  # node -> c_{k}
 # Okabe-Ito, for choices that are not activations (operators, kernel sizes) and for series
-# (train/validation, normal/reduce); more choices than these get matplotlib's tab20.
+# (train/validation, normal/reduce); figures.choice_colors gives more choices matplotlib's tab20.
 CHOICE_COLORS = (
     "#0072B2",
     "#E69F00",
@@ -63,19 +63,6 @@ def activation_colors(activations: Iterable[str]) -> dict[str, str]:
     unknown = [a for a in names if a not in ACTIVATION_COLORS]
     extra = {a: EXTRA_COLORS[i % len(EXTRA_COLORS)] for i, a in enumerate(unknown)}
     return {a: ACTIVATION_COLORS.get(a) or extra[a] for a in names}
-
-
-def choice_colors(choices: Sequence[str]) -> dict[str, str]:
-    """Activations keep their colours from the cell drawings; other choices get Okabe-Ito/tab20."""
-    if all(c in ACTIVATION_COLORS for c in choices):
-        return {c: ACTIVATION_COLORS[c] for c in choices}
-    if len(choices) <= len(CHOICE_COLORS):
-        return dict(zip(choices, CHOICE_COLORS, strict=False))
-    import matplotlib  # only a space with this many choices needs its colour map
-    from matplotlib.colors import to_hex
-
-    tab20 = matplotlib.colormaps["tab20"].colors
-    return {c: to_hex(tab20[k % 20]) for k, c in enumerate(choices)}
 
 
 def display_name(name: str) -> str:

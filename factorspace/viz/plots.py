@@ -21,6 +21,7 @@ from factorspace.viz.figures import (  # noqa: F401  (re-exported: built here be
     DPI,
     FORMATS,
     STYLE,
+    choice_colors,
     edge_label,
     edge_trajectories_figure,
     frequency_figure,
@@ -29,7 +30,6 @@ from factorspace.viz.figures import (  # noqa: F401  (re-exported: built here be
     save_figure,
     trajectory_figure,
 )
-from factorspace.viz.palette import choice_colors  # noqa: F401  (re-exported)
 from factorspace.viz.records import (  # noqa: F401  (re-exported)
     kept_edges,
     load_arch_records,

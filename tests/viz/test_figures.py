@@ -8,7 +8,7 @@ import sys
 import matplotlib
 import pytest
 
-from factorspace.viz import figures
+from factorspace.viz import figures, palette
 
 EDGES_4 = [[j, i + 2] for i in range(4) for j in range(i + 2)]  # DARTS's 14 edges
 OPS = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect"] + [
@@ -50,6 +50,22 @@ def test_heatmap_of_a_joint_space_skips_the_numbers():
 def test_heatmap_rejects_weights_of_another_shape():
     with pytest.raises(ValueError, match=r"expected \(14, 8\)"):
         figures.heatmap_figure([[0.5, 0.5]] * 14, EDGES_4, OPS)
+
+
+def test_activations_keep_the_colours_of_the_cell_drawings():
+    assert figures.choice_colors(["relu", "selu"]) == {
+        "relu": palette.ACTIVATION_COLORS["relu"],
+        "selu": palette.ACTIVATION_COLORS["selu"],
+    }
+    assert figures.choice_colors(["none", "skip_connect"]) == dict(
+        zip(["none", "skip_connect"], palette.CHOICE_COLORS[:2], strict=True)
+    )
+
+
+def test_many_choices_get_tab20_and_still_a_colour_each():
+    many = figures.choice_colors([f"c{k}" for k in range(30)])
+    assert len(many) == 30 and len(set(many.values())) == 20  # tab20, lines then dashed
+    assert all(c.startswith("#") and len(c) == 7 for c in many.values())
 
 
 def test_plotting_leaves_matplotlibs_global_state_alone(tmp_path):

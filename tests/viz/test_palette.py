@@ -36,22 +36,6 @@ def test_activations_without_a_fixed_colour_get_distinct_ones_by_name():
     assert colors["alpha"] == palette.EXTRA_COLORS[0] and colors["zeta"] == palette.EXTRA_COLORS[1]
 
 
-def test_activations_keep_the_colours_of_the_cell_drawings():
-    assert palette.choice_colors(["relu", "selu"]) == {
-        "relu": palette.ACTIVATION_COLORS["relu"],
-        "selu": palette.ACTIVATION_COLORS["selu"],
-    }
-    assert palette.choice_colors(["none", "skip_connect"]) == dict(
-        zip(["none", "skip_connect"], palette.CHOICE_COLORS[:2], strict=True)
-    )
-
-
-def test_many_choices_get_tab20_and_still_a_colour_each():
-    many = palette.choice_colors([f"c{k}" for k in range(30)])
-    assert len(many) == 30 and len(set(many.values())) == 20  # tab20, lines then dashed
-    assert all(c.startswith("#") and len(c) == 7 for c in many.values())
-
-
 def test_names_as_drawn():
     assert palette.display_name("selu") == "SELU"
     assert palette.display_name("hardswish") == "hardswish"

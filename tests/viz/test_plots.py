@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from factorspace.errors import FactorspaceError
-from factorspace.viz import figures, palette, plots, records
+from factorspace.viz import figures, plots, records
 from tests.viz.test_records import seed_parent
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -70,12 +70,12 @@ def test_a_factor_with_spaces_gets_the_files_its_stems_name(run_dir, tmp_path):
 
 
 def test_plots_still_offers_the_names_it_had_before_the_split():
-    """Notebooks import these from plots; their homes are figures, records and palette."""
+    """Notebooks import these from plots; their homes are figures and records."""
     assert plots.heatmap_figure is figures.heatmap_figure
     assert plots.save_figure is figures.save_figure and plots.FORMATS == ("png", "pdf")
     assert plots.load_arch_records is records.load_arch_records
     assert plots.seed_runs is records.seed_runs
-    assert plots.choice_colors is palette.choice_colors
+    assert plots.choice_colors is figures.choice_colors
 
 
 def test_a_directory_without_records_says_so(tmp_path):
