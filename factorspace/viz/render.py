@@ -20,40 +20,21 @@ import graphviz
 
 from factorspace.genotype import Genotype, GenotypeEdge
 from factorspace.run.rundir import atomic_write_bytes
+from factorspace.viz.palette import (
+    ACTIVATION_COLORS,  # noqa: F401  (re-exported: these lived here before palette)
+    CONCAT,
+    DISPLAY_NAMES,  # noqa: F401
+    INPUT_NAMES,
+    NO_ACTIVATION,
+    OUTPUT_NAME,
+    activation_colors,
+    display_name,
+    node_name,
+)
 
 FORMATS = ("pdf", "svg", "png", "gv")
 CELLS = ("normal", "reduce")
 
-# Paul Tol's "muted" qualitative scheme: nine colours told apart under the common colour-vision
-# deficiencies, one per activation the paper searches over. The mapping is fixed, so an activation
-# has the same colour in every figure.
-ACTIVATION_COLORS = {
-    "relu": "#332288",  # indigo
-    "relu6": "#88CCEE",  # cyan
-    "leaky_relu": "#44AA99",  # teal
-    "prelu": "#117733",  # green
-    "rrelu": "#999933",  # olive
-    "elu": "#DDCC77",  # sand
-    "celu": "#CC6677",  # rose
-    "selu": "#882255",  # wine
-    "swish": "#AA4499",  # purple
-}
-# Okabe-Ito colours, handed to other activations in the order of their names.
-EXTRA_COLORS = ("#E69F00", "#0072B2", "#D55E00", "#000000")
-NO_ACTIVATION = "#8C8C8C"  # pooling, skip, none
-CONCAT = "#BBBBBB"  # node -> c_{k}
-
-DISPLAY_NAMES = {
-    "relu": "ReLU",
-    "relu6": "ReLU6",
-    "leaky_relu": "LeakyReLU",
-    "prelu": "PReLU",
-    "rrelu": "RReLU",
-    "elu": "ELU",
-    "celu": "CELU",
-    "selu": "SELU",
-    "swish": "Swish",
-}
 ARGUMENT_ABBREVIATIONS = {"kernel_size": "k", "dilation": "d", "stride": "s", "groups": "g"}
 
 # Sized for one column of a two-column paper (~3.3 in): a four-node DARTS cell comes out ~5 in
@@ -82,22 +63,12 @@ NODE_ATTR = {
 }
 EDGE_ATTR = {"fontname": FONT, "fontsize": "11", "arrowsize": "0.6", "penwidth": "1.6"}
 INPUT_FILL, NODE_FILL, OUTPUT_FILL = "darkseagreen2", "lightblue", "palegoldenrod"  # as DARTS
-INPUTS = ("c_{k-2}", "c_{k-1}")
-OUTPUT = "c_{k}"
 LEGEND = "legend"
 SEP = " · "
 
 
 class GraphvizMissingWarning(UserWarning):
     """graphviz's ``dot`` is not installed: the ``.gv`` source was written instead."""
-
-
-def activation_colors(activations: Iterable[str]) -> dict[str, str]:
-    """The colour of each activation: fixed for the nine known ones, then Okabe-Ito by name."""
-    names = sorted(set(activations))
-    unknown = [a for a in names if a not in ACTIVATION_COLORS]
-    extra = {a: EXTRA_COLORS[i % len(EXTRA_COLORS)] for i, a in enumerate(unknown)}
-    return {a: ACTIVATION_COLORS.get(a) or extra[a] for a in names}
 
 
 def edge_label(edge: GenotypeEdge) -> str:
@@ -108,7 +79,7 @@ def edge_label(edge: GenotypeEdge) -> str:
 def _label_lines(edge: GenotypeEdge) -> list[str]:
     """The operator and its arguments, then the activations (if any)."""
     args = [f"{ARGUMENT_ABBREVIATIONS.get(k, k)}={v}" for k, v in edge.arguments.items()]
-    acts = [DISPLAY_NAMES.get(a, a) for a in edge.inputs.values()]
+    acts = [display_name(a) for a in edge.inputs.values()]
     return [line for line in (SEP.join([edge.op, *args]), SEP.join(acts)) if line]
 
 
@@ -140,25 +111,27 @@ def cell_graph(genotype: Genotype, cell: str = "normal", *, label: str | None = 
     )
     with g.subgraph() as inputs:  # c_{k-2} above c_{k-1}, as in the DARTS figures
         inputs.attr(rank="same")
-        for name in INPUTS:
+        for name in INPUT_NAMES:
             inputs.node(name, _subscript(name), fillcolor=INPUT_FILL)
-        inputs.edge(INPUTS[0], INPUTS[1], style="invis")
+        inputs.edge(INPUT_NAMES[0], INPUT_NAMES[1], style="invis")
     last = max([e.target for e in c.edges] + list(c.concat) + [1])
     for node in range(2, last + 1):
         g.node(str(node - 2), fillcolor=NODE_FILL)
-    g.node(OUTPUT, _subscript(OUTPUT), fillcolor=OUTPUT_FILL)
+    g.node(OUTPUT_NAME, _subscript(OUTPUT_NAME), fillcolor=OUTPUT_FILL)
 
     colors = activation_colors(a for e in c.edges for a in e.inputs.values())
     for e in c.edges:
         color = ":".join(colors[a] for a in e.inputs.values()) or NO_ACTIVATION
-        g.edge(_node(e.source), _node(e.target), label="\\n".join(_label_lines(e)), color=color)
+        g.edge(
+            node_name(e.source), node_name(e.target), label="\\n".join(_label_lines(e)), color=color
+        )
     for node in c.concat:
-        g.edge(_node(node), OUTPUT, color=CONCAT, penwidth="1.0")
+        g.edge(node_name(node), OUTPUT_NAME, color=CONCAT, penwidth="1.0")
     if colors:
         with g.subgraph() as out:  # the legend beside c_{k}, where the graph has room
             out.attr(rank="same")
             out.node(LEGEND, _legend(colors), shape="plain", style="")
-            out.edge(OUTPUT, LEGEND, style="invis")
+            out.edge(OUTPUT_NAME, LEGEND, style="invis")
     return g
 
 
@@ -218,10 +191,6 @@ def missing_dot_notice(gv: Path, fmt: str = "pdf") -> str:
     )
 
 
-def _node(index: int) -> str:
-    return INPUTS[index] if index < 2 else str(index - 2)
-
-
 def _subscript(name: str) -> str:
     """'c_{k-2}' -> an HTML label with k-2 as a subscript (graphviz's ``<...>`` label syntax)."""
     base, sub = name.split("_", 1)
@@ -231,7 +200,7 @@ def _subscript(name: str) -> str:
 def _legend(colors: dict[str, str]) -> str:
     rows = "".join(
         f'<tr><td width="18" height="10" fixedsize="true" bgcolor="{color}"></td>'
-        f'<td align="left"><font point-size="11">{escape(DISPLAY_NAMES.get(name, name))}</font></td></tr>'
+        f'<td align="left"><font point-size="11">{escape(display_name(name))}</font></td></tr>'
         for name, color in colors.items()
     )
     return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{rows}</table>>'

@@ -14,9 +14,8 @@ from typer.testing import CliRunner
 
 from factorspace.cli import app
 from factorspace.genotype import Genotype, GenotypeCell, GenotypeEdge
+from factorspace.viz.palette import ACTIVATION_COLORS, NO_ACTIVATION
 from factorspace.viz.render import (
-    ACTIVATION_COLORS,
-    NO_ACTIVATION,
     GraphvizMissingWarning,
     cell_graph,
     edge_label,

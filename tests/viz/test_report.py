@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 
 from factorspace.cli import app
 from factorspace.genotype import load_genotype
-from factorspace.viz.render import DISPLAY_NAMES, GraphvizMissingWarning
+from factorspace.viz.palette import DISPLAY_NAMES
+from factorspace.viz.render import GraphvizMissingWarning
 from factorspace.viz.report import write_report
-from tests.test_plots import assert_png, tiny_run
+from tests.viz.test_plots import assert_png
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -31,11 +32,6 @@ PNG_ONLY = ("png",)  # what the page shows; skipping the PDFs halves the time of
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="graphviz's dot is not installed"
 )
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    return tiny_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,133 @@
+"""What the figures read from a run directory: architecture records, metrics, kept edges, seeds.
+
+Plain data, no drawing (so no matplotlib): :mod:`factorspace.viz.plots` draws what these return.
+The files are those a search writes (see :mod:`factorspace.search.loop`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from factorspace.errors import FactorspaceError
+from factorspace.genotype import CELL_TYPES, Genotype, load_genotype
+from factorspace.registry import OPERATORS
+
+
+def load_arch_records(run_dir: Path | str) -> list[dict]:
+    """Every ``arch/epoch_NNN.json`` of a run, in epoch order.
+
+    Raises:
+        FactorspaceError: when the run has no ``arch/`` records.
+    """
+    run_dir = Path(run_dir)
+    files = sorted((run_dir / "arch").glob("epoch_*.json"))
+    if not files:
+        raise FactorspaceError(
+            f"{run_dir}: no arch/epoch_NNN.json records; is it a search run directory?"
+        )
+    return [_read_json(f) for f in files]
+
+
+def load_metrics(run_dir: Path | str) -> list[dict]:
+    """The rows of ``metrics.jsonl`` (one per epoch).
+
+    Raises:
+        FactorspaceError: when the run has no metrics.
+    """
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise FactorspaceError(f"{Path(run_dir)}: no metrics.jsonl; is it a search run directory?")
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError as e:
+                raise FactorspaceError(f"{path}:{n}: not a JSON line ({e})") from None
+    return rows
+
+
+def kept_edges(run_dir: Path, record: dict) -> dict[str, set[int]]:
+    """Cell type -> the rows of ``record["edges"]`` that the genotype of its epoch keeps
+    (``genotypes/epoch_NNN.json``, else ``genotype.json``; none if neither exists)."""
+    path = run_dir / "genotypes" / f"epoch_{record['epoch']:03d}.json"
+    path = path if path.is_file() else run_dir / "genotype.json"
+    if not path.is_file():
+        return {cell: set() for cell in CELL_TYPES}
+    genotype = load_genotype(path)
+    rows = {tuple(e): k for k, e in enumerate(record["edges"])}
+    return {
+        cell: {rows[(e.source, e.target)] for e in getattr(genotype, cell).edges}
+        for cell in CELL_TYPES
+    }
+
+
+def seed_runs(parent: Path | str) -> list[Path]:
+    """The run directories under a multi-seed parent (those with a genotype), in natural order."""
+    parent = Path(parent)
+    runs = [d for d in parent.iterdir() if d.is_dir() and (d / "genotype.json").is_file()]
+    return sorted(
+        runs, key=lambda d: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", d.name)]
+    )
+
+
+def seed_frequencies(parent: Path | str) -> tuple[dict[str, dict[str, Counter]], dict, int]:
+    """Count, over the runs under ``parent``, how often each choice of each factor was kept.
+
+    Returns:
+        ``(counts, choices, runs)``: factor -> cell type -> Counter of choices over the kept
+        edges; factor -> its choices in recipe order, less the zero operator (``none``, never
+        kept); the number of runs counted. Factors with one choice are left out.
+
+    Raises:
+        FactorspaceError: when ``parent`` holds no run directory with a genotype.json.
+    """
+    parent = Path(parent)
+    runs = seed_runs(parent) if parent.is_dir() else []
+    if not runs:
+        raise FactorspaceError(
+            f"{parent}: no run directories with a genotype.json under it (expected seed_0/, ...)"
+        )
+    factors = yaml.safe_load((runs[0] / "recipe.yaml").read_text())["space"]["factors"]
+    choices = {
+        f["name"]: [str(c) for c in f["choices"] if not (f["role"] == "operator" and _is_zero(c))]
+        for f in factors
+        if len(f["choices"]) > 1
+    }
+    counts = {f: {cell: Counter() for cell in CELL_TYPES} for f in choices}
+    for run in runs:
+        genotype = load_genotype(run / "genotype.json")
+        for factor in factors:
+            if factor["name"] in counts:
+                _count(genotype, factor, counts[factor["name"]])
+    return counts, choices, len(runs)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except ValueError as e:
+        raise FactorspaceError(f"{path}: not JSON ({e})") from None
+
+
+def _is_zero(op: str) -> bool:
+    return op in OPERATORS and "zero" in OPERATORS.get(op).tags
+
+
+def _count(genotype: Genotype, factor: dict, counts: dict[str, Counter]) -> None:
+    """Add the choice ``factor`` took on each kept edge of ``genotype`` to ``counts``."""
+    for cell in CELL_TYPES:
+        for edge in getattr(genotype, cell).edges:
+            if factor["role"] == "operator":
+                value = edge.op
+            elif factor["role"] == "input":
+                value = edge.inputs.get(factor["name"])
+            else:
+                value = edge.arguments.get(factor.get("keyword") or factor["name"])
+            if value is not None:
+                counts[cell][str(value)] += 1
