@@ -49,10 +49,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
     ("factorspace.search.multiseed", "factorspace.retrain"): (
         "model_info, imported lazily: search and retrain import each other"
     ),
-    ("factorspace.registry", "torch"): (
-        "nn.Module in type hints only; genotype reaches it through schema (import it under "
-        "TYPE_CHECKING)"
-    ),
 }
 
 
