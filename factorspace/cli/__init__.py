@@ -3,7 +3,16 @@
 Each module below adds its commands to one typer app; importing them registers the commands.
 """
 
-from factorspace.cli import bench, render, report, schema, search, space, train  # noqa: F401
+from factorspace.cli import (  # noqa: F401  (each module registers its commands)
+    bench,
+    genotype,
+    render,
+    report,
+    schema,
+    search,
+    space,
+    train,
+)
 from factorspace.cli.app import app
 
 

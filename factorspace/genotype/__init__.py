@@ -5,7 +5,8 @@
 - :mod:`~factorspace.genotype.io`: :func:`load_genotype`, :func:`save_genotype`;
 - :mod:`~factorspace.genotype.check`: whether a genotype can be built, whether it fits a space;
 - :mod:`~factorspace.genotype.darts`: DARTS's ``Genotype(normal=[...], ...)`` strings;
-- :mod:`~factorspace.genotype.zoo`: the genotypes of the literature and :func:`resolve_genotype`.
+- :mod:`~factorspace.genotype.zoo`: the genotypes of the literature and :func:`resolve_genotype`;
+- :mod:`~factorspace.genotype.transform`: :func:`with_input` (Table 2's "re-trained with ReLU").
 
 None of them imports torch.
 """
@@ -26,6 +27,7 @@ from factorspace.genotype.model import (
     GenotypeCell,
     GenotypeEdge,
 )
+from factorspace.genotype.transform import with_input
 from factorspace.genotype.zoo import get_genotype, list_genotypes, resolve_genotype
 
 __all__ = [
@@ -46,4 +48,5 @@ __all__ = [
     "resolve_genotype",
     "save_genotype",
     "to_darts_string",
+    "with_input",
 ]
