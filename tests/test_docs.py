@@ -16,7 +16,7 @@ from factorspace.registry import ACTIVATIONS, OPERATORS
 from .conftest import ROOT
 
 EXAMPLES = ROOT / "docs" / "examples"
-DOCTEST_MODULES = ["factorspace.schemas"]
+DOCTEST_MODULES = ["factorspace.schemas", "factorspace.retrain.info"]
 
 
 def test_mkdocs_build_strict(tmp_path):
