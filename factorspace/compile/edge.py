@@ -143,10 +143,9 @@ class FactorizedEdge(_MixedEdge):
         choices = self.space.config.factor(factor).choices
         if w is None:
             return self.transforms[transform_key(factor, choices[0])](x)
-        if pick is not None:
-            return w[pick] * self.transforms[transform_key(factor, choices[pick])](x) + unchosen(
-                w, pick
-            )
+        if pick is not None:  # a hard relaxation: the picked transform alone (GDAS)
+            picked = self.transforms[transform_key(factor, choices[pick])]
+            return w[pick] * picked(x) + unchosen(w, pick)
         return self.mix(x, w, [self.transforms[transform_key(factor, a)] for a in choices])
 
     def compile_mixing(self, compiled_mix) -> None:
