@@ -44,7 +44,9 @@ def derive_genotype(
 
     Args:
         supernet: a :class:`~factorspace.compile.Supernet` (anything with ``space`` and
-            ``arch_weights()``; its ``edge_weights()``, when it has them, rank the edges).
+            ``arch_probabilities()``, the relaxations' probabilities (DARTS: the softmax; older
+            objects: ``arch_weights()``); its ``edge_weights()``, when it has them, rank the
+            edges).
         max_skip_connects: keep at most this many skip-connects in the normal cell (P-DARTS).
         name: recorded in the genotype.
         source: recorded in the genotype (e.g. the run directory and epoch).
@@ -54,9 +56,10 @@ def derive_genotype(
         genotype = derive_genotype(net, name="adarts", source="runs/adarts epoch 50")
     """
     edge_weights = getattr(supernet, "edge_weights", lambda: None)()
+    probabilities = getattr(supernet, "arch_probabilities", None) or supernet.arch_weights
     return derive_from_weights(
         supernet.space,
-        supernet.arch_weights(),
+        probabilities(),
         edge_weights=edge_weights,
         max_skip_connects=max_skip_connects,
         name=name,
@@ -77,10 +80,10 @@ def derive_from_weights(
 
     Args:
         space: the space the weights belong to.
-        weights: ``{"normal" | "reduce": {factor: [edges, choices]}}`` of softmax weights (torch
-            tensors, numpy arrays or nested lists), as ``Supernet.arch_weights()`` returns:
-            one entry per searched factor (``"joint"`` in the joint mode); fixed factors are
-            absent.
+        weights: ``{"normal" | "reduce": {group: [edges, choices]}}`` of probabilities (torch
+            tensors, numpy arrays or nested lists), as ``Supernet.arch_probabilities()``
+            returns: one entry per architecture group (``space.groups``: the searched factors,
+            or ``"joint"`` in the joint mode); fixed factors are absent.
         edge_weights: ``{"normal" | "reduce": [edges]}``, each edge's weight normalised over its
             node's inputs (``Supernet.edge_weights()``): edges are ranked by operator weight
             times edge weight (PC-DARTS). ``None``: unweighted (DARTS).
@@ -113,7 +116,7 @@ def skip_count(cell: GenotypeCell) -> int:
 def _derive_cell(
     space: Space, rows: dict[str, Rows], edge_row: list[float] | None, max_skips: int | None
 ) -> GenotypeCell:
-    rule = _JointRule(space, rows) if space.mode == "joint" else _FactorizedRule(space, rows)
+    rule = RULES[space.mode](space, rows)
     scale = edge_row or [1.0] * space.edges_per_cell
     no_skip: set[int] = set()  # edges whose skip-connect the cap took away (P-DARTS)
     while True:
@@ -208,7 +211,8 @@ class _JointRule(_Rule):
     """One softmax over every candidate: rank by and take the strongest non-zero candidate."""
 
     def __init__(self, space: Space, rows: dict[str, Rows]) -> None:
-        self.all, self.rows = space.candidates, rows["joint"]
+        (group,) = space.groups  # one group: every candidate
+        self.all, self.rows = space.candidates, rows[group]
         super().__init__(space, [OPERATORS.get(c.op).tags for c in self.all])
         self.keyword = {
             f.name: f.argument for f in space.config.factors if isinstance(f, ArgumentFactor)
@@ -223,6 +227,10 @@ class _JointRule(_Rule):
     def choose(self, edge: int, no_skip: set[int]) -> tuple[str, dict, dict]:
         c = self.all[_argmax(self.rows[edge], self.candidates(edge, no_skip))]
         return c.op, dict(c.inputs), {self.keyword[f]: v for f, v in c.arguments}
+
+
+RULES: dict[str, type[_Rule]] = {"factorized": _FactorizedRule, "joint": _JointRule}
+"""``space.mode`` -> the rule that reads its groups (the schema's ``mode`` values)."""
 
 
 def _non_zero(tags: list[frozenset[str]], space: Space) -> list[int]:

@@ -4,6 +4,8 @@ A *candidate* is one discrete choice for an edge: an operator, the input transfo
 it (one choice per applicable input factor, in factor order) and the arguments handed to its
 constructor. The factorized mode weights a candidate by the product of its factors' softmax
 weights (eqs. 1-2, generalised to N factors); the joint mode gives every candidate its own weight.
+Which it is, is data: :attr:`Space.groups` lists the architecture groups and their choices, and
+the compiler and derivation read them (and pick their edge type and rule by ``mode``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from factorspace.registry import OPERATORS
 from factorspace.schema.space import (
+    JOINT_GROUP,
     ArgumentFactor,
     InputFactor,
     SpaceConfig,
@@ -95,17 +98,28 @@ class Space:
         return [c for op in self.config.operator.choices for c in self.candidates_of(op)]
 
     @cached_property
-    def searched_factors(self) -> list[str]:
-        """Factors with architecture parameters: those with more than one choice (joint: one)."""
-        if self.mode == "joint":
-            return ["joint"]
-        return [f.name for f in self.config.factors if len(f.choices) > 1]
+    def groups(self) -> dict[str, list[str]]:
+        """Architecture group -> the labels of its choices, one parameter each per edge.
 
-    def arch_width(self, factor: str) -> int:
-        """Architecture parameters per edge for ``factor``."""
-        if factor == "joint":
-            return len(self.candidates)
-        return len(self.config.factor(factor).choices)
+        Factorized: every factor with more than one choice (eqs. 1-2); joint: one group,
+        ``joint``, of every candidate (the paper's non-factorized baseline).
+        """
+        if self.mode == "joint":
+            return {JOINT_GROUP: [c.label() for c in self.candidates]}
+        return {
+            f.name: [str(c) for c in f.choices] for f in self.config.factors if len(f.choices) > 1
+        }
+
+    @property
+    def searched_factors(self) -> list[str]:
+        """The architecture groups' names (:attr:`groups`), in order."""
+        return list(self.groups)
+
+    def arch_width(self, group: str) -> int:
+        """Architecture parameters per edge for ``group`` (a fixed factor: 1)."""
+        if group in self.groups:
+            return len(self.groups[group])
+        return len(self.config.factor(group).choices)
 
     @property
     def nodes(self) -> int:

@@ -9,6 +9,11 @@ its own weight in one softmax: the paper's non-factorized baseline.
 ``none`` (the zero-tagged operator) is never computed: its output is zero, so leaving it out of the
 sum changes neither the output nor any gradient (its weight still enters every softmax).
 
+A hard relaxation (GDAS, :mod:`factorspace.relax.gumbel`) names per group the one choice an edge
+computes (``chosen``); the edge skips the others, which add their weight, zero in value, to the sum
+where that group mixes, so that their logits get the straight-through gradient (GDAS's
+``forward_gdas``). Without ``chosen`` every choice is computed, as DARTS.
+
 Speed: an operator whose last module is a non-affine BatchNorm (every DARTS operator in the search
 supernet: the convolutions, and pooling with the BN that DARTS appends) is weighted inside that
 BatchNorm, ``w * BN(h) = BN(h; weight=w)``, so the weighted sum costs no separate multiply and its
@@ -26,6 +31,8 @@ from torch import nn
 from factorspace.compile.candidates import Candidate, Space
 from factorspace.ops.kernels import BatchNorm2d, batch_norm_call
 from factorspace.registry import ACTIVATIONS, OPERATORS
+
+Chosen = dict[str, int]  # group -> the one choice a hard relaxation computes on this edge
 
 
 def op_key(candidate: Candidate) -> str:
@@ -70,6 +77,12 @@ def add_all(terms: Sequence[torch.Tensor]) -> torch.Tensor:
     for t in terms[1:]:
         out = out + t
     return out
+
+
+def unchosen(w: torch.Tensor, k: int) -> torch.Tensor:
+    """The sum of ``w`` but ``w[k]``: zero in value under a hard relaxation, it carries the
+    straight-through gradient of the choices not computed (GDAS)."""
+    return torch.cat([w[:k], w[k + 1 :]]).sum()
 
 
 def mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module]) -> torch.Tensor:
@@ -122,11 +135,17 @@ class FactorizedEdge(_MixedEdge):
             combos = list(combos.items())
             self.plan.append((i, ins, combos))
 
-    def mixed_transform(self, x: torch.Tensor, factor: str, w: torch.Tensor | None) -> torch.Tensor:
-        """Eq. 2: sum_a softmax(beta)_a * a(x); a fixed (single-choice) factor is just applied."""
+    def mixed_transform(
+        self, x: torch.Tensor, factor: str, w: torch.Tensor | None, pick: int | None = None
+    ) -> torch.Tensor:
+        """Eq. 2: sum_a softmax(beta)_a * a(x); a fixed (single-choice) factor is just applied;
+        a hard pick computes its transform alone."""
         choices = self.space.config.factor(factor).choices
         if w is None:
             return self.transforms[transform_key(factor, choices[0])](x)
+        if pick is not None:  # a hard relaxation: the picked transform alone (GDAS)
+            picked = self.transforms[transform_key(factor, choices[pick])]
+            return w[pick] * picked(x) + unchosen(w, pick)
         return self.mix(x, w, [self.transforms[transform_key(factor, a)] for a in choices])
 
     def compile_mixing(self, compiled_mix) -> None:
@@ -134,30 +153,45 @@ class FactorizedEdge(_MixedEdge):
         kernel for eq. 2's nine activations and their weighted sum, forward and backward."""
         self.mix = compiled_mix
 
-    def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, weights: dict[str, torch.Tensor], chosen: Chosen | None = None
+    ) -> torch.Tensor:
+        chosen = chosen or {}
         if self.zero_only:
             return self.zeros(x)
         inputs: dict[tuple[str, ...], torch.Tensor] = {(): x}
         w_op = weights.get(self.op_factor)
-        terms = []
+        op_pick = chosen.get(self.op_factor)
+        terms, mixed = [], set()  # mixed: the hard groups whose choices met in this sum
         for i, factors, combos in self.plan:
-            h = self._input(inputs, x, factors, weights)
+            if op_pick is not None and i != op_pick:
+                continue
+            h = self._input(inputs, x, factors, weights, chosen)
             for key, picks in combos:
+                if any(chosen.get(f, k) != k for f, k in picks):
+                    continue
                 # eq. 1: the operator's weight times its argument factors' weights
                 coef = None if w_op is None else w_op[i]
                 for factor, k in picks:
                     if factor in weights:
-                        w = weights[factor][k]
-                        coef = w if coef is None else coef * w
+                        w = weights[factor]
+                        coef = w[k] if coef is None else coef * w[k]
+                        mixed.add(factor)
                 terms.append(weighted(self.ops[key], h, coef))
-        return add_all(terms)
+        if op_pick is not None:
+            mixed.add(self.op_factor)
+        if not chosen:
+            return add_all(terms)
+        ghosts = [unchosen(weights[f], chosen[f]) for f in chosen if f in mixed]
+        return add_all([add_all(terms) if terms else self.zeros(x), *ghosts])
 
-    def _input(self, cache, x, factors: Sequence[str], weights) -> torch.Tensor:
+    def _input(self, cache, x, factors: Sequence[str], weights, chosen: Chosen) -> torch.Tensor:
         """The composed input transforms for ``factors``, each prefix computed once per edge."""
         for n in range(1, len(factors) + 1):
             if factors[:n] not in cache:
+                factor = factors[n - 1]
                 cache[factors[:n]] = self.mixed_transform(
-                    cache[factors[: n - 1]], factors[n - 1], weights.get(factors[n - 1])
+                    cache[factors[: n - 1]], factor, weights.get(factor), chosen.get(factor)
                 )
         return cache[tuple(factors)]
 
@@ -165,17 +199,23 @@ class FactorizedEdge(_MixedEdge):
 class JointEdge(_MixedEdge):
     def __init__(self, space: Space, channels: int, stride: int) -> None:
         super().__init__(space, channels, stride)
+        (self.group,) = space.groups  # one group: every candidate
         self.plan = [
             (k, op_key(c), c.inputs) for k, c in enumerate(space.candidates) if not c.is_zero
         ]
 
-    def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, weights: dict[str, torch.Tensor], chosen: Chosen | None = None
+    ) -> torch.Tensor:
         if self.zero_only:
             return self.zeros(x)
-        w = weights.get("joint")
+        w = weights.get(self.group)
+        pick = (chosen or {}).get(self.group)
         inputs: dict[tuple, torch.Tensor] = {(): x}
         terms = []
         for k, key, chain in self.plan:
+            if pick is not None and k != pick:
+                continue
             # each distinct activation chain is computed once per edge and shared
             for n in range(1, len(chain) + 1):
                 if chain[:n] not in inputs:
@@ -183,9 +223,14 @@ class JointEdge(_MixedEdge):
                         inputs[chain[: n - 1]]
                     )
             terms.append(weighted(self.ops[key], inputs[chain], None if w is None else w[k]))
-        return add_all(terms)
+        if pick is None:
+            return add_all(terms)
+        return add_all([add_all(terms) if terms else self.zeros(x), unchosen(w, pick)])
+
+
+EDGE_TYPES: dict[str, type[_MixedEdge]] = {"factorized": FactorizedEdge, "joint": JointEdge}
+"""``space.mode`` -> the edge that mixes its groups (the schema's ``mode`` values)."""
 
 
 def build_edge(space: Space, channels: int, stride: int) -> _MixedEdge:
-    cls = FactorizedEdge if space.mode == "factorized" else JointEdge
-    return cls(space, channels, stride)
+    return EDGE_TYPES[space.mode](space, channels, stride)

@@ -38,8 +38,13 @@ class PartialEdge(nn.Module):
         self.edge = build_edge(space, self.mixed, stride)
         self.bypass = nn.MaxPool2d(2, 2) if stride == 2 else nn.Identity()
 
-    def forward(self, x: torch.Tensor, weights: dict[str, torch.Tensor]) -> torch.Tensor:
-        mixed = self.edge(x[:, : self.mixed], weights)
+    def forward(
+        self,
+        x: torch.Tensor,
+        weights: dict[str, torch.Tensor],
+        chosen: dict[str, int] | None = None,
+    ) -> torch.Tensor:
+        mixed = self.edge(x[:, : self.mixed], weights, chosen)
         if self.k == 1:  # nothing bypasses
             return mixed
         out = torch.cat([mixed, self.bypass(x[:, self.mixed :])], dim=1)

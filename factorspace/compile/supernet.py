@@ -12,6 +12,12 @@ in a :class:`~factorspace.compile.partial.PartialEdge`; ``edge_normalization`` a
 edge (group ``edge``), softmax over each node's inputs, so that a node is
 ``sum_j beta_j * edge_j(h_j)``; ``stem: imagenet`` is its ImageNet search stem (three stride-2
 3x3 convs; the first cell's ``c_{k-2}`` input is at twice the resolution, hence reduced).
+
+Each architecture group has a relaxation (:mod:`factorspace.relax`; DARTS's softmax unless the
+search says otherwise): it gives the forward weights (:meth:`Supernet.forward_weights`), the
+probabilities that derivation and the records read (:meth:`Supernet.arch_probabilities`), an
+optional architecture-loss term (:meth:`Supernet.relaxation_loss`) and a per-epoch schedule
+(:meth:`Supernet.set_epoch`). The edge-normalisation weights stay a softmax (PC-DARTS).
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ from factorspace.compile.edge import FactorizedEdge, add_all, mix
 from factorspace.compile.partial import build_partial_edge
 from factorspace.errors import FactorspaceError
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
-from factorspace.schema import SpaceConfig, SupernetConfig
+from factorspace.relax import ForwardWeights, Relaxation, build_relaxations
+from factorspace.schema import SearchConfig, SpaceConfig, SupernetConfig
 from factorspace.schema.network import EDGE_GROUP
+from factorspace.schema.relaxation import SoftmaxConfig
 
 CELL_TYPES = ("normal", "reduce")
 
@@ -60,7 +68,7 @@ class SearchCell(nn.Module):
         self,
         s0: torch.Tensor,
         s1: torch.Tensor,
-        weights: dict[str, torch.Tensor],
+        weights: dict[str, ForwardWeights],
         edge_weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
@@ -74,16 +82,30 @@ class SearchCell(nn.Module):
         return cat_channels(states[2:])
 
     def _edge(self, k: int, h: torch.Tensor, weights, edge_weights) -> torch.Tensor:
-        out = self.edges[k](h, {f: w[k] for f, w in weights.items()})
+        chosen = {f: w.chosen[k] for f, w in weights.items() if w.chosen is not None}
+        out = self.edges[k](h, {f: w.values[k] for f, w in weights.items()}, chosen)
         return out if edge_weights is None else edge_weights[k] * out
 
 
 class Supernet(nn.Module):
     """``forward(images) -> logits``; ``arch_parameters()`` groups the architecture by factor."""
 
-    def __init__(self, space: Space, config: SupernetConfig) -> None:
+    def __init__(
+        self,
+        space: Space,
+        config: SupernetConfig,
+        relaxations: dict[str, Relaxation] | None = None,
+    ) -> None:
         super().__init__()
         self.space, self.config = space, config
+        self.relaxations = relaxations or build_relaxations(
+            space.searched_factors, SoftmaxConfig(), {}
+        )
+        if sorted(self.relaxations) != sorted(space.searched_factors):
+            raise FactorspaceError(
+                f"relaxations for {sorted(self.relaxations)}; the space searches "
+                f"{space.searched_factors}"
+            )
         c = config.channels
         c_stem = config.stem_multiplier * c
         if config.stem == "imagenet":
@@ -158,10 +180,44 @@ class Supernet(nn.Module):
         arch = {id(p) for p in self.arch.parameters()}
         return [p for p in self.parameters() if id(p) not in arch]
 
-    def arch_weights(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Cell type -> factor -> softmax over choices, per edge (shape: edges x choices)."""
-        factors = self.space.searched_factors
-        return {t: {f: F.softmax(self.arch[t][f], dim=-1) for f in factors} for t in CELL_TYPES}
+    def forward_weights(self) -> dict[str, dict[str, ForwardWeights]]:
+        """Cell type -> group -> the relaxation's forward weights (training or eval, by mode)."""
+        groups = self.space.searched_factors
+        return {
+            t: {
+                g: self.relaxations[g].forward_weights(self.arch[t][g], self.training)
+                for g in groups
+            }
+            for t in CELL_TYPES
+        }
+
+    def arch_probabilities(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Cell type -> group -> the relaxation's probabilities, per edge (edges x choices):
+        what derivation and the records read (DARTS: the softmax)."""
+        groups = self.space.searched_factors
+        return {
+            t: {g: self.relaxations[g].probabilities(self.arch[t][g]) for g in groups}
+            for t in CELL_TYPES
+        }
+
+    arch_weights = arch_probabilities  # the name before relaxations; both read the same
+
+    def relaxation_loss(self) -> torch.Tensor | None:
+        """The relaxations' architecture-loss terms, summed over groups and cell types; ``None``
+        when no relaxation has one (DARTS, GDAS)."""
+        terms = [
+            term
+            for g in self.space.searched_factors
+            for t in CELL_TYPES
+            if (term := self.relaxations[g].loss(self.arch[t][g])) is not None
+        ]
+        return add_all(terms) if terms else None
+
+    def set_epoch(self, epoch: int, epochs: int) -> None:
+        """The relaxations' per-epoch schedule (e.g. GDAS's temperature); call it at the start
+        of every epoch (0-based)."""
+        for relaxation in self.relaxations.values():
+            relaxation.set_epoch(epoch, epochs)
 
     def edge_weights(self) -> dict[str, torch.Tensor] | None:
         """Cell type -> each edge's weight, softmax over its node's inputs (PC-DARTS's
@@ -175,7 +231,7 @@ class Supernet(nn.Module):
         }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weights, edge_weights = self.arch_weights(), self.edge_weights()
+        weights, edge_weights = self.forward_weights(), self.edge_weights()
         if self.config.stem == "imagenet":
             s0 = self.stem0(x)
             s1 = self.stem1(s0)
@@ -207,9 +263,24 @@ def imagenet_stem(in_channels: int, c: int) -> tuple[nn.Sequential, nn.Sequentia
 
 
 def compile_supernet(
-    space: SpaceConfig | Space, config: SupernetConfig, device: torch.device | str = "cpu"
+    space: SpaceConfig | Space,
+    config: SupernetConfig,
+    device: torch.device | str = "cpu",
+    search: SearchConfig | None = None,
 ) -> Supernet:
-    """Build the supernet of ``space`` at ``config``'s sizes on ``device``."""
+    """Build the supernet of ``space`` at ``config``'s sizes on ``device``.
+
+    ``search`` gives each group its relaxation (``search.relaxation``, ``relaxation_overrides``);
+    ``None``: DARTS's softmax for all.
+
+    Raises:
+        FactorspaceError: when ``search.relaxation_overrides`` names no group of the space.
+    """
     if isinstance(space, SpaceConfig):
         space = Space(space)
-    return Supernet(space, config).to(device)
+    relaxations = None
+    if search is not None:
+        relaxations = build_relaxations(
+            space.searched_factors, search.relaxation, search.relaxation_overrides
+        )
+    return Supernet(space, config, relaxations).to(device)

@@ -3,6 +3,12 @@
 from factorspace.schema.data import DataConfig
 from factorspace.schema.network import SupernetConfig
 from factorspace.schema.recipe import Recipe
+from factorspace.schema.relaxation import (
+    DirichletConfig,
+    GumbelConfig,
+    RelaxationConfig,
+    SoftmaxConfig,
+)
 from factorspace.schema.search import ArchOptimizer, SearchConfig, WeightOptimizer
 from factorspace.schema.space import (
     ArgumentFactor,
@@ -19,12 +25,16 @@ __all__ = [
     "ArgumentFactor",
     "CellConfig",
     "DataConfig",
+    "DirichletConfig",
+    "GumbelConfig",
     "InputFactor",
     "NetworkConfig",
     "OperatorFactor",
     "Recipe",
+    "RelaxationConfig",
     "Rule",
     "SearchConfig",
+    "SoftmaxConfig",
     "SpaceConfig",
     "SupernetConfig",
     "TrainConfig",

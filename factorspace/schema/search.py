@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from factorspace.schema.relaxation import AnyRelaxation, RelaxationConfig, SoftmaxConfig
 from factorspace.schema.space import Strict
 
 
@@ -93,5 +94,18 @@ class SearchConfig(Strict):
         "rather than each process's share; no effect in one process",
     )
 
+    relaxation: AnyRelaxation = Field(
+        default_factory=SoftmaxConfig,
+        description="how every factor's logits become edge weights: softmax (DARTS), gumbel "
+        "(GDAS), dirichlet (DrNAS), or a registered one; `kind` selects it",
+    )
+    relaxation_overrides: dict[str, AnyRelaxation] = Field(
+        default_factory=dict,
+        description="per-factor relaxations replacing `relaxation`, e.g. {activation: {kind: gumbel}}",
+    )
+
     def arch_for(self, factor: str) -> ArchOptimizer:
         return self.arch_overrides.get(factor, self.arch)
+
+    def relaxation_for(self, group: str) -> RelaxationConfig:
+        return self.relaxation_overrides.get(group, self.relaxation)

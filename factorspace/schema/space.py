@@ -17,6 +17,8 @@ from factorspace.errors import FieldError
 from factorspace.registry import ACTIVATIONS, OPERATORS
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Mode = Literal["factorized", "joint"]
+JOINT_GROUP = "joint"  # the one architecture group of mode joint: every candidate of an edge
 
 
 class Strict(BaseModel):
@@ -108,7 +110,7 @@ def _unknown(kind: str, name: object, allowed: list[str]) -> str:
 class SpaceConfig(Strict):
     """An operator space as a product of factors, with its relaxation mode and cell shape."""
 
-    mode: Literal["factorized", "joint"] = Field(
+    mode: Mode = Field(
         "factorized",
         description="factorized: a softmax per factor per edge (the paper); "
         "joint: one softmax over every valid combination (the non-factorized baseline)",

@@ -174,7 +174,7 @@ class Search:
                 f"supernet.classes={recipe.supernet.classes} but the data has "
                 f"{self.data.num_classes} classes; set supernet.classes={self.data.num_classes}"
             )
-        self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device)
+        self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device, cfg)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
         if cfg.compile:
@@ -250,6 +250,7 @@ class Search:
             with self.stop, ends_recorded(self, "search", self.run_dir / CHECKPOINT):
                 while self.epoch < cfg.epochs and (stop := self.collapse_guard()) is None:
                     self.stop.check()
+                    self.net.set_epoch(self.epoch, cfg.epochs)  # relaxation schedules
                     self.train_epoch(guard)
                     self.end_epoch()
         finally:
@@ -274,7 +275,7 @@ class Search:
             genotype,
             {
                 t: {f: w.detach().cpu() for f, w in ws.items()}
-                for t, ws in self.net.arch_weights().items()
+                for t, ws in self.net.arch_probabilities().items()
             },
             self.rows,
             status,
@@ -381,7 +382,7 @@ class Search:
         self.sched.step()
         weights = {
             t: {f: w.detach().cpu() for f, w in ws.items()}
-            for t, ws in self.net.arch_weights().items()
+            for t, ws in self.net.arch_probabilities().items()
         }
         cap = self.recipe.search.max_skip_connects
         genotype = derive_genotype(

@@ -4,7 +4,8 @@ Algorithm 1 of the paper, generalised to N factors: the weights take an SGD step
 batch; then each factor, in order, takes an Adam step on the validation loss computed *after* the
 previous factor's step (``sequential``). ``simultaneous`` computes the validation loss once and
 steps every factor on it. ``order="second"`` replaces each factor's gradient by DARTS's unrolled
-(second-order) approximation.
+(second-order) approximation. The architecture loss is the validation cross-entropy plus the
+relaxations' term, when one has it (DrNAS's KL; :meth:`Supernet.relaxation_loss`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def loss_and_correct(net: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
     return F.cross_entropy(logits, y), int((logits.argmax(-1) == y).sum())
 
 
+def arch_loss_and_correct(net: Supernet, batch: Batch) -> tuple[torch.Tensor, int]:
+    """The loss an architecture step descends: cross-entropy plus the relaxations' term."""
+    loss, correct = loss_and_correct(net, batch)
+    extra = net.relaxation_loss()
+    return (loss if extra is None else loss + extra), correct
+
+
 def weight_step(net: Supernet, opt, batch: Batch, grad_clip: float | None):
     """Line 3 of Algorithm 1: one SGD step of the weights on a training batch."""
     opt.zero_grad(set_to_none=True)
@@ -115,7 +123,7 @@ def first_order_grads(
     # kernels of factorspace.ops.kernels skip theirs too.
     wanted = {id(p) for p in params}
     with frozen([w for w in net.weight_parameters() if id(w) not in wanted]):
-        loss, correct = loss_and_correct(net, val)
+        loss, correct = arch_loss_and_correct(net, val)
     grads = torch.autograd.grad(loss, params, allow_unused=True)
     for p, g in zip(params, grads, strict=True):
         p.grad = torch.zeros_like(p) if g is None else g
@@ -154,7 +162,7 @@ def second_order_grads(w_opt: torch.optim.SGD, train: Batch, config: SearchConfi
                 step = g + wd * w + (momentum * buf if buf is not None else 0)
                 w.sub_(xi * step)
 
-        val_loss, correct = loss_and_correct(net, val)
+        val_loss, correct = arch_loss_and_correct(net, val)
         d_arch_and_w = torch.autograd.grad(val_loss, arch + weights, allow_unused=True)
         d_arch, d_w = d_arch_and_w[: len(arch)], d_arch_and_w[len(arch) :]
         d_w = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, d_w, strict=True)]
