@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from factorspace.compile.candidates import Space
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import CELL_TYPES, Genotype, GenotypeCell, GenotypeEdge
 from factorspace.registry import OPERATORS
 from factorspace.schema.space import ArgumentFactor, SpaceConfig
+from factorspace.space import Space
 
 Rows = list[list[float]]
 

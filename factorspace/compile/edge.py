@@ -28,9 +28,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from factorspace.compile.candidates import Candidate, Space
 from factorspace.ops.kernels import BatchNorm2d, batch_norm_call
 from factorspace.registry import ACTIVATIONS, OPERATORS
+from factorspace.space import Candidate, Space
 
 Chosen = dict[str, int]  # group -> the one choice a hard relaxation computes on this edge
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from factorspace.compile.candidates import Space
 from factorspace.compile.edge import build_edge
+from factorspace.space import Space
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:

@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from factorspace.compile.candidates import Space
 from factorspace.compile.edge import FactorizedEdge, add_all, mix
 from factorspace.compile.partial import build_partial_edge
 from factorspace.errors import FactorspaceError
@@ -35,6 +34,7 @@ from factorspace.relax import ForwardWeights, Relaxation, build_relaxations
 from factorspace.schema import SearchConfig, SpaceConfig, SupernetConfig
 from factorspace.schema.network import EDGE_GROUP
 from factorspace.schema.relaxation import SoftmaxConfig
+from factorspace.space import Space
 
 CELL_TYPES = ("normal", "reduce")
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factorspace.compile.candidates import Space
 from factorspace.errors import FieldError, RecipeError, format_loc
 from factorspace.genotype.model import CELL_TYPES, Genotype, GenotypeCell, GenotypeEdge
 from factorspace.registry import ACTIVATIONS, OPERATORS
 from factorspace.schema.space import ArgumentFactor, InputFactor, SpaceConfig, did_you_mean
+from factorspace.space import Space
 
 
 def check_structure(genotype: Genotype, *, registered: bool = False) -> None:

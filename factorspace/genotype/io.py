@@ -10,12 +10,12 @@ from typing import Any
 
 import yaml
 
-from factorspace.compile.candidates import Space
 from factorspace.errors import FactorspaceError, FieldError, RecipeError, format_loc
 from factorspace.genotype.check import check_fits_space, check_structure
 from factorspace.genotype.model import GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype
 from factorspace.loader import line_of, parse_yaml, read_text, validate
 from factorspace.schema.space import SpaceConfig
+from factorspace.space import Space
 
 
 def save_genotype(genotype: Genotype, path: str | Path) -> Path:
