@@ -24,6 +24,7 @@ from factorspace.genotype import Genotype, load_genotype, save_genotype
 from factorspace.genotype.zoo import resolve_genotype
 from factorspace.loader import load_recipe
 from factorspace.registry import register_activation, register_operator
+from factorspace.relax import register_relaxation
 from factorspace.retrain import train
 from factorspace.schema import Recipe
 from factorspace.search import search
@@ -45,6 +46,7 @@ __all__ = [
     "load_recipe",
     "register_activation",
     "register_operator",
+    "register_relaxation",
     "render_genotype",
     "resolve_genotype",
     "save_genotype",

@@ -106,9 +106,7 @@ class Space:
         """
         if self.mode == "joint":
             return {JOINT_GROUP: [c.label() for c in self.candidates]}
-        return {
-            f.name: [str(c) for c in f.choices] for f in self.config.factors if len(f.choices) > 1
-        }
+        return {f: [str(c) for c in self.config.factor(f).choices] for f in self.config.group_names}
 
     @property
     def searched_factors(self) -> list[str]:

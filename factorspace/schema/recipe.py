@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
 from factorspace.schema.network import EDGE_GROUP, SupernetConfig
+from factorspace.schema.relaxation import check_relaxation_overrides
 from factorspace.schema.search import SearchConfig
 from factorspace.schema.space import SpaceConfig, Strict, did_you_mean
 
@@ -44,6 +45,7 @@ class Recipe(Strict):
                     ("search", "arch_overrides", name),
                     f"unknown factor {name!r}{did_you_mean(name, names)}; factors: {', '.join(names)}",
                 )
+        check_relaxation_overrides(self.search.relaxation_overrides, self.space.group_names)
         return self
 
     @model_validator(mode="after")

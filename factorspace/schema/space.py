@@ -130,6 +130,14 @@ class SpaceConfig(Strict):
     def factor(self, name: str) -> OperatorFactor | InputFactor | ArgumentFactor:
         return next(f for f in self.factors if f.name == name)
 
+    @property
+    def group_names(self) -> list[str]:
+        """The architecture groups: ``joint`` in the joint mode, else every factor with more than
+        one choice (a fixed factor has no parameters)."""
+        if self.mode == "joint":
+            return [JOINT_GROUP]
+        return [f.name for f in self.factors if len(f.choices) > 1]
+
 
 def _check_factors(factors: list) -> None:
     """Cross-field rules of a space; each error points at the offending field."""
