@@ -21,10 +21,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from factorspace.compile import compile_supernet
 from factorspace.loader import load_recipe
+from factorspace.run.precision import autocast
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.schema import SearchConfig
 from factorspace.search import optim
-from factorspace.search.loop import autocast
 
 
 @dataclass
