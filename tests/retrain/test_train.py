@@ -239,3 +239,20 @@ def test_a_bad_recipe_key_gets_a_located_message(tmp_path):
 def test_recipe_rules_name_the_field(overrides, message):
     with pytest.raises(RecipeError, match=message):
         load_train_recipe(ROOT / "recipes" / "train_cifar.yaml", overrides)
+
+
+def test_the_old_amp_key_is_refused_naming_train_precision(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("network: {channels: 8}\ntrain:\n  amp: true\n")
+    with pytest.raises(RecipeError) as e:
+        load_train_recipe(path)
+    assert str(e.value) == (
+        f"{path}:3: train.amp: replaced by train.precision (fp32, bf16 or fp16); "
+        "`amp: true` was `precision: bf16`"
+    )
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_train_precision_takes_the_search_vocabulary(precision):
+    recipe = load_train_recipe(None, [f"train.precision={precision}"])
+    assert recipe.train.precision == precision
