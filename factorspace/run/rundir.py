@@ -3,7 +3,8 @@
 A search's directory holds ``recipe.yaml`` (resolved), ``run.json`` (environment, status),
 ``metrics.jsonl`` and ``metrics.csv`` (a row per epoch), ``arch/epoch_NNN.json`` (every factor's
 weights and logits), ``genotypes/epoch_NNN.json``, ``genotype.json`` (final),
-``checkpoints/last.pt`` and ``tensorboard/``. A re-training's holds the recipe, the genotype,
+``checkpoints/last.pt`` and ``tensorboard/`` (and, after ``factorspace report``, ``plots/`` and
+``report.html``). A re-training's holds the recipe, the genotype,
 ``run.json``, the metrics and the checkpoint. A multi-seed parent holds ``seed_N/`` runs and
 ``summary.json``/``summary.csv``. :class:`RunDir` names every one of these paths; every file is
 written atomically (:mod:`factorspace.run.atomic`).
@@ -88,6 +89,16 @@ class RunDir:
     @property
     def genotypes_dir(self) -> Path:
         return self.root / "genotypes"
+
+    @property
+    def plots_dir(self) -> Path:
+        """Where ``factorspace report`` draws a run's plots."""
+        return self.root / "plots"
+
+    @property
+    def report(self) -> Path:
+        """``factorspace report``'s page."""
+        return self.root / "report.html"
 
     def arch(self, epoch: int) -> Path:
         """``arch/epoch_NNN.json``: the architecture after ``epoch`` (from 1)."""

@@ -87,6 +87,8 @@ def test_run_dir_names_every_file_a_run_writes(tmp_path):
         d.genotype: "genotype.json",
         d.checkpoint: "checkpoints/last.pt",
         d.tensorboard: "tensorboard",
+        d.plots_dir: "plots",
+        d.report: "report.html",
         d.arch(7): "arch/epoch_007.json",
         d.epoch_genotype(12): "genotypes/epoch_012.json",
         d.summary_json: "summary.json",
