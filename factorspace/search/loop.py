@@ -201,13 +201,7 @@ class Search(Run):
             self.console.print(f"stopped early: {stop}")
         if self.writer is not None:
             self.writer.close()
-        return SearchResult(
-            self.run_dir,
-            genotype,
-            detached_weights(self.net),
-            self.rows,
-            status,
-        )
+        return SearchResult(self.run_dir, genotype, detached_weights(self.net), self.rows, status)
 
     def train_epoch(self, guard: FiniteGuard) -> None:
         cfg = self.recipe.search
