@@ -17,6 +17,7 @@ The public API, as a notebook uses it::
 
 # ``search`` and ``train`` are bound after (and over) their packages of the same name.
 from factorspace import ops  # noqa: F401  (registers the built-in operators and activations)
+from factorspace._version import __version__ as __version__
 from factorspace.compile import Space, Supernet, compile_supernet
 from factorspace.derive import derive_genotype
 from factorspace.errors import FactorspaceError, RecipeError
@@ -30,8 +31,6 @@ from factorspace.schema import Recipe
 from factorspace.search import search
 from factorspace.summary import space_summary
 from factorspace.viz.render import render_genotype
-
-__version__ = "0.1.0"
 
 __all__ = [
     "FactorspaceError",

@@ -21,10 +21,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from factorspace.compile import compile_supernet
 from factorspace.loader import load_recipe
+from factorspace.run.precision import autocast
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.schema import SearchConfig
 from factorspace.search import optim
-from factorspace.search.loop import autocast
 
 
 @dataclass
@@ -93,7 +93,7 @@ def bench_setup(
         cfg = cfg.model_copy(update={"update": update})
     batch = batch_size or cfg.batch_size
     torch.manual_seed(0)
-    net = compile_supernet(recipe.space, recipe.supernet, device_)
+    net = compile_supernet(recipe.space, recipe.supernet, device_, recipe.search)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     net = net.to(memory_format=memory_format)
     size = recipe.data.image_size

@@ -71,7 +71,7 @@ def write_rows(rows: list[dict], path: Path) -> None:
     import io
 
     from factorspace.errors import FactorspaceError
-    from factorspace.run.rundir import atomic_write_text
+    from factorspace.run.atomic import atomic_write_text
 
     if path.suffix not in (".json", ".csv"):
         raise FactorspaceError(f"--out {path}: give a .json or .csv file")

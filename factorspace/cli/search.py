@@ -10,6 +10,7 @@ import typer
 from factorspace.cli.app import EXIT_CODES, RecipeArg, SetOpt, app, out, reports_errors
 from factorspace.errors import FactorspaceError
 from factorspace.loader import errors_located, load_recipe
+from factorspace.run.rundir import RunDir
 
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N")]
 
@@ -49,7 +50,7 @@ def search(
             parent = search_seeds(
                 r, parse_seeds(seeds), out=out_dir, device=device, resume=resume, console=out
             )
-        out.print(f"summary: {parent / 'summary.json'}")
+        out.print(f"summary: {RunDir(parent).summary_json}")
         return
     with distributed.launch(device) as ctx, errors_located(recipe, set_ or []):
         result = run_search(
@@ -63,5 +64,5 @@ def search(
         )
     if not ctx.is_main:
         return
-    out.print(f"genotype: {result.run_dir / 'genotype.json'}")
+    out.print(f"genotype: {RunDir(result.run_dir).genotype}")
     out.print(f"run directory: {result.run_dir}")

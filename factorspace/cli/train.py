@@ -15,6 +15,7 @@ from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
 from factorspace.cli.search import DeviceOpt
 from factorspace.errors import FactorspaceError
 from factorspace.loader import errors_located
+from factorspace.run.rundir import RunDir
 
 GenotypeArg = Annotated[
     str, typer.Argument(help="a genotype file, a search run directory or a zoo name")
@@ -45,7 +46,7 @@ def train(
     PARENT/retrain) and report the mean ± std of their test accuracy (summary.json, .csv).
     """
     from factorspace.genotype.zoo import resolve_genotype
-    from factorspace.retrain.train import load_train_recipe
+    from factorspace.retrain.recipe import load_train_recipe
     from factorspace.retrain.train import train as run_train
     from factorspace.run import distributed
 
@@ -57,7 +58,7 @@ def train(
             summary = train_seeds(
                 genotype,
                 r,
-                out=out_dir or Path(genotype) / "retrain",
+                out=out_dir or RunDir(genotype).retrain_dir,
                 device=device,
                 resume=resume,
                 console=out,
@@ -81,7 +82,7 @@ def train(
         f"test top-1 {100 * result.test_acc:.2f}%  top-5 {100 * result.test_top5:.2f}%",
         highlight=False,
     )
-    out.print(f"checkpoint: {result.run_dir / 'checkpoints' / 'last.pt'}", highlight=False)
+    out.print(f"checkpoint: {RunDir(result.run_dir).checkpoint}", highlight=False)
 
 
 @app.command("eval")
@@ -98,7 +99,7 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Top-1 and top-5 accuracy of a trained network on its recipe's test split."""
-    from factorspace.retrain.train import evaluate_checkpoint
+    from factorspace.retrain.trained import evaluate_checkpoint
 
     overrides = [f"data.root={data_root}"] if data_root else []
     result = evaluate_checkpoint(checkpoint, device=device, overrides=[*overrides, *(set_ or [])])
@@ -178,7 +179,7 @@ def export(
     from factorspace.retrain.export import export_source, export_torchscript
     from factorspace.retrain.info import RESOLUTION
     from factorspace.retrain.network import create_model
-    from factorspace.retrain.train import load_trained
+    from factorspace.retrain.trained import load_trained
 
     if _is_checkpoint(Path(source)):
         trained = load_trained(source)
@@ -206,7 +207,7 @@ def export(
 
 def _is_checkpoint(path: Path) -> bool:
     if path.is_dir():
-        return (path / "checkpoints" / "last.pt").is_file()
+        return RunDir(path).checkpoint.is_file()
     return path.suffix in CHECKPOINT_SUFFIXES
 
 

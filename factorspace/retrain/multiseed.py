@@ -6,23 +6,21 @@ re-training per searched genotype, then the mean and the sample standard deviati
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from pathlib import Path
 
 from rich.console import Console
 
 from factorspace.errors import FactorspaceError
-from factorspace.run.rundir import atomic_write_text, write_json
+from factorspace.run.atomic import atomic_write_text, write_json
+from factorspace.run.rundir import RunDir, csv_text, seed_runs
 from factorspace.schema import TrainRecipe
-from factorspace.viz.plots import seed_runs
 
 
 def is_multiseed_parent(path: str | Path) -> bool:
     """A directory of search runs with the summary that ``search --seeds`` writes."""
     path = Path(path)
-    return path.is_dir() and (path / "summary.json").is_file() and bool(seed_runs(path))
+    return path.is_dir() and RunDir(path).summary_json.is_file() and bool(seed_runs(path))
 
 
 def train_seeds(
@@ -38,27 +36,23 @@ def train_seeds(
     each run's test top-1/top-5 and their mean ± sample standard deviation."""
     from factorspace.retrain.train import train
 
-    parent, out = Path(parent), Path(out)
+    parent, out = Path(parent), RunDir(out)
     runs = seed_runs(parent)
     if not runs:
-        raise FactorspaceError(f"{parent}: no search run with a genotype.json under it")
-    out.mkdir(parents=True, exist_ok=True)
+        raise FactorspaceError(f"{parent}: no search run with a final genotype under it")
+    out.root.mkdir(parents=True, exist_ok=True)
     rows = []
     for run in runs:
+        genotype = RunDir(run).genotype
         if console is not None:
-            console.print(f"[bold]re-training {run.name}[/] ({run / 'genotype.json'})")
+            console.print(f"[bold]re-training {run.name}[/] ({genotype})")
         result = train(
-            run / "genotype.json", recipe, out=out / run.name, device=device, resume=resume,
-            console=console,
-        )  # fmt: skip
+            genotype, recipe, out=out.root / run.name, device=device, resume=resume, console=console
+        )
         rows.append({"run": run.name, "test_acc": result.test_acc, "test_top5": result.test_top5})
     summary = {"parent": str(parent), "runs": rows, **_mean_std(rows, "test_acc")}
-    write_json(out / "summary.json", summary)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["run", "test_acc", "test_top5"])
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "summary.csv", buf.getvalue())
+    write_json(out.summary_json, summary)
+    atomic_write_text(out.summary_csv, csv_text(rows))
     return summary
 
 

@@ -1,86 +1,157 @@
-"""Run directories: where a search or a training leaves everything, written so nothing is lost.
+"""Run directories: where a search or a training leaves everything, by name, never mixed.
 
-Every file is written to a temporary name, fsynced and renamed, so an interruption at any moment
-leaves either the previous version or the new one, never half of one.
+A search's directory holds ``recipe.yaml`` (resolved), ``run.json`` (environment, status),
+``metrics.jsonl`` and ``metrics.csv`` (a row per epoch), ``arch/epoch_NNN.json`` (every factor's
+weights and logits), ``genotypes/epoch_NNN.json``, ``genotype.json`` (final),
+``checkpoints/last.pt`` and ``tensorboard/`` (and, after ``factorspace report``, ``plots/`` and
+``report.html``). A re-training's holds the recipe, the genotype,
+``run.json``, the metrics and the checkpoint. A multi-seed parent holds ``seed_N/`` runs and
+``summary.json``/``summary.csv``. :class:`RunDir` names every one of these paths; every file is
+written atomically (:mod:`factorspace.run.atomic`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
-import os
-import platform
+import re
 import shutil
-import subprocess
-import sys
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-import yaml
-
 from factorspace.errors import FactorspaceError
+from factorspace.run.atomic import atomic_write_bytes, atomic_write_text, write_json
+
+__all__ = [  # atomic_write_*: also importable from here (factorspace.viz reads them from here)
+    "MetricsLog",
+    "RunDir",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "claim_empty_dir",
+    "discard_on_failure",
+    "new_run_dir",
+    "prepare_run_dir",
+    "seed_runs",
+]
+
+EPOCH_FILE = "epoch_{:03d}.json"
+EPOCH_GLOB = "epoch_*.json"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the run from the rest of a team
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+@dataclass(frozen=True)
+class RunDir:
+    """The files of a run directory (or of a multi-seed parent) at ``root``, by name."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    # ---- a run ---------------------------------------------------------------------------------
+    @property
+    def recipe(self) -> Path:
+        return self.root / "recipe.yaml"
+
+    @property
+    def record(self) -> Path:
+        """``run.json``: the environment, the status and the results."""
+        return self.root / "run.json"
+
+    @property
+    def metrics_jsonl(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.root / "metrics.csv"
+
+    @property
+    def genotype(self) -> Path:
+        """The final genotype (a re-training: the genotype it trains)."""
+        return self.root / "genotype.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoints" / "last.pt"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    @property
+    def arch_dir(self) -> Path:
+        return self.root / "arch"
+
+    @property
+    def genotypes_dir(self) -> Path:
+        return self.root / "genotypes"
+
+    @property
+    def plots_dir(self) -> Path:
+        """Where ``factorspace report`` draws a run's plots."""
+        return self.root / "plots"
+
+    @property
+    def report(self) -> Path:
+        """``factorspace report``'s page."""
+        return self.root / "report.html"
+
+    def arch(self, epoch: int) -> Path:
+        """``arch/epoch_NNN.json``: the architecture after ``epoch`` (from 1)."""
+        return self.arch_dir / EPOCH_FILE.format(epoch)
+
+    def epoch_genotype(self, epoch: int) -> Path:
+        """``genotypes/epoch_NNN.json``: the genotype derived after ``epoch`` (from 1)."""
+        return self.genotypes_dir / EPOCH_FILE.format(epoch)
+
+    def arch_records(self) -> list[Path]:
+        """The ``arch/epoch_NNN.json`` files there are, in epoch order."""
+        return sorted(self.arch_dir.glob(EPOCH_GLOB))
+
+    def epoch_genotypes(self) -> list[Path]:
+        """The ``genotypes/epoch_NNN.json`` files there are, in epoch order."""
+        return sorted(self.genotypes_dir.glob(EPOCH_GLOB))
+
+    # ---- run.json ------------------------------------------------------------------------------
+    def read_record(self) -> dict[str, Any]:
+        return json.loads(self.record.read_text()) if self.record.exists() else {}
+
+    def status(self) -> str | None:
+        """``run.json``'s status (running, complete, interrupted...); None without one."""
+        return self.read_record().get("status")
+
+    def update_record(self, **fields: Any) -> None:
+        """Merge ``fields`` (status, epochs done, results) into ``run.json``."""
+        write_json(self.record, {**self.read_record(), **fields})
+
+    # ---- a multi-seed parent -------------------------------------------------------------------
+    @property
+    def summary_json(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def summary_csv(self) -> Path:
+        return self.root / "summary.csv"
+
+    @property
+    def retrain_dir(self) -> Path:
+        """Where ``factorspace train PARENT`` re-trains a parent's runs by default."""
+        return self.root / "retrain"
+
+    def seed_run(self, seed: int) -> RunDir:
+        return RunDir(self.root / f"seed_{seed}")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    """torch.save to a temp file, fsync, rename: a kill at any moment keeps the last whole one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def update_run_record(run_dir: Path, **fields: Any) -> None:
-    """Merge ``fields`` (status, epochs done, results) into the run's ``run.json``."""
-    path = run_dir / "run.json"
-    record = json.loads(path.read_text()) if path.exists() else {}
-    record.update(fields)
-    write_json(path, record)
-
-
-def load_checkpoint(path: Path) -> dict:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError:
-        raise FactorspaceError(f"{path}: no checkpoint to resume from") from None
-    except Exception as e:  # truncated or corrupt file
-        raise FactorspaceError(
-            f"{path}: not a readable checkpoint ({e.__class__.__name__}); "
-            "it may be truncated or corrupt"
-        ) from None
+def seed_runs(parent: Path | str) -> list[Path]:
+    """The run directories under a multi-seed parent (those with a genotype), in natural order."""
+    runs = [d for d in Path(parent).iterdir() if d.is_dir() and RunDir(d).genotype.is_file()]
+    return sorted(
+        runs, key=lambda d: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", d.name)]
+    )
 
 
 def new_run_dir(base: Path, name: str, suffix: str = "") -> Path:
@@ -108,14 +179,18 @@ def claim_empty_dir(out: Path) -> Path:
     return out
 
 
-def prepare_run_dir(out: Path | None, name: str, resume: bool) -> Path:
-    """The run directory to use: never mixes a new run into an existing one."""
+def prepare_run_dir(out: Path | None, name: str, resume: bool, suffix: str = "") -> Path:
+    """The run directory to use (``runs/NAME-TIME<suffix>`` when ``out`` is None): never mixes a
+    new run into an existing one; to resume, ``out`` must hold ``run.json`` (a run) or, with a
+    ``suffix`` (a multi-seed parent), be a directory."""
     if out is None:
         if resume:
             raise FactorspaceError("--resume needs --out RUN_DIR: the run directory to continue")
-        return new_run_dir(Path("runs"), name)
+        return new_run_dir(Path("runs"), name, suffix)
     if resume:
-        if not (out / "run.json").exists():
+        if suffix and not out.is_dir():
+            raise FactorspaceError(f"{out}: no such directory to --resume")
+        if not suffix and not RunDir(out).record.exists():
             raise FactorspaceError(f"{out}: not a run directory (no run.json) — cannot --resume")
         return out
     return claim_empty_dir(out)
@@ -142,49 +217,12 @@ def discard_on_failure(run_dir: Path, existed: bool, owner: bool = True):
         raise
 
 
-def git_commit() -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).parent,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None
-
-
-def environment(device: torch.device) -> dict[str, Any]:
-    from factorspace import __version__
-
-    env = {
-        "factorspace": __version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_threads": torch.get_num_threads(),
-        "device": str(device),
-        "cuda": torch.version.cuda,  # the CUDA torch was built with; None for a CPU build
-        "git_commit": git_commit(),
-        "command": " ".join(sys.argv),
-        "argv": list(sys.argv),
-    }
-    if device.type == "cuda":
-        env["gpu"] = torch.cuda.get_device_name(device)
-    return env
-
-
-def dump_yaml(path: Path, obj: Any) -> None:
-    atomic_write_text(path, yaml.safe_dump(obj, sort_keys=False))
-
-
 class MetricsLog:
     """Per-epoch metrics as JSON lines and CSV; rewritten whole so a resume can truncate it."""
 
-    def __init__(self, run_dir: Path) -> None:
-        self.jsonl, self.csv = run_dir / "metrics.jsonl", run_dir / "metrics.csv"
+    def __init__(self, run_dir: Path | RunDir) -> None:
+        paths = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+        self.jsonl, self.csv = paths.metrics_jsonl, paths.metrics_csv
 
     def rows(self) -> list[dict]:
         if not self.jsonl.exists():
@@ -193,16 +231,15 @@ class MetricsLog:
 
     def write(self, rows: list[dict]) -> None:
         atomic_write_text(self.jsonl, "".join(json.dumps(r) + "\n" for r in rows))
-        fields: list[str] = []
-        for r in rows:
-            fields += [k for k in r if k not in fields]
-        lines = []
-        if rows:
-            import io
+        atomic_write_text(self.csv, csv_text(rows))
 
-            buf = io.StringIO()
-            writer = csv.DictWriter(buf, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-            lines.append(buf.getvalue())
-        atomic_write_text(self.csv, "".join(lines))
+
+def csv_text(rows: list[dict]) -> str:
+    """``rows`` as CSV, the columns in order of first appearance; empty for no rows."""
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()

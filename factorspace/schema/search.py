@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from factorspace.schema.relaxation import AnyRelaxation, RelaxationConfig, SoftmaxConfig
 from factorspace.schema.space import Strict
+
+Precision = Annotated[
+    Literal["fp32", "bf16", "fp16"],
+    Field(
+        description="fp32: no autocast; bf16: autocast the forward passes to bfloat16 (GPU speed); "
+        "fp16: autocast to float16, the weight step's loss scaled (GradScaler)"
+    ),
+]
 
 
 class WeightOptimizer(Strict):
@@ -84,9 +92,7 @@ class SearchConfig(Strict):
         "faster steps after a one-off compile of about half a minute per input shape (needs a C++ "
         "compiler on CPU)",
     )
-    precision: Literal["fp32", "bf16"] = Field(
-        "fp32", description="bf16: autocast the forward passes to bfloat16 (GPU speed)"
-    )
+    precision: Precision = "fp32"
     tensorboard: bool = Field(True, description="also log to TensorBoard when it is installed")
     sync_batchnorm: bool = Field(
         False,

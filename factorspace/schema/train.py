@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
+from factorspace.schema.search import Precision
 from factorspace.schema.space import Strict, did_you_mean
 
 Dataset = Literal["cifar10", "imagenet"]
@@ -85,7 +86,7 @@ class TrainConfig(Strict):
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="DARTS ImageNet: 0.1")
     cutout: int = Field(16, ge=0, description="side of the Cutout square in pixels; 0: off")
     seed: int = Field(0, description="fixes initial weights, batches, augmentation and drop path")
-    amp: bool = Field(False, description="bf16 autocast on CUDA (no effect on CPU)")
+    precision: Precision = "fp32"
     checkpoint_every_steps: int | None = Field(
         None, ge=1, description="also checkpoint mid-epoch (a checkpoint ends every epoch)"
     )
@@ -94,6 +95,17 @@ class TrainConfig(Strict):
         description="under torchrun: BatchNorm statistics over the global batch (SyncBatchNorm) "
         "rather than each process's share; no effect in one process",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _amp_renamed(cls, data: object) -> object:
+        if isinstance(data, dict) and "amp" in data:
+            raise FieldError(
+                ("amp",),
+                "replaced by train.precision (fp32, bf16 or fp16); `amp: true` was "
+                "`precision: bf16`",
+            )
+        return data
 
     @model_validator(mode="after")
     def _schedule(self) -> TrainConfig:

@@ -21,6 +21,9 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from factorspace.errors import FactorspaceError
+from factorspace.run.distributed import DistributedContext
+
 
 class NonFinite(Exception):
     """A NaN or inf in ``what`` (loss, gradient, parameter) of parameter group ``group``."""
@@ -96,3 +99,16 @@ class FiniteGuard:
         for h in self.handles:
             h.remove()
         self.handles = []
+
+
+def check_skip_allowed(on_nonfinite: str, distributed: DistributedContext) -> None:
+    """Refuse ``search.on_nonfinite: skip`` under torchrun.
+
+    Raises:
+        FactorspaceError: skip asked for in a distributed run.
+    """
+    if distributed.enabled and on_nonfinite == "skip":
+        raise FactorspaceError(
+            "search.on_nonfinite=skip: not available under torchrun (the processes could "
+            "disagree on which batch to skip); use stop"
+        )

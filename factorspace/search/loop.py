@@ -1,20 +1,14 @@
-"""``search(recipe)``: Algorithm 1 over a compiled space, with a run directory that survives.
-
-The run directory holds: recipe.yaml (resolved), run.json (environment, status), metrics.jsonl and
-metrics.csv (one row per epoch), arch/epoch_NNN.json (every factor's weights and logits),
-genotypes/epoch_NNN.json, genotype.json (final) and checkpoints/last.pt.
-"""
+"""``search(recipe)``: Algorithm 1 over a compiled space, with a run directory that survives
+(its files: :class:`factorspace.run.rundir.RunDir`)."""
 
 from __future__ import annotations
 
-import json
-import random
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
-import yaml
 from rich.console import Console
 
 from factorspace.compile import Supernet, compile_supernet
@@ -22,35 +16,26 @@ from factorspace.data import search_loaders
 from factorspace.derive import derive_genotype, skip_count
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, save_genotype
+from factorspace.run.atomic import write_json
+from factorspace.run.base import POSITION, Run, open_run
+from factorspace.run.device import next_batch, resolve_device, to_device
 from factorspace.run.distributed import SINGLE, DistributedContext
-from factorspace.run.rundir import (
-    MetricsLog,
-    discard_on_failure,
-    dump_yaml,
-    environment,
-    load_checkpoint,
-    prepare_run_dir,
-    save_checkpoint,
-    update_run_record,
-    write_json,
-)
+from factorspace.run.precision import autocast, backward_and_step, grad_scaler
+from factorspace.run.resume import check_same_recipe
 from factorspace.run.runtime import keep_freed_memory
-from factorspace.run.stopping import StopOnSignal, ends_recorded
+from factorspace.run.seeding import seed_everything
+from factorspace.run.tensorboard import tensorboard_writer
 from factorspace.schema import Recipe
 from factorspace.search import optim
-from factorspace.search.faults import FiniteGuard, NonFinite
+from factorspace.search.early_stop import collapse_reason
+from factorspace.search.faults import FiniteGuard, NonFinite, check_skip_allowed
+from factorspace.search.init_arch import load_initial_arch
 from factorspace.search.progress import (
     EpochProgress,
-    genotype_line,
     mean_entropy,
+    print_epoch,
     strongest_choices,
 )
-
-CHECKPOINT = "checkpoints/last.pt"
-SEARCH_STATE = frozenset(
-    ["epoch", "step", "model", "weight_optimizer", "scheduler", "arch_optimizers"]
-    + ["totals", "rng", "split"]
-)  # what a search checkpoint holds (Search.state)
 
 
 @dataclass
@@ -60,18 +45,6 @@ class SearchResult:
     arch_weights: dict[str, dict[str, torch.Tensor]]
     metrics: list[dict]
     status: str = "complete"  # or "early_stopped" (search.early_stop_skip_count)
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except RuntimeError:
-        raise FactorspaceError(f"--device {device}: expected auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise FactorspaceError("--device cuda: no CUDA device is available here")
-    return device
 
 
 def search(
@@ -99,54 +72,25 @@ def search(
         )
     device = resolve_device(device)
     keep_freed_memory(device)  # CPU: malloc keeps activation buffers, no page faults per step
-    out = Path(out) if out else None
-    existed = out is not None and out.exists()
-    run_dir = distributed.run_on_main(prepare_run_dir, out, recipe.name or "search", resume)
     resolved = recipe.model_dump(mode="json")
-    if resume:
-        distributed.run_on_main(check_same_recipe, run_dir, resolved)
-        return Search(recipe, run_dir, device, console, distributed).run(resume)
-    # Bad data: no run directory is left behind (removed by the main process, which owns it).
-    with discard_on_failure(run_dir, existed, owner=distributed.is_main):
-        searcher = Search(recipe, run_dir, device, console, distributed)
-    if distributed.is_main:
-        dump_yaml(run_dir / "recipe.yaml", resolved)
-        record = {"status": "running", "seed": recipe.search.seed, "env": environment(device)}
-        write_json(run_dir / "run.json", record)
+    searcher = open_run(  # bad data: no run directory is left behind
+        Path(out) if out else None,
+        recipe.name or "search",
+        resume,
+        lambda run_dir: Search(recipe, run_dir, device, console, distributed),
+        distributed=distributed,
+        checks=[partial(check_same_recipe, resolved=resolved)],
+    )
+    if not resume:
+        searcher.record_start(resolved, seed=recipe.search.seed)
     return searcher.run(resume)
 
 
-def check_same_recipe(run_dir: Path, resolved: dict) -> None:
-    """Refuse to resume ``run_dir`` with a recipe other than the one it recorded."""
-    path = run_dir / "recipe.yaml"
-    try:
-        recorded = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e:
-        raise FactorspaceError(
-            f"{path}: cannot read the run's recipe ({e.__class__.__name__}); cannot --resume"
-        ) from None
-    if recorded != resolved:
-        diff = differences(recorded, resolved)
-        shown = ", ".join(diff[:5]) + (f" and {len(diff) - 5} more" if len(diff) > 5 else "")
-        raise FactorspaceError(
-            f"{path}: {diff[0] if diff else 'recipe'}: this run was made by another recipe "
-            f"(differs in: {shown}); --resume needs the same recipe and --set values"
-        )
-
-
-def differences(a, b, prefix: str = "") -> list[str]:
-    """The dotted fields where two resolved recipes differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [
-            d
-            for k in sorted({*a, *b}, key=str)
-            for d in differences(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
-        ]
-    return [] if a == b else [prefix or "recipe"]
-
-
-class Search:
+class Search(Run):
     """The state of one search run: supernet, data, optimizers, position and metrics."""
+
+    checkpoint_keys = POSITION | {"model", "weight_optimizer", "scheduler", "arch_optimizers"}
+    checkpoint_keys |= {"split"}
 
     def __init__(
         self,
@@ -156,14 +100,9 @@ class Search:
         console,
         distributed: DistributedContext = SINGLE,
     ) -> None:
-        self.recipe, self.run_dir, self.device, self.dist = recipe, run_dir, device, distributed
-        self.console = console if distributed.is_main else None
-        cfg = recipe.search
-        if distributed.enabled and cfg.on_nonfinite == "skip":
-            raise FactorspaceError(
-                "search.on_nonfinite=skip: not available under torchrun (the processes could "
-                "disagree on which batch to skip); use stop"
-            )
+        super().__init__(run_dir, device, console, distributed)
+        self.recipe, cfg = recipe, recipe.search
+        check_skip_allowed(cfg.on_nonfinite, distributed)
         seed_everything(cfg.seed)
         self.data = distributed.shard(
             search_loaders(recipe.data, cfg.batch_size, seed=cfg.seed, device=device),
@@ -188,38 +127,28 @@ class Search:
         self.model = distributed.wrap(self.net, ignore=self.net.arch.parameters())
         self.w_opt, self.sched = optim.weight_optimizer(self.net, cfg)
         self.a_opts = optim.arch_optimizers(self.net, cfg)
-        self.choices = {f.name: [str(c) for c in f.choices] for f in recipe.space.factors}
-        self.choices["joint"] = [c.label() for c in self.net.space.candidates]
-        self.metrics = MetricsLog(run_dir)
-        self.rows: list[dict] = []
-        self.epoch, self.step = 0, 0
+        self.choices = self.net.space.groups  # group -> its choices' labels
+        self.scaler = grad_scaler(device, cfg.precision)
         self.totals = new_totals()
-        self.writer = tensorboard_writer(run_dir) if cfg.tensorboard and self.dist.is_main else None
-        self.stop = StopOnSignal()
+        self.writer = None
+        if cfg.tensorboard and self.dist.is_main:
+            self.writer = tensorboard_writer(self.paths.tensorboard)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict:
-        return {
-            "epoch": self.epoch,
-            "step": self.step,
+        state = {
+            **self.position(),
             "model": self.net.state_dict(),
             "weight_optimizer": self.w_opt.state_dict(),
             "scheduler": self.sched.state_dict(),
             "arch_optimizers": {f: o.state_dict() for f, o in self.a_opts.items()},
-            "totals": self.totals,
-            "rng": rng_state(),
             "split": {"train": self.data.train_indices, "val": self.data.val_indices},
         }
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        return state
 
-    def save(self) -> None:
-        if self.dist.is_main:
-            save_checkpoint(self.run_dir / CHECKPOINT, self.state())
-
-    def restore(self) -> None:
-        path = self.run_dir / CHECKPOINT
-        state = self.dist.run_on_main(load_checkpoint, path)  # rank 0's, on every process
-        if not isinstance(state, dict) or not set(state) >= SEARCH_STATE:
-            raise FactorspaceError(f"{path}: not a checkpoint of `factorspace search`")
+    def load_state(self, state: dict, path: Path) -> None:
         if state["split"] != {"train": self.data.train_indices, "val": self.data.val_indices}:
             raise FactorspaceError(f"{path}: the checkpoint's data split differs from this data")
         try:
@@ -228,13 +157,12 @@ class Search:
             self.sched.load_state_dict(state["scheduler"])
             for f, o in self.a_opts.items():
                 o.load_state_dict(state["arch_optimizers"][f])
+            if self.scaler is not None:
+                self.scaler.load_state_dict(state["scaler"])
         except (KeyError, ValueError, RuntimeError) as e:
             raise FactorspaceError(
                 f"{path}: does not fit this recipe's supernet ({e.__class__.__name__})"
             ) from None
-        self.epoch, self.step, self.totals = state["epoch"], state["step"], state["totals"]
-        set_rng_state(state["rng"])
-        self.rows = self.dist.run_on_main(self.metrics.rows)[: self.epoch]
 
     # ---- the loop ----------------------------------------------------------------------------
     def run(self, resume: bool) -> SearchResult:
@@ -247,8 +175,11 @@ class Search:
             self.net, self.w_opt, self.a_opts, keep_buffers=cfg.on_nonfinite == "skip"
         )
         try:
-            with self.stop, ends_recorded(self, "search", self.run_dir / CHECKPOINT):
-                while self.epoch < cfg.epochs and (stop := self.collapse_guard()) is None:
+            with self.recorded_end():
+                while (
+                    self.epoch < cfg.epochs
+                    and (stop := collapse_reason(self.rows, self.epoch, cfg)) is None
+                ):
                     self.stop.check()
                     self.net.set_epoch(self.epoch, cfg.epochs)  # relaxation schedules
                     self.train_epoch(guard)
@@ -262,7 +193,7 @@ class Search:
             source=str(self.run_dir),
         )
         if self.dist.is_main:
-            save_genotype(genotype, self.run_dir / "genotype.json")
+            save_genotype(genotype, self.paths.genotype)
         status = "complete" if stop is None else "early_stopped"
         extra = {} if stop is None else {"early_stop": stop}
         self.set_status(status, seconds=time.time() - started, **extra)
@@ -270,16 +201,7 @@ class Search:
             self.console.print(f"stopped early: {stop}")
         if self.writer is not None:
             self.writer.close()
-        return SearchResult(
-            self.run_dir,
-            genotype,
-            {
-                t: {f: w.detach().cpu() for f, w in ws.items()}
-                for t, ws in self.net.arch_probabilities().items()
-            },
-            self.rows,
-            status,
-        )
+        return SearchResult(self.run_dir, genotype, detached_weights(self.net), self.rows, status)
 
     def train_epoch(self, guard: FiniteGuard) -> None:
         cfg = self.recipe.search
@@ -303,9 +225,7 @@ class Search:
                     )
                 try:
                     with autocast(self.device, cfg.precision), guard.weight_step():
-                        loss, correct = optim.weight_step(
-                            self.model, self.w_opt, train, cfg.weights.grad_clip
-                        )
+                        loss, correct = self.weight_step(train)
                     self.check_finite(loss, "weights")
                     if search_arch:
                         if cfg.order == "second":
@@ -341,6 +261,18 @@ class Search:
             bar.close()
         self.totals["images_per_s"] = bar.images_per_second
 
+    def weight_step(self, train) -> tuple[torch.Tensor, int]:
+        """Line 3 of Algorithm 1 (:func:`~factorspace.search.optim.weight_step`); under fp16 with
+        the loss scaled (the architecture steps are not: their gradients are not clipped)."""
+        clip = self.recipe.search.weights.grad_clip
+        if self.scaler is None:
+            return optim.weight_step(self.model, self.w_opt, train, clip)
+        self.w_opt.zero_grad(set_to_none=True)
+        loss, correct = optim.loss_and_correct(self.model, train)
+        params = self.model.weight_parameters()
+        backward_and_step(loss, self.w_opt, params, clip, self.scaler, inputs=params)
+        return loss.detach(), correct
+
     def check_finite(self, loss: torch.Tensor, group: str) -> None:
         if not torch.isfinite(loss):
             raise NonFinite(f"loss ({float(loss)})", group)
@@ -355,7 +287,7 @@ class Search:
             return
         raise FactorspaceError(
             f"{error} at epoch {self.epoch + 1}, step {index + 1} of {steps}; the run stops and "
-            f"the last good checkpoint stays: {self.run_dir / CHECKPOINT} (set "
+            f"the last good checkpoint stays: {self.paths.checkpoint} (set "
             "search.on_nonfinite=skip to skip such batches)"
         )
 
@@ -380,10 +312,7 @@ class Search:
     def end_epoch(self) -> None:
         val_loss, val_acc = self.evaluate()  # may stop (a signal): nothing of the epoch end done
         self.sched.step()
-        weights = {
-            t: {f: w.detach().cpu() for f, w in ws.items()}
-            for t, ws in self.net.arch_probabilities().items()
-        }
+        weights = detached_weights(self.net)
         cap = self.recipe.search.max_skip_connects
         genotype = derive_genotype(
             self.net, max_skip_connects=cap, name=self.recipe.name, source=str(self.run_dir)
@@ -392,9 +321,9 @@ class Search:
         e = self.epoch + 1
         if self.dist.is_main:
             arch = self.arch_record(e, weights)
-            write_json(self.run_dir / "arch" / f"epoch_{e:03d}.json", arch)
-            (self.run_dir / "genotypes").mkdir(exist_ok=True)
-            save_genotype(genotype, self.run_dir / "genotypes" / f"epoch_{e:03d}.json")
+            write_json(self.paths.arch(e), arch)
+            self.paths.genotypes_dir.mkdir(exist_ok=True)
+            save_genotype(genotype, self.paths.epoch_genotype(e))
         t = self.dist.reduce_totals(self.totals)  # every process's images
         row = {
             "epoch": e,
@@ -419,33 +348,14 @@ class Search:
         self.epoch, self.step, self.totals = e, 0, new_totals()
         self.save()
         if self.console is not None:
-            self.console.print(
-                f"epoch {e}/{self.recipe.search.epochs}  train loss {row['train_loss']:.3f} "
-                f"acc {100 * row['train_acc']:.1f}%  val loss {val_loss:.3f} acc {100 * val_acc:.1f}%"
-                f"  {row['images_per_s']:.0f} img/s"
-            )
-            self.console.print(f"  strongest  {strongest_choices(weights, self.choices)}")
-            self.console.print(f"  normal     {genotype_line(genotype)}", highlight=False)
-
-    def collapse_guard(self) -> str | None:
-        """Why to stop now (search.early_stop_skip_count), judged on the last epoch's metrics;
-        None to go on. An epoch of the warm-up, which leaves the architecture alone, never stops."""
-        limit = self.recipe.search.early_stop_skip_count
-        if limit is None or not self.rows or self.epoch <= self.recipe.search.warmup_epochs:
-            return None
-        count = self.rows[-1]["normal_skip_count"]
-        if count <= limit:
-            return None
-        return (
-            f"epoch {self.epoch}: the normal cell has {count} skip-connects, more than "
-            f"search.early_stop_skip_count = {limit}"
-        )
+            strongest = strongest_choices(weights, self.choices)
+            print_epoch(self.console, row, self.recipe.search.epochs, strongest, genotype)
 
     def arch_record(self, epoch: int, weights) -> dict:
         record = {
             "epoch": epoch,
             "edges": [list(e) for e in self.net.space.edge_list()],
-            "choices": {f: self.choices[f] for f in self.net.space.searched_factors},
+            "choices": self.choices,
             "weights": {t: {f: w.tolist() for f, w in ws.items()} for t, ws in weights.items()},
             "alphas": {
                 t: {f: p.detach().cpu().tolist() for f, p in self.net.arch[t].items()}
@@ -457,84 +367,11 @@ class Search:
             record["edge_weights"] = {t: w.detach().cpu().tolist() for t, w in edge_weights.items()}
         return record
 
-    def set_status(self, status: str, **extra) -> None:
-        if not self.dist.is_main:
-            return
-        update_run_record(self.run_dir, status=status, epochs_done=self.epoch, **extra)
+
+def detached_weights(net: Supernet) -> dict[str, dict[str, torch.Tensor]]:
+    """The relaxation's probabilities (cell type -> group -> edges x choices), on the CPU."""
+    return {t: {f: w.detach().cpu() for f, w in ws.items()} for t, ws in net.arch_probabilities().items()}
 
 
 def new_totals() -> dict:
     return {"loss": 0.0, "correct": 0, "n": 0}
-
-
-def to_device(batch, device: torch.device, memory_format=torch.contiguous_format):
-    x, y = batch
-    x = x.to(device, non_blocking=True).contiguous(memory_format=memory_format)
-    return x, y.to(device, non_blocking=True)
-
-
-def next_batch(it, loader, device, memory_format=torch.contiguous_format):
-    try:
-        batch = next(it)
-    except StopIteration:
-        it = iter(loader)
-        batch = next(it)
-    return to_device(batch, device, memory_format), it
-
-
-def autocast(device: torch.device, precision: str):
-    """bf16 autocast of the forward passes when the recipe asks for it; fp32 otherwise."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict:
-    state = {"python": random.getstate(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def load_initial_arch(net: Supernet, recipe: Recipe) -> None:
-    """Config-A: a factor's logits loaded from an earlier run (and usually frozen)."""
-    for factor in net.space.searched_factors:
-        source = recipe.search.arch_for(factor).init_from
-        if source is None:
-            continue
-        path = Path(source)
-        if path.is_dir():
-            files = sorted((path / "arch").glob("epoch_*.json"))
-            if not files:
-                raise FactorspaceError(
-                    f"search.arch_overrides.{factor}.init_from: {path} has no arch/"
-                )
-            path = files[-1]
-        try:
-            alphas = json.loads(path.read_text())["alphas"]
-            with torch.no_grad():
-                for t in net.arch:
-                    net.arch[t][factor].copy_(torch.tensor(alphas[t][factor]))
-        except (OSError, KeyError, ValueError, RuntimeError) as e:
-            raise FactorspaceError(
-                f"search.arch_overrides.{factor}.init_from: cannot load {factor!r} from {path} "
-                f"({e.__class__.__name__}: {e})"
-            ) from None
-
-
-def tensorboard_writer(run_dir: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(str(run_dir / "tensorboard"))

@@ -11,9 +11,6 @@ and each choice of each factor was picked.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,13 +22,8 @@ from rich.console import Console
 from factorspace.derive import skip_count
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import CELL_TYPES, Genotype, load_genotype
-from factorspace.run.rundir import (
-    MetricsLog,
-    atomic_write_text,
-    claim_empty_dir,
-    new_run_dir,
-    write_json,
-)
+from factorspace.run.atomic import atomic_write_text, write_json
+from factorspace.run.rundir import MetricsLog, RunDir, csv_text, prepare_run_dir
 from factorspace.schema import Recipe, SpaceConfig
 from factorspace.schema.space import ArgumentFactor
 from factorspace.search.loop import search
@@ -64,7 +56,7 @@ def search_seeds(
     Example::
 
         parent = search_seeds(load_recipe("recipes/apcdarts_cifar.yaml"), [0, 1, 2])
-        summary = json.loads((parent / "summary.json").read_text())
+        summary = json.loads(RunDir(parent).summary_json.read_text())
 
     Raises:
         FactorspaceError: for repeated seeds or an unusable ``out``; a run's own errors.
@@ -72,21 +64,22 @@ def search_seeds(
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise FactorspaceError(f"seeds must be distinct and at least one: {seeds}")
-    parent = seeds_dir(Path(out) if out else None, recipe.name or "search", resume)
+    out = Path(out) if out else None
+    parent = RunDir(prepare_run_dir(out, recipe.name or "search", resume, suffix="-seeds"))
     for seed in seeds:
-        run_dir = parent / f"seed_{seed}"
-        if resume and run_status(run_dir) in FINISHED:
+        run = parent.seed_run(seed)
+        if resume and run.status() in FINISHED:
             if console is not None:
-                console.print(f"seed {seed}: finished already ({run_dir})")
+                console.print(f"seed {seed}: finished already ({run.root})")
             continue
         if console is not None:
             console.rule(f"seed {seed}")
-        again = resume and (run_dir / "run.json").exists()
-        search(recipe, out=run_dir, device=device, seed=seed, resume=again, console=console)
-    summary = summarize(parent, recipe, seeds)
-    write_json(parent / "summary.json", summary)
-    atomic_write_text(parent / "summary.csv", summary_csv(summary))
-    return parent
+        again = resume and run.record.exists()
+        search(recipe, out=run.root, device=device, seed=seed, resume=again, console=console)
+    summary = summarize(parent.root, recipe, seeds)
+    write_json(parent.summary_json, summary)
+    atomic_write_text(parent.summary_csv, summary_csv(summary))
+    return parent.root
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -108,30 +101,12 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def seeds_dir(out: Path | None, name: str, resume: bool) -> Path:
-    """The parent directory: ``out``, or a fresh ``runs/NAME-TIME-seeds``."""
-    if out is None:
-        if resume:
-            raise FactorspaceError("--resume needs --out DIR: the multi-seed directory to continue")
-        return new_run_dir(Path("runs"), name, suffix="-seeds")
-    if resume:
-        if not out.is_dir():
-            raise FactorspaceError(f"{out}: no such directory to --resume")
-        return out
-    return claim_empty_dir(out)
-
-
-def run_status(run_dir: Path) -> str | None:
-    path = run_dir / "run.json"
-    return json.loads(path.read_text()).get("status") if path.exists() else None
-
-
 # --- the summary -------------------------------------------------------------------------------
 
 
 def summarize(parent: Path, recipe: Recipe, seeds: list[int]) -> dict[str, Any]:
     """The summary of the runs ``parent/seed_N`` (what ``summary.json`` holds)."""
-    runs = [run_summary(parent / f"seed_{seed}", seed) for seed in seeds]
+    runs = [run_summary(RunDir(parent).seed_run(seed).root, seed) for seed in seeds]
     genotypes = [Genotype.model_validate(r["genotype"]) for r in runs]
     return {
         "recipe": recipe.name,
@@ -144,15 +119,16 @@ def summarize(parent: Path, recipe: Recipe, seeds: list[int]) -> dict[str, Any]:
 
 def run_summary(run_dir: Path, seed: int) -> dict[str, Any]:
     """One seed's run: genotype, status, network size, skip-connects, per-epoch entropies."""
-    genotype = load_genotype(run_dir / "genotype.json")
-    rows = MetricsLog(run_dir).rows()
+    paths = RunDir(run_dir)
+    genotype = load_genotype(paths.genotype)
+    rows = MetricsLog(paths).rows()
     columns = rows[0] if rows else {}
     factors = [k.removeprefix("entropy_") for k in columns if k.startswith("entropy_")]
     parameters, error = network_parameters(genotype)
     return {
         "seed": seed,
         "run_dir": run_dir.name,
-        "status": run_status(run_dir),
+        "status": paths.status(),
         "epochs": len(rows),
         "val_acc": rows[-1]["val_acc"] if rows else None,
         "genotype": genotype.model_dump(mode="json", exclude_none=True),
@@ -222,9 +198,4 @@ def summary_csv(summary: dict[str, Any]) -> str:
                 "reduce": genotype_line(genotype, "reduce"),
             }
         )
-    fields = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    return csv_text(rows)

@@ -52,6 +52,19 @@ class EpochProgress:
         return self.images / max(time.perf_counter() - self.start, 1e-9)
 
 
+def print_epoch(
+    console: Console, row: dict, epochs: int, strongest: str, genotype: Genotype
+) -> None:
+    """The lines after a search epoch: its metrics, the strongest choices, the normal cell."""
+    console.print(
+        f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.3f} "
+        f"acc {100 * row['train_acc']:.1f}%  val loss {row['val_loss']:.3f} "
+        f"acc {100 * row['val_acc']:.1f}%  {row['images_per_s']:.0f} img/s"
+    )
+    console.print(f"  strongest  {strongest}")
+    console.print(f"  normal     {genotype_line(genotype)}", highlight=False)
+
+
 def strongest_choices(weights: dict[str, dict[str, torch.Tensor]], choices, k: int = 2) -> str:
     """'op: sep_conv_3x3 .21, skip_connect .15 | activation: selu .13, ...' (normal cell mean)."""
     parts = []

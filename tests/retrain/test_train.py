@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import textwrap
@@ -239,3 +240,28 @@ def test_a_bad_recipe_key_gets_a_located_message(tmp_path):
 def test_recipe_rules_name_the_field(overrides, message):
     with pytest.raises(RecipeError, match=message):
         load_train_recipe(ROOT / "recipes" / "train_cifar.yaml", overrides)
+
+
+def test_the_old_amp_key_is_refused_naming_train_precision(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("network: {channels: 8}\ntrain:\n  amp: true\n")
+    with pytest.raises(RecipeError) as e:
+        load_train_recipe(path)
+    assert str(e.value) == (
+        f"{path}:3: train.amp: replaced by train.precision (fp32, bf16 or fp16); "
+        "`amp: true` was `precision: bf16`"
+    )
+
+
+def test_an_fp16_training_checkpoints_its_loss_scale(data_root, tmp_path, monkeypatch):
+    from factorspace.ops import kernels
+    from factorspace.run.checkpoint import load_checkpoint
+    from factorspace.run.rundir import RunDir
+
+    # factorspace's CPU depthwise kernel does not take autocast's mixed dtypes yet: torch's conv
+    monkeypatch.setattr(kernels, "DEPTHWISE_MIN_ELEMENTS", 2**62)
+    recipe = load_train_recipe(None, tiny(data_root, "train.precision=fp16", "train.epochs=1"))
+    result = train("darts_v2", recipe, out=tmp_path / "run", device="cpu")
+    assert math.isfinite(result.metrics[-1]["train_loss"])
+    state = load_checkpoint(RunDir(result.run_dir).checkpoint)
+    assert state["format"] == "factorspace.train" and state["scaler"]["scale"] > 0

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import factorspace as fs
-from factorspace.run.rundir import load_checkpoint
+from factorspace.run.checkpoint import load_checkpoint
+from factorspace.run.rundir import RunDir
 from factorspace.search import optim, search
 from tests.plugins import faulty
 from tests.search.tiny import one_thread, tiny_recipe
@@ -56,7 +57,7 @@ def test_nan_loss_stops_naming_step_epoch_and_group(tmp_path, monkeypatch):
     assert "at epoch 1, step 3 of " in message and "on_nonfinite=skip" in message
     record = run_json(run_dir)
     assert record["status"] == "failed" and record["error"] == message
-    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    state = load_checkpoint(RunDir(run_dir).checkpoint)
     assert state["step"] == 2  # the last good one, untouched by the bad step
     assert_finite(state["model"].values())
     assert not (run_dir / "genotype.json").exists()
@@ -114,5 +115,5 @@ def test_skip_drops_bad_batches_counts_them_and_keeps_the_state_finite(tmp_path,
     assert [row["skipped_batches"] for row in result.metrics] == [4]
     csv_header = (result.run_dir / "metrics.csv").read_text().splitlines()[0]
     assert "skipped_batches" in csv_header.split(",")
-    state = load_checkpoint(result.run_dir / "checkpoints" / "last.pt")
+    state = load_checkpoint(RunDir(result.run_dir).checkpoint)
     assert_finite(state["model"].values())  # weights, alphas and BatchNorm statistics

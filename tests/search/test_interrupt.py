@@ -12,11 +12,11 @@ import time
 import pytest
 
 from factorspace.genotype import load_genotype
-from factorspace.run.rundir import load_checkpoint
+from factorspace.run.checkpoint import load_checkpoint
+from factorspace.run.rundir import RunDir
 from factorspace.search import Interrupted, optim, search
 from tests.search.tiny import TINY, assert_same_alphas, cli, final_alphas, one_thread, tiny_recipe
 
-CHECKPOINT = "checkpoints/last.pt"
 KILL_MOMENTS = 3  # SIGKILLs, each at a random moment of a running search
 
 
@@ -57,7 +57,7 @@ def test_ctrl_c_mid_step_stops_at_the_step_end_and_resume_matches(reference, tmp
     with one_thread(), pytest.raises(Interrupted, match=r"epoch 1, step 3; checkpoint written"):
         search(recipe, out=run_dir, device="cpu")
     assert status(run_dir) == "interrupted"
-    assert load_checkpoint(run_dir / CHECKPOINT)["step"] == 3  # the whole third step, no more
+    assert load_checkpoint(RunDir(run_dir).checkpoint)["step"] == 3  # the whole third step, no more
     assert signal.getsignal(signal.SIGINT) is before  # the handler is restored
     monkeypatch.undo()
     with one_thread():
@@ -84,7 +84,7 @@ def inode(path) -> int | None:
 def test_sigterm_exits_130_within_seconds_and_resume_matches(reference, tmp_path):
     run_dir = tmp_path / "run"
     proc = cli("search", str(TINY), "--device", "cpu", "--out", str(run_dir))
-    wait_for_new_checkpoint(proc, run_dir / CHECKPOINT, None)
+    wait_for_new_checkpoint(proc, RunDir(run_dir).checkpoint, None)
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
@@ -92,7 +92,7 @@ def test_sigterm_exits_130_within_seconds_and_resume_matches(reference, tmp_path
     assert time.monotonic() - sent < 10
     assert "interrupted at epoch" in err and "--resume" in err and "Traceback" not in err
     assert status(run_dir) == "interrupted"
-    load_checkpoint(run_dir / CHECKPOINT)  # whole
+    load_checkpoint(RunDir(run_dir).checkpoint)  # whole
     with one_thread():
         search(tiny_recipe(), out=run_dir, device="cpu", resume=True)
     assert_matches(run_dir, reference)
@@ -103,10 +103,10 @@ def test_sigkill_at_random_moments_then_resume_matches(reference, tmp_path):
     work = json.loads((reference / "run.json").read_text())["seconds"]
     killed = []
     for attempt in range(KILL_MOMENTS):
-        before = inode(run_dir / CHECKPOINT)
+        before = inode(RunDir(run_dir).checkpoint)
         resume = ["--resume"] if attempt else []
         proc = cli("search", str(TINY), "--device", "cpu", "--out", str(run_dir), *resume)
-        wait_for_new_checkpoint(proc, run_dir / CHECKPOINT, before)
+        wait_for_new_checkpoint(proc, RunDir(run_dir).checkpoint, before)
         delay = rng.uniform(0, 0.15 * work)  # after the first new checkpoint
         time.sleep(delay)
         if proc.poll() is None:
@@ -114,7 +114,7 @@ def test_sigkill_at_random_moments_then_resume_matches(reference, tmp_path):
             killed.append(round(delay, 3))
         _, err = proc.communicate(timeout=60)
         assert "Traceback" not in err, err
-        state = load_checkpoint(run_dir / CHECKPOINT)  # the newest checkpoint is whole
+        state = load_checkpoint(RunDir(run_dir).checkpoint)  # the newest checkpoint is whole
         assert (state["epoch"], state["step"]) != (0, 0)
         assert status(run_dir) == "running"  # killed: neither complete nor interrupted
         assert not (run_dir / "genotype.json").exists()

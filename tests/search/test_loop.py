@@ -105,3 +105,18 @@ def test_existing_run_directory_is_not_overwritten(finished):
     recipe, result = finished
     with pytest.raises(fs.FactorspaceError, match="already exists and is not empty"):
         search(recipe, out=result.run_dir, device="cpu")
+
+
+def test_an_fp16_search_scales_the_weight_step_and_checkpoints_the_scale(tmp_path):
+    from factorspace.run.checkpoint import load_checkpoint
+    from factorspace.run.rundir import RunDir
+    from tests.search.tiny import one_thread
+    from tests.search.tiny import tiny_recipe as tiny_yaml
+
+    # torch has no float16 rrelu on the CPU: the tiny space without it
+    recipe = tiny_yaml("search.precision=fp16", "search.epochs=1", "space.factors.1.choices=[relu]")
+    with one_thread():
+        result = search(recipe, out=tmp_path / "run", device="cpu")
+    assert all(torch.isfinite(torch.tensor(r["train_loss"])) for r in result.metrics)
+    state = load_checkpoint(RunDir(result.run_dir).checkpoint)
+    assert state["scaler"]["scale"] > 0  # the GradScaler's state: a resume goes on with it

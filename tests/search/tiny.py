@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 import factorspace as fs
+from factorspace.run.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = Path(__file__).with_name("tiny.yaml")
@@ -48,7 +49,7 @@ def one_thread():
 
 def final_alphas(run_dir: Path) -> dict:
     """The architecture parameters after the last epoch, as the run directory records them."""
-    last = sorted((run_dir / "arch").glob("epoch_*.json"))[-1]
+    last = RunDir(run_dir).arch_records()[-1]
     return json.loads(last.read_text())["alphas"]
 
 

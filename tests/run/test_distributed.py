@@ -73,21 +73,26 @@ WORLD = 2
 def float64():
     """Networks built in float64 and fed float64 images, for the duration."""
     from factorspace.retrain import train as train_module
+    from factorspace.retrain import trained
+    from factorspace.run import device
     from factorspace.search import loop
 
-    dtype, to_device = torch.get_default_dtype(), loop.to_device
+    dtype, to_device = torch.get_default_dtype(), device.to_device
+    users = (device, loop, train_module, trained)  # each module that calls it
 
     def cast(batch, device, memory_format=torch.contiguous_format):
         x, y = to_device(batch, device, memory_format)
         return x.double(), y
 
     torch.set_default_dtype(torch.float64)
-    loop.to_device = train_module.to_device = cast
+    for module in users:
+        module.to_device = cast
     try:
         yield
     finally:
         torch.set_default_dtype(dtype)
-        loop.to_device = train_module.to_device = to_device
+        for module in users:
+            module.to_device = to_device
 
 
 @contextlib.contextmanager

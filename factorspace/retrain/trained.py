@@ -1,0 +1,150 @@
+"""A re-trained network: built from a genotype, evaluated, and rebuilt from its checkpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from factorspace.data import eval_loaders
+from factorspace.errors import FactorspaceError
+from factorspace.genotype import Genotype
+from factorspace.retrain.network import build_network
+from factorspace.retrain.recipe import validate_train_recipe
+from factorspace.run.checkpoint import load_checkpoint
+from factorspace.run.device import resolve_device, to_device
+from factorspace.run.precision import autocast
+from factorspace.run.rundir import RunDir
+from factorspace.schema.train import NetworkConfig, TrainRecipe
+
+CHECKPOINT_FORMAT = "factorspace.train"  # a re-training's checkpoint says what it is
+
+
+@dataclass
+class Trained:
+    """A network rebuilt from a training checkpoint, with what made it."""
+
+    model: nn.Module  # on the CPU, in eval mode
+    genotype: Genotype
+    recipe: TrainRecipe
+    epoch: int  # epochs completed
+    step: int  # steps into the next epoch (a mid-epoch checkpoint)
+    path: Path
+
+
+def build_model(genotype: Genotype, network: NetworkConfig, image_size: int) -> nn.Module:
+    """The network on the CPU, freshly initialised; first checked on ``image_size`` inputs.
+
+    Raises:
+        FactorspaceError: an operator missing from the registry, or inputs too small for it.
+    """
+    try:
+        with torch.device("meta"):  # costs no memory and draws no random numbers
+            meta = build_network(genotype, network)
+            meta.train()(torch.empty(2, 3, image_size, image_size))
+    except KeyError as e:
+        raise FactorspaceError(f"genotype {genotype.name or ''}: {e.args[0]}") from None
+    except RuntimeError as e:
+        raise FactorspaceError(
+            f"data.image_size={image_size} is too small for this {network.dataset} network "
+            f"({str(e).splitlines()[0]}); the auxiliary tower needs 32 on CIFAR-10 and 224 on "
+            "ImageNet: raise data.image_size or set network.auxiliary=false"
+        ) from None
+    return build_network(genotype, network)
+
+
+def check_classes(found: int, network: NetworkConfig) -> None:
+    """Refuse data whose number of classes differs from the network's."""
+    if found != network.classes:
+        raise FactorspaceError(
+            f"network.classes={network.classes} but the data has {found} classes; "
+            f"set network.classes={found}"
+        )
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: Iterable,
+    device: torch.device,
+    *,
+    precision: str = "fp32",
+    check: Callable[[], None] | None = None,
+) -> dict[str, float]:
+    """Cross-entropy, top-1 and top-5 accuracy of ``model`` (in eval mode) over ``loader``.
+
+    ``precision``: the forward passes' autocast (``fp32``, ``bf16``, ``fp16``); ``check`` is
+    called after each batch (a stop request raises there).
+
+    Returns:
+        ``{"loss", "top1", "top5", "images"}``; the model's training mode is restored.
+    """
+    was_training = model.training
+    model.eval()
+    loss, top1, top5, n = 0.0, 0, 0, 0
+    try:
+        for batch in loader:
+            x, y = to_device(batch, device)
+            with autocast(device, precision):
+                logits = model(x).float()
+            loss += float(F.cross_entropy(logits, y, reduction="sum"))
+            hits = logits.topk(min(5, logits.size(1)), dim=1).indices == y[:, None]
+            top1 += int(hits[:, 0].sum())
+            top5 += int(hits.any(1).sum())
+            n += y.numel()
+            if check is not None:
+                check()
+    finally:
+        model.train(was_training)
+    return {
+        "loss": loss / max(n, 1),
+        "top1": top1 / max(n, 1),
+        "top5": top5 / max(n, 1),
+        "images": n,
+    }
+
+
+def load_trained(path: str | Path, overrides: Iterable[str] = ()) -> Trained:
+    """Rebuild the network of a training checkpoint (or of a run directory's last one).
+
+    Args:
+        path: a training checkpoint, or the run directory holding it.
+        overrides: ``dotted.key=value`` changes to the recipe it carries (``data.root=...``).
+
+    Raises:
+        FactorspaceError: not a readable training checkpoint, or a bad override.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = RunDir(path).checkpoint
+    if not path.is_file():
+        raise FactorspaceError(f"{path}: no such checkpoint")
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise FactorspaceError(f"{path}: not a checkpoint of `factorspace train`")
+    genotype = Genotype.model_validate(state["genotype"])
+    recipe = validate_train_recipe(dict(state["recipe"]), path, {}, overrides)
+    model = build_model(genotype, recipe.network, recipe.data.image_size)
+    model.load_state_dict(state["model"])
+    return Trained(model.eval(), genotype, recipe, state["epoch"], state["step"], path)
+
+
+def evaluate_checkpoint(
+    path: str | Path, *, device: str | torch.device = "auto", overrides: Iterable[str] = ()
+) -> dict:
+    """Top-1 and top-5 accuracy and loss of a training checkpoint on its recipe's test split.
+
+    Returns:
+        :func:`evaluate`'s dict, plus ``epoch``, ``step`` and ``checkpoint``.
+    """
+    trained = load_trained(path, overrides)
+    recipe, device = trained.recipe, resolve_device(device)
+    data = eval_loaders(recipe.data, recipe.train.batch_size, seed=recipe.train.seed, device=device)
+    check_classes(data.num_classes, recipe.network)
+    precision = recipe.train.precision
+    result = evaluate(trained.model.to(device), data.test, device, precision=precision)
+    return {**result, "epoch": trained.epoch, "step": trained.step, "checkpoint": str(trained.path)}
