@@ -21,8 +21,7 @@ from factorspace._version import __version__ as __version__
 from factorspace.compile import Space, Supernet, compile_supernet
 from factorspace.derive import derive_genotype
 from factorspace.errors import FactorspaceError, RecipeError
-from factorspace.genotype import Genotype, load_genotype, save_genotype
-from factorspace.genotype.zoo import resolve_genotype
+from factorspace.genotype import Genotype, load_genotype, resolve_genotype, save_genotype
 from factorspace.loader import load_recipe
 from factorspace.registry import register_activation, register_operator
 from factorspace.relax import register_relaxation

@@ -38,7 +38,7 @@ def render(
     cell: Annotated[Cell, typer.Option(help="which cell to draw")] = "both",
 ) -> None:
     """Draw a genotype's cells as the DARTS papers do, each edge with its activation."""
-    from factorspace.genotype.zoo import resolve_genotype
+    from factorspace.genotype import resolve_genotype
 
     g = resolve_genotype(genotype)
     if output is None:

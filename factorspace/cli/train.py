@@ -45,7 +45,7 @@ def train(
     Given a `search --seeds` parent, re-train each run's genotype (into --out/<run>, default
     PARENT/retrain) and report the mean ± std of their test accuracy (summary.json, .csv).
     """
-    from factorspace.genotype.zoo import resolve_genotype
+    from factorspace.genotype import resolve_genotype
     from factorspace.retrain.recipe import load_train_recipe
     from factorspace.retrain.train import train as run_train
     from factorspace.run import distributed
@@ -128,7 +128,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Parameters (without and with the auxiliary tower) and multiply-accumulates of a network."""
-    from factorspace.genotype.zoo import resolve_genotype
+    from factorspace.genotype import resolve_genotype
     from factorspace.retrain.info import model_info
 
     g = resolve_genotype(genotype, registered=True)
@@ -175,7 +175,7 @@ def export(
     """Export a network for use without factorspace."""
     import torch
 
-    from factorspace.genotype.zoo import resolve_genotype
+    from factorspace.genotype import resolve_genotype
     from factorspace.retrain.export import export_source, export_torchscript
     from factorspace.retrain.info import RESOLUTION
     from factorspace.retrain.network import create_model

@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import torch
 
-from factorspace.errors import FactorspaceError
+from factorspace.errors import FactorspaceError, FieldError, format_loc
 from factorspace.registry import Registry
 from factorspace.schema.relaxation import (
     RELAXATION_CONFIGS,
@@ -106,8 +106,9 @@ def build_relaxation(config: RelaxationConfig) -> Relaxation:
     """The relaxation ``config.kind`` names, set up with ``config``."""
     if config.kind not in RELAXATIONS:
         raise FactorspaceError(
-            f"search.relaxation.kind: {config.kind!r} has a schema member but no registered "
-            f"relaxation; registered: {', '.join(RELAXATIONS.names())}"
+            f"{config.kind!r} has a schema member but no registered relaxation; registered: "
+            f"{', '.join(RELAXATIONS.names())}",
+            field="search.relaxation.kind",
         )
     return RELAXATIONS.get(config.kind)(config)
 
@@ -122,6 +123,6 @@ def build_relaxations(
     """
     try:
         check_relaxation_overrides(overrides, groups)
-    except ValueError as e:
-        raise FactorspaceError(str(e)) from None
+    except FieldError as e:
+        raise FactorspaceError(e.message, field=format_loc(e.loc)) from None
     return {g: build_relaxation(overrides.get(g, default)) for g in groups}

@@ -33,7 +33,7 @@ from torch.nn import functional as F
 
 from factorspace.data import eval_loaders, set_epoch
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import Genotype, load_genotype, save_genotype
+from factorspace.genotype import Genotype, load_genotype, resolve_genotype, save_genotype
 from factorspace.retrain.recipe import load_train_recipe
 from factorspace.retrain.trained import (
     CHECKPOINT_FORMAT,
@@ -48,12 +48,12 @@ from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.device import resolve_device, to_device
 from factorspace.run.distributed import SINGLE, DistributedContext
 from factorspace.run.precision import autocast, backward_and_step, grad_scaler
+from factorspace.run.progress import EpochProgress
 from factorspace.run.resume import check_same_recipe
 from factorspace.run.rundir import RunDir
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.run.seeding import seed_everything
 from factorspace.schema.train import TrainConfig, TrainRecipe
-from factorspace.search.progress import EpochProgress
 
 __all__ = [  # with what retrain/__init__.py reads from here, now in retrain.trained and .recipe
     "Trained",
@@ -120,10 +120,7 @@ def train(
         >>> result = train("darts_v2", "recipes/train_cifar.yaml", out="runs/darts_v2")
         >>> result.test_acc  # doctest: +SKIP
     """
-    from factorspace.genotype.zoo import resolve_genotype
-
-    if not isinstance(genotype, Genotype):
-        genotype = resolve_genotype(genotype)
+    genotype = resolve_genotype(genotype, registered=True)
     if not isinstance(recipe, TrainRecipe):
         recipe = load_train_recipe(recipe)
     device = resolve_device(device)

@@ -50,9 +50,10 @@ def build_model(genotype: Genotype, network: NetworkConfig, image_size: int) -> 
         raise FactorspaceError(f"genotype {genotype.name or ''}: {e.args[0]}") from None
     except RuntimeError as e:
         raise FactorspaceError(
-            f"data.image_size={image_size} is too small for this {network.dataset} network "
+            f"{image_size} is too small for this {network.dataset} network "
             f"({str(e).splitlines()[0]}); the auxiliary tower needs 32 on CIFAR-10 and 224 on "
-            "ImageNet: raise data.image_size or set network.auxiliary=false"
+            "ImageNet: raise data.image_size or set network.auxiliary=false",
+            field="data.image_size",
         ) from None
     return build_network(genotype, network)
 
@@ -61,8 +62,8 @@ def check_classes(found: int, network: NetworkConfig) -> None:
     """Refuse data whose number of classes differs from the network's."""
     if found != network.classes:
         raise FactorspaceError(
-            f"network.classes={network.classes} but the data has {found} classes; "
-            f"set network.classes={found}"
+            f"{network.classes}, but the data has {found} classes; set network.classes={found}",
+            field="network.classes",
         )
 
 

@@ -280,7 +280,7 @@ def _process_device(device: str | torch.device, local_rank: int) -> torch.device
 def check_global_batch(batch_size: int, field: str, world_size: int) -> None:
     """Raise unless ``world_size`` processes can share batches of ``batch_size`` evenly.
 
-    The message starts with ``field``, so the CLI (``loader.errors_located``) reports it as
+    The error carries ``field``, so the CLI (``loader.errors_located``) reports it as
     ``FILE:LINE: field: ...``.
 
     Raises:
@@ -289,8 +289,9 @@ def check_global_batch(batch_size: int, field: str, world_size: int) -> None:
     if batch_size % world_size:
         fit = math.ceil(batch_size / world_size) * world_size
         raise FactorspaceError(
-            f"{field}: {batch_size} is not a multiple of the {world_size} processes: the "
-            f"recipe's batch is the global batch, split evenly across them; use e.g. {fit}"
+            f"{batch_size} is not a multiple of the {world_size} processes: the recipe's batch "
+            f"is the global batch, split evenly across them; use e.g. {fit}",
+            field=field,
         )
 
 

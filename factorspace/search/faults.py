@@ -109,6 +109,7 @@ def check_skip_allowed(on_nonfinite: str, distributed: DistributedContext) -> No
     """
     if distributed.enabled and on_nonfinite == "skip":
         raise FactorspaceError(
-            "search.on_nonfinite=skip: not available under torchrun (the processes could "
-            "disagree on which batch to skip); use stop"
+            "skip is not available under torchrun (the processes could disagree on which batch "
+            "to skip); use stop",
+            field="search.on_nonfinite",
         )

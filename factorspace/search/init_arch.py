@@ -29,7 +29,7 @@ def load_initial_arch(net: Supernet, recipe: Recipe) -> None:
             files = RunDir(path).arch_records()
             if not files:
                 raise FactorspaceError(
-                    f"search.arch_overrides.{factor}.init_from: {path} has no arch/"
+                    f"{path} has no arch/", field=f"search.arch_overrides.{factor}.init_from"
                 )
             path = files[-1]
         try:
@@ -39,6 +39,6 @@ def load_initial_arch(net: Supernet, recipe: Recipe) -> None:
                     net.arch[t][factor].copy_(torch.tensor(alphas[t][factor]))
         except (OSError, KeyError, ValueError, RuntimeError) as e:
             raise FactorspaceError(
-                f"search.arch_overrides.{factor}.init_from: cannot load {factor!r} from {path} "
-                f"({e.__class__.__name__}: {e})"
+                f"cannot load {factor!r} from {path} ({e.__class__.__name__}: {e})",
+                field=f"search.arch_overrides.{factor}.init_from",
             ) from None

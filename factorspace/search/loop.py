@@ -21,6 +21,7 @@ from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.device import next_batch, resolve_device, to_device
 from factorspace.run.distributed import SINGLE, DistributedContext
 from factorspace.run.precision import autocast, backward_and_step, grad_scaler
+from factorspace.run.progress import EpochProgress
 from factorspace.run.resume import check_same_recipe
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.run.seeding import seed_everything
@@ -30,12 +31,7 @@ from factorspace.search import optim
 from factorspace.search.early_stop import collapse_reason
 from factorspace.search.faults import FiniteGuard, NonFinite, check_skip_allowed
 from factorspace.search.init_arch import load_initial_arch
-from factorspace.search.progress import (
-    EpochProgress,
-    mean_entropy,
-    print_epoch,
-    strongest_choices,
-)
+from factorspace.search.progress import mean_entropy, print_epoch, strongest_choices
 
 
 @dataclass
@@ -110,8 +106,9 @@ class Search(Run):
         )
         if self.data.num_classes != recipe.supernet.classes:
             raise FactorspaceError(
-                f"supernet.classes={recipe.supernet.classes} but the data has "
-                f"{self.data.num_classes} classes; set supernet.classes={self.data.num_classes}"
+                f"{recipe.supernet.classes}, but the data has {self.data.num_classes} classes; "
+                f"set supernet.classes={self.data.num_classes}",
+                field="supernet.classes",
             )
         self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device, cfg)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -370,7 +367,10 @@ class Search(Run):
 
 def detached_weights(net: Supernet) -> dict[str, dict[str, torch.Tensor]]:
     """The relaxation's probabilities (cell type -> group -> edges x choices), on the CPU."""
-    return {t: {f: w.detach().cpu() for f, w in ws.items()} for t, ws in net.arch_probabilities().items()}
+    return {
+        t: {f: w.detach().cpu() for f, w in ws.items()}
+        for t, ws in net.arch_probabilities().items()
+    }
 
 
 def new_totals() -> dict:

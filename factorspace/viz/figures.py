@@ -26,7 +26,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from factorspace.genotype import CELL_TYPES
-from factorspace.run.rundir import atomic_write_bytes
+from factorspace.run.atomic import atomic_write_bytes
 from factorspace.viz.palette import (
     ACTIVATION_COLORS,
     CHOICE_COLORS,

@@ -17,6 +17,7 @@ import numpy as np
 
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import CELL_TYPES
+from factorspace.run.rundir import RunDir
 from factorspace.viz.figures import (  # noqa: F401  (re-exported: built here before the split)
     DPI,
     FORMATS,
@@ -38,7 +39,6 @@ from factorspace.viz.records import (  # noqa: F401  (re-exported)
     seed_runs,
 )
 
-PLOTS = "plots"
 EDGE_WEIGHTS_STEM = "arch_edges"  # PC-DARTS's edge normalisation, per cell type
 
 
@@ -78,7 +78,9 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
                 title=f"{factor} weights, {cell} cell (epoch {last['epoch']})",
                 kept=kept[cell],
             )
-            written += save_figure(fig, run_dir / PLOTS / heatmap_stem(factor, cell), formats)
+            written += save_figure(
+                fig, RunDir(run_dir).plots_dir / heatmap_stem(factor, cell), formats
+            )
     if "edge_weights" in last:  # PC-DARTS's edge normalisation: each edge against its node's others
         fig = heatmap_figure(
             np.array([last["edge_weights"][cell] for cell in CELL_TYPES]).T,
@@ -88,7 +90,7 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
             outline=False,
             xlabel="cell",
         )
-        written += save_figure(fig, run_dir / PLOTS / EDGE_WEIGHTS_STEM, formats)
+        written += save_figure(fig, RunDir(run_dir).plots_dir / EDGE_WEIGHTS_STEM, formats)
     return written
 
 
@@ -108,14 +110,14 @@ def plot_arch_trajectories(
             for cell in CELL_TYPES
         }
         fig = trajectory_figure(epochs, w, names, title=f"{factor} weights")
-        written += save_figure(fig, run_dir / PLOTS / trajectory_stem(factor), formats)
+        written += save_figure(fig, RunDir(run_dir).plots_dir / trajectory_stem(factor), formats)
         if per_edge:
             for cell in CELL_TYPES:
                 fig = edge_trajectories_figure(
                     epochs, w[cell], last["edges"], names, title=f"{factor} weights, {cell} cell"
                 )
                 written += save_figure(
-                    fig, run_dir / PLOTS / trajectory_stem(factor, cell), formats
+                    fig, RunDir(run_dir).plots_dir / trajectory_stem(factor, cell), formats
                 )
     return written
 
@@ -126,7 +128,7 @@ def plot_metrics(run_dir: Path | str, *, formats: Sequence[str] = FORMATS) -> li
     rows = load_metrics(run_dir)
     if not rows:
         raise FactorspaceError(f"{run_dir}: metrics.jsonl has no epochs yet")
-    return save_figure(metrics_figure(rows), run_dir / PLOTS / "metrics", formats)
+    return save_figure(metrics_figure(rows), RunDir(run_dir).plots_dir / "metrics", formats)
 
 
 def plot_seed_frequencies(
@@ -136,4 +138,4 @@ def plot_seed_frequencies(
     parent_dir = Path(parent_dir)
     counts, choices, runs = seed_frequencies(parent_dir)
     fig = frequency_figure(counts, choices, runs)
-    return save_figure(fig, parent_dir / PLOTS / "seed_frequencies", formats)
+    return save_figure(fig, RunDir(parent_dir).plots_dir / "seed_frequencies", formats)

@@ -7,7 +7,6 @@ The files are those a search writes (see :mod:`factorspace.search.loop`).
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import yaml
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import CELL_TYPES, Genotype, load_genotype
 from factorspace.registry import OPERATORS
+from factorspace.run.rundir import RunDir, seed_runs
 
 
 def load_arch_records(run_dir: Path | str) -> list[dict]:
@@ -25,7 +25,7 @@ def load_arch_records(run_dir: Path | str) -> list[dict]:
         FactorspaceError: when the run has no ``arch/`` records.
     """
     run_dir = Path(run_dir)
-    files = sorted((run_dir / "arch").glob("epoch_*.json"))
+    files = RunDir(run_dir).arch_records()
     if not files:
         raise FactorspaceError(
             f"{run_dir}: no arch/epoch_NNN.json records; is it a search run directory?"
@@ -39,7 +39,7 @@ def load_metrics(run_dir: Path | str) -> list[dict]:
     Raises:
         FactorspaceError: when the run has no metrics.
     """
-    path = Path(run_dir) / "metrics.jsonl"
+    path = RunDir(run_dir).metrics_jsonl
     if not path.is_file():
         raise FactorspaceError(f"{Path(run_dir)}: no metrics.jsonl; is it a search run directory?")
     rows = []
@@ -55,8 +55,9 @@ def load_metrics(run_dir: Path | str) -> list[dict]:
 def kept_edges(run_dir: Path, record: dict) -> dict[str, set[int]]:
     """Cell type -> the rows of ``record["edges"]`` that the genotype of its epoch keeps
     (``genotypes/epoch_NNN.json``, else ``genotype.json``; none if neither exists)."""
-    path = run_dir / "genotypes" / f"epoch_{record['epoch']:03d}.json"
-    path = path if path.is_file() else run_dir / "genotype.json"
+    paths = RunDir(run_dir)
+    path = paths.epoch_genotype(record["epoch"])
+    path = path if path.is_file() else paths.genotype
     if not path.is_file():
         return {cell: set() for cell in CELL_TYPES}
     genotype = load_genotype(path)
@@ -65,15 +66,6 @@ def kept_edges(run_dir: Path, record: dict) -> dict[str, set[int]]:
         cell: {rows[(e.source, e.target)] for e in getattr(genotype, cell).edges}
         for cell in CELL_TYPES
     }
-
-
-def seed_runs(parent: Path | str) -> list[Path]:
-    """The run directories under a multi-seed parent (those with a genotype), in natural order."""
-    parent = Path(parent)
-    runs = [d for d in parent.iterdir() if d.is_dir() and (d / "genotype.json").is_file()]
-    return sorted(
-        runs, key=lambda d: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", d.name)]
-    )
 
 
 def seed_frequencies(parent: Path | str) -> tuple[dict[str, dict[str, Counter]], dict, int]:
@@ -93,7 +85,7 @@ def seed_frequencies(parent: Path | str) -> tuple[dict[str, dict[str, Counter]],
         raise FactorspaceError(
             f"{parent}: no run directories with a genotype.json under it (expected seed_0/, ...)"
         )
-    factors = yaml.safe_load((runs[0] / "recipe.yaml").read_text())["space"]["factors"]
+    factors = yaml.safe_load(RunDir(runs[0]).recipe.read_text())["space"]["factors"]
     choices = {
         f["name"]: [str(c) for c in f["choices"] if not (f["role"] == "operator" and _is_zero(c))]
         for f in factors
@@ -101,7 +93,7 @@ def seed_frequencies(parent: Path | str) -> tuple[dict[str, dict[str, Counter]],
     }
     counts = {f: {cell: Counter() for cell in CELL_TYPES} for f in choices}
     for run in runs:
-        genotype = load_genotype(run / "genotype.json")
+        genotype = load_genotype(RunDir(run).genotype)
         for factor in factors:
             if factor["name"] in counts:
                 _count(genotype, factor, counts[factor["name"]])

@@ -19,7 +19,7 @@ from pathlib import Path
 import graphviz
 
 from factorspace.genotype import Genotype, GenotypeEdge
-from factorspace.run.rundir import atomic_write_bytes
+from factorspace.run.atomic import atomic_write_bytes
 from factorspace.viz.palette import (
     ACTIVATION_COLORS,  # noqa: F401  (re-exported: these lived here before palette)
     CONCAT,

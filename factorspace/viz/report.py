@@ -19,7 +19,8 @@ from typing import Any
 
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, load_genotype
-from factorspace.run.rundir import atomic_write_text
+from factorspace.run.atomic import atomic_write_text
+from factorspace.run.rundir import RunDir
 from factorspace.viz import plots
 from factorspace.viz.page import document
 from factorspace.viz.render import GraphvizMissingWarning, render_genotype
@@ -31,8 +32,6 @@ from factorspace.viz.sections import (
     recipe_section,
     title_of,
 )
-
-REPORT = "report.html"
 
 
 def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS) -> Path:
@@ -59,10 +58,9 @@ def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS)
     if "png" not in formats:
         raise ValueError(f"formats must include png, which the page shows; got {list(formats)}")
     check_run_dir(run_dir)
-    run = _read_json(run_dir / "run.json")
-    recipe_text = (
-        (run_dir / "recipe.yaml").read_text() if (run_dir / "recipe.yaml").is_file() else ""
-    )
+    paths = RunDir(run_dir)
+    run = _read_json(paths.record)
+    recipe_text = paths.recipe.read_text() if paths.recipe.is_file() else ""
     rows = plots.load_metrics(run_dir)
     if not rows:
         raise FactorspaceError(f"{run_dir}: metrics.jsonl has no epochs yet")
@@ -76,7 +74,7 @@ def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS)
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GraphvizMissingWarning)
-        cells = render_genotype(genotype, run_dir / plots.PLOTS / "cells.svg", fmt="svg")
+        cells = render_genotype(genotype, paths.plots_dir / "cells.svg", fmt="svg")
     missing_dot = [str(w.message) for w in caught if issubclass(w.category, GraphvizMissingWarning)]
 
     page = Page(run_dir)
@@ -89,7 +87,7 @@ def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS)
         environment_section(run),
         recipe_section(recipe_text),
     ]
-    path = run_dir / REPORT
+    path = paths.report
     atomic_write_text(path, document(title_of(run_dir, recipe_text), "\n".join(body)))
     if missing_dot:
         warnings.warn(
@@ -106,11 +104,12 @@ def check_run_dir(run_dir: Path) -> None:
     """Raise one clear message unless ``run_dir`` is a search run with at least one epoch."""
     if not run_dir.is_dir():
         raise FactorspaceError(f"{run_dir}: no such run directory")
+    paths = RunDir(run_dir)
     missing = [
         name
         for name, present in (
-            ("metrics.jsonl", (run_dir / "metrics.jsonl").is_file()),
-            ("arch/epoch_NNN.json", any((run_dir / "arch").glob("epoch_*.json"))),
+            ("metrics.jsonl", paths.metrics_jsonl.is_file()),
+            ("arch/epoch_NNN.json", bool(paths.arch_records())),
         )
         if not present
     ]
@@ -123,9 +122,10 @@ def check_run_dir(run_dir: Path) -> None:
 
 def final_genotype(run_dir: Path) -> tuple[Genotype, str | None]:
     """``genotype.json``; for an unfinished run, the last epoch's genotype and a note saying so."""
-    if (run_dir / "genotype.json").is_file():
-        return load_genotype(run_dir / "genotype.json"), None
-    epochs = sorted((run_dir / "genotypes").glob("epoch_*.json"))
+    paths = RunDir(run_dir)
+    if paths.genotype.is_file():
+        return load_genotype(paths.genotype), None
+    epochs = paths.epoch_genotypes()
     if not epochs:
         raise FactorspaceError(f"{run_dir}: no genotype.json and no genotypes/epoch_NNN.json")
     return load_genotype(epochs[-1]), (

@@ -164,7 +164,7 @@ CASES = [
     ),
     runtime("data_root_missing", "data.root", "/nonexistent/factorspace-data does not exist"),
     runtime("data_root_unset", "data.root", "not set; data.dataset=cifar10 needs a directory"),
-    runtime("classes_mismatch", "supernet.classes", "=7 but the data has 10 classes"),
+    runtime("classes_mismatch", "supernet.classes", ": 7, but the data has 10 classes"),
     runtime(
         "data_root_without_images",
         "data.root",
