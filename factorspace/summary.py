@@ -9,7 +9,6 @@ from torch import nn
 
 from factorspace.compile import Space, Supernet, compile_supernet
 from factorspace.schema import Recipe, SupernetConfig
-from factorspace.schema.network import JointWeights
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -21,15 +20,16 @@ def weight_count(net: Supernet) -> int:
     return sum(p.numel() for p in net.weight_parameters())
 
 
-def joint_weight_counts(space: Space, config: SupernetConfig) -> dict[JointWeights, int]:
-    """A joint space's supernet weights under each ``supernet.joint_weights``, counted on
-    torch's meta device (shapes only: nothing is allocated or initialised)."""
-    counts = {}
-    for variant in ("separate", "shared"):
-        with torch.device("meta"):
-            net = Supernet(space, config.model_copy(update={"joint_weights": variant}))
-        counts[variant] = weight_count(net)
-    return counts
+def joint_weight_counts(space: Space, config: SupernetConfig, net: Supernet) -> dict[str, int]:
+    """A joint space's supernet weights under each ``supernet.joint_weights``: ``net`` (built
+    with ``config``) counts its own variant; the other is built here, on the CPU, without
+    touching the caller's random state."""
+    mine = config.joint_weights
+    other = "shared" if mine == "separate" else "separate"
+    with torch.random.fork_rng(devices=[]):
+        other_net = Supernet(space, config.model_copy(update={"joint_weights": other}))
+    counts = {mine: weight_count(net), other: weight_count(other_net)}
+    return {variant: counts[variant] for variant in ("separate", "shared")}
 
 
 def activation_bytes_per_image(model: nn.Module, channels: int, image_size: int) -> int:
@@ -94,7 +94,7 @@ def space_summary(recipe: Recipe, *, measure_memory: bool = True) -> dict[str, A
     }
     if space.mode == "joint":  # the configured variant and the other one (compile.edge)
         summary["joint_weights"] = recipe.supernet.joint_weights
-        for variant, n in joint_weight_counts(space, recipe.supernet).items():
+        for variant, n in joint_weight_counts(space, recipe.supernet, net).items():
             summary[f"supernet_weights_{variant}"] = n
     if measure_memory:
         summary["activation_mib_per_image"] = round(
