@@ -238,18 +238,22 @@ class JointEdge(_MixedEdge):
     def __init__(self, space: Space, channels: int, stride: int) -> None:
         super().__init__(space, channels, stride)
         (self.group,) = space.groups  # one group: every candidate
+        # the computed candidates' indices on the softmax axis: all but `none`
         self.plan = [k for k, c in enumerate(space.candidates) if not c.is_zero]
-        self.build_candidates(space, channels, stride)
+        self.build_candidates([space.candidates[k] for k in self.plan], channels, stride)
 
-    def build_candidates(self, space: Space, channels: int, stride: int) -> None:
-        live = [c for c in space.candidates if not c.is_zero]
+    def build_candidates(self, live: list[Candidate], channels: int, stride: int) -> None:
+        """Register the modules of the computed candidates ``live`` (in plan order)."""
         self.candidates = nn.ModuleDict(
             {candidate_key(c): SuperOperator(c, channels, stride) for c in live}
         )
-        self.keys = [candidate_key(c) for c in live]  # in plan order
+        self.keys = [candidate_key(c) for c in live]
 
-    def response(self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None):
-        """The ``n``-th live candidate's weighted output; ``cache`` serves shared transforms."""
+    def response(
+        self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The ``n``-th computed candidate's weighted output; ``cache`` holds the transforms of
+        ``x`` computed so far on this edge (used by the shared variant)."""
         return self.candidates[self.keys[n]].weighted(x, w)
 
     def forward(
@@ -273,14 +277,16 @@ class JointEdge(_MixedEdge):
 class SharedJointEdge(JointEdge):
     """The joint softmax over modules shared by candidates (``joint_weights: shared``): one
     operator module for its nine activation variants, one module per activation, and each
-    activation chain computed once per edge."""
+    activation chain computed once per edge; the factorized space's modules, and what the joint
+    mode computed before it had separate weights."""
 
-    def build_candidates(self, space: Space, channels: int, stride: int) -> None:
-        self.ops, self.transforms = shared_modules(space, channels, stride)
-        live = [c for c in space.candidates if not c.is_zero]
-        self.chains = [(op_key(c), c.inputs) for c in live]  # in plan order
+    def build_candidates(self, live: list[Candidate], channels: int, stride: int) -> None:
+        self.ops, self.transforms = shared_modules(self.space, channels, stride)
+        self.chains = [(op_key(c), c.inputs) for c in live]
 
-    def response(self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None):
+    def response(
+        self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None
+    ) -> torch.Tensor:
         key, chain = self.chains[n]
         # each distinct activation chain is computed once per edge and shared
         for i in range(1, len(chain) + 1):
