@@ -7,12 +7,29 @@ from typing import Any
 import torch
 from torch import nn
 
-from factorspace.compile import Space, compile_supernet
-from factorspace.schema import Recipe
+from factorspace.compile import Space, Supernet, compile_supernet
+from factorspace.schema import Recipe, SupernetConfig
 
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def weight_count(net: Supernet) -> int:
+    """The supernet's weights (the paper's omega): every parameter but the architecture."""
+    return sum(p.numel() for p in net.weight_parameters())
+
+
+def joint_weight_counts(space: Space, config: SupernetConfig, net: Supernet) -> dict[str, int]:
+    """A joint space's supernet weights under each ``supernet.joint_weights``: ``net`` (built
+    with ``config``) counts its own variant; the other is built here, on the CPU, without
+    touching the caller's random state."""
+    mine = config.joint_weights
+    other = "shared" if mine == "separate" else "separate"
+    with torch.random.fork_rng(devices=[]):
+        other_net = Supernet(space, config.model_copy(update={"joint_weights": other}))
+    counts = {mine: weight_count(net), other: weight_count(other_net)}
+    return {variant: counts[variant] for variant in ("separate", "shared")}
 
 
 def activation_bytes_per_image(model: nn.Module, channels: int, image_size: int) -> int:
@@ -42,7 +59,12 @@ def activation_bytes_per_image(model: nn.Module, channels: int, image_size: int)
 
 
 def space_summary(recipe: Recipe, *, measure_memory: bool = True) -> dict[str, Any]:
-    """The facts ``factorspace space`` prints, as a JSON-ready dict."""
+    """The facts ``factorspace space`` prints, as a JSON-ready dict.
+
+    ``supernet_weights`` counts the supernet as configured; a joint space adds ``joint_weights``
+    (the configured variant) and ``supernet_weights_separate`` / ``supernet_weights_shared``
+    (both variants, one of them equal to ``supernet_weights``).
+    """
     space = Space(recipe.space)
     net = compile_supernet(space, recipe.supernet)
     arch = {f: sum(p.numel() for p in ps) for f, ps in net.arch_parameters().items()}
@@ -65,11 +87,15 @@ def space_summary(recipe: Recipe, *, measure_memory: bool = True) -> dict[str, A
         "edges_per_cell": space.edges_per_cell,
         "arch_parameters_per_edge": {f: space.arch_width(f) for f in space.searched_factors},
         "arch_parameters": arch,
-        "supernet_weights": count_parameters(net) - sum(arch.values()),
+        "supernet_weights": weight_count(net),
         "cell_size": space.cell_size(),
         "space_size": size,
         "space_size_sci": f"{size:.2g}",
     }
+    if space.mode == "joint":  # the configured variant and the other one (compile.edge)
+        summary["joint_weights"] = recipe.supernet.joint_weights
+        for variant, n in joint_weight_counts(space, recipe.supernet, net).items():
+            summary[f"supernet_weights_{variant}"] = n
     if measure_memory:
         summary["activation_mib_per_image"] = round(
             activation_bytes_per_image(net, recipe.supernet.in_channels, recipe.data.image_size)

@@ -57,6 +57,22 @@ def print_space(s: dict) -> None:
         f"architecture parameters  {sum(s['arch_parameters'].values()):,} {s['arch_parameters']}"
     )
     out.print(f"supernet weights         {s['supernet_weights']:,}")
+    for line in joint_lines(s):
+        out.print(line)
     out.print(f"architectures            {s['space_size_sci']} ({s['space_size']:,})")
     if "activation_mib_per_image" in s:
         out.print(f"activation memory        ~{s['activation_mib_per_image']} MiB per image (fp32)")
+
+
+def joint_lines(s: dict) -> list[str]:
+    """For a joint space: which ``supernet.joint_weights`` variant the count above is, and the
+    other variant's count with the ``--set`` that builds it."""
+    if "joint_weights" not in s:
+        return []
+    mine = s["joint_weights"]
+    other = "shared" if mine == "separate" else "separate"
+    return [
+        f"{'  joint_weights':<25}{mine} (the count above)",
+        f"{'  ' + other + ' variant':<25}{s[f'supernet_weights_{other}']:,} "
+        f"(--set supernet.joint_weights={other})",
+    ]

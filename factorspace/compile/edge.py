@@ -4,7 +4,14 @@
 operator factor's softmax; the input transforms that apply to it (the mixed activation, eq. 2) are
 computed once per edge and shared by every operator they apply to; argument-role combinations are
 weighted by the product of their factors' softmaxes. ``JointEdge`` gives every valid combination
-its own weight in one softmax: the paper's non-factorized baseline.
+its own weight in one softmax: the paper's non-factorized baseline, DARTS over the 40
+"super-operators" of §3. As in DARTS, where every candidate of a mixed op is its own module, each
+candidate is a :class:`SuperOperator`: its own activation modules (a PReLU slope, a Swish ``b``
+per candidate) and its own operator (weights and BatchNorm), computed on the edge's input by
+itself (``supernet.joint_weights: separate``, the default). ``SharedJointEdge``
+(``joint_weights: shared``) keeps one module per operator and per activation, shared by the
+candidates that use it, and computes each activation chain once per edge: the factorized space's
+weights under the joint softmax.
 
 ``none`` (the zero-tagged operator) is never computed: its output is zero, so leaving it out of the
 sum changes neither the output nor any gradient (its weight still enters every softmax).
@@ -30,6 +37,7 @@ from torch import nn
 
 from factorspace.ops.kernels import BatchNorm2d, batch_norm_call
 from factorspace.registry import ACTIVATIONS, OPERATORS
+from factorspace.schema.network import DEFAULT_JOINT_WEIGHTS, JointWeights
 from factorspace.space import Candidate, Space
 
 Chosen = dict[str, int]  # group -> the one choice a hard relaxation computes on this edge
@@ -45,6 +53,12 @@ def op_key(candidate: Candidate) -> str:
 
 def transform_key(factor: str, choice: str) -> str:
     return f"{factor}__{choice}"
+
+
+def candidate_key(candidate: Candidate) -> str:
+    """Module name of a candidate's :class:`SuperOperator`: its operator key, then its inputs."""
+    key = "__".join([op_key(candidate), *(a for _, a in candidate.inputs)])
+    return key.replace(".", "p").replace("-", "m")
 
 
 def build_search_op(candidate: Candidate, channels: int, stride: int) -> nn.Module:
@@ -91,25 +105,45 @@ def mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module]) -> to
     return add_all([w[k] * t(x) for k, t in enumerate(transforms)])
 
 
+def shared_modules(space: Space, channels: int, stride: int) -> tuple[nn.ModuleDict, nn.ModuleDict]:
+    """One module per operator-with-arguments and one per input transform choice, each shared
+    by every candidate of the edge that uses it (built in candidate order)."""
+    ops, transforms = nn.ModuleDict(), nn.ModuleDict()
+    for c in space.candidates:
+        if c.is_zero:
+            continue
+        if op_key(c) not in ops:
+            ops[op_key(c)] = build_search_op(c, channels, stride)
+        for factor, choice in c.inputs:
+            if transform_key(factor, choice) not in transforms:
+                transforms[transform_key(factor, choice)] = ACTIVATIONS.get(choice).build(channels)
+    return ops, transforms
+
+
+class SuperOperator(nn.Module):
+    """One candidate as its own module (a DARTS "super-operator", §3): its input transforms in
+    factor order (``inputs``), then its operator (``op``), none of them shared."""
+
+    def __init__(self, candidate: Candidate, channels: int, stride: int) -> None:
+        super().__init__()
+        self.inputs = nn.Sequential(
+            *(ACTIVATIONS.get(a).build(channels) for _, a in candidate.inputs)
+        )
+        self.op = build_search_op(candidate, channels, stride)
+
+    def weighted(self, x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+        """``w * op(inputs(x))``, ``w`` folded into the operator's BatchNorm (:func:`weighted`)."""
+        return weighted(self.op, self.inputs(x), w)
+
+
 class _MixedEdge(nn.Module):
-    """The modules of one edge: one per operator-with-arguments, one per input transform choice."""
+    """What every mixed edge has: its space and stride; an edge of ``none`` alone is zero."""
 
     def __init__(self, space: Space, channels: int, stride: int) -> None:
         super().__init__()
         self.space = space
         self.stride = stride
-        live = [c for c in space.candidates if not c.is_zero]
-        self.ops = nn.ModuleDict()
-        self.transforms = nn.ModuleDict()
-        for c in live:
-            if op_key(c) not in self.ops:
-                self.ops[op_key(c)] = build_search_op(c, channels, stride)
-            for factor, choice in c.inputs:
-                if transform_key(factor, choice) not in self.transforms:
-                    self.transforms[transform_key(factor, choice)] = ACTIVATIONS.get(choice).build(
-                        channels
-                    )
-        self.zero_only = not live
+        self.zero_only = all(c.is_zero for c in space.candidates)
 
     def zeros(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :, :: self.stride, :: self.stride].mul(0.0)
@@ -118,6 +152,7 @@ class _MixedEdge(nn.Module):
 class FactorizedEdge(_MixedEdge):
     def __init__(self, space: Space, channels: int, stride: int) -> None:
         super().__init__(space, channels, stride)
+        self.ops, self.transforms = shared_modules(space, channels, stride)
         config = space.config
         self.op_factor = config.operator.name
         self.mix = mix
@@ -197,12 +232,29 @@ class FactorizedEdge(_MixedEdge):
 
 
 class JointEdge(_MixedEdge):
+    """Every candidate in one softmax (the group ``joint``), each its own :class:`SuperOperator`
+    (``supernet.joint_weights: separate``): DARTS's mixed op over the super-operators."""
+
     def __init__(self, space: Space, channels: int, stride: int) -> None:
         super().__init__(space, channels, stride)
         (self.group,) = space.groups  # one group: every candidate
-        self.plan = [
-            (k, op_key(c), c.inputs) for k, c in enumerate(space.candidates) if not c.is_zero
-        ]
+        # the computed candidates' indices on the softmax axis: all but `none`
+        self.plan = [k for k, c in enumerate(space.candidates) if not c.is_zero]
+        self.build_candidates([space.candidates[k] for k in self.plan], channels, stride)
+
+    def build_candidates(self, live: list[Candidate], channels: int, stride: int) -> None:
+        """Register the modules of the computed candidates ``live`` (in plan order)."""
+        self.candidates = nn.ModuleDict(
+            {candidate_key(c): SuperOperator(c, channels, stride) for c in live}
+        )
+        self.keys = [candidate_key(c) for c in live]
+
+    def response(
+        self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The ``n``-th computed candidate's weighted output; ``cache`` holds the transforms of
+        ``x`` computed so far on this edge (used by the shared variant)."""
+        return self.candidates[self.keys[n]].weighted(x, w)
 
     def forward(
         self, x: torch.Tensor, weights: dict[str, torch.Tensor], chosen: Chosen | None = None
@@ -211,26 +263,52 @@ class JointEdge(_MixedEdge):
             return self.zeros(x)
         w = weights.get(self.group)
         pick = (chosen or {}).get(self.group)
-        inputs: dict[tuple, torch.Tensor] = {(): x}
-        terms = []
-        for k, key, chain in self.plan:
-            if pick is not None and k != pick:
-                continue
-            # each distinct activation chain is computed once per edge and shared
-            for n in range(1, len(chain) + 1):
-                if chain[:n] not in inputs:
-                    inputs[chain[:n]] = self.transforms[transform_key(*chain[n - 1])](
-                        inputs[chain[: n - 1]]
-                    )
-            terms.append(weighted(self.ops[key], inputs[chain], None if w is None else w[k]))
+        cache: dict[tuple, torch.Tensor] = {(): x}
+        terms = [
+            self.response(n, x, cache, None if w is None else w[k])
+            for n, k in enumerate(self.plan)
+            if pick is None or k == pick  # a hard relaxation computes its pick alone (GDAS)
+        ]
         if pick is None:
             return add_all(terms)
         return add_all([add_all(terms) if terms else self.zeros(x), unchosen(w, pick)])
 
 
+class SharedJointEdge(JointEdge):
+    """The joint softmax over modules shared by candidates (``joint_weights: shared``): one
+    operator module for its nine activation variants, one module per activation, and each
+    activation chain computed once per edge; the factorized space's modules, and what the joint
+    mode computed before it had separate weights."""
+
+    def build_candidates(self, live: list[Candidate], channels: int, stride: int) -> None:
+        self.ops, self.transforms = shared_modules(self.space, channels, stride)
+        self.chains = [(op_key(c), c.inputs) for c in live]
+
+    def response(
+        self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None
+    ) -> torch.Tensor:
+        key, chain = self.chains[n]
+        # each distinct activation chain is computed once per edge and shared
+        for i in range(1, len(chain) + 1):
+            if chain[:i] not in cache:
+                cache[chain[:i]] = self.transforms[transform_key(*chain[i - 1])](
+                    cache[chain[: i - 1]]
+                )
+        return weighted(self.ops[key], cache[chain], w)
+
+
 EDGE_TYPES: dict[str, type[_MixedEdge]] = {"factorized": FactorizedEdge, "joint": JointEdge}
 """``space.mode`` -> the edge that mixes its groups (the schema's ``mode`` values)."""
 
+JOINT_EDGE_TYPES: dict[str, type[JointEdge]] = {"separate": JointEdge, "shared": SharedJointEdge}
+"""``supernet.joint_weights`` -> the edge of a joint space."""
 
-def build_edge(space: Space, channels: int, stride: int) -> _MixedEdge:
+
+def build_edge(
+    space: Space, channels: int, stride: int, joint_weights: JointWeights = DEFAULT_JOINT_WEIGHTS
+) -> _MixedEdge:
+    """The mixed edge of ``space``; ``joint_weights`` picks a joint space's edge (and is ignored
+    by a factorized space, whose operators are one module each by construction)."""
+    if space.mode == "joint":
+        return JOINT_EDGE_TYPES[joint_weights](space, channels, stride)
     return EDGE_TYPES[space.mode](space, channels, stride)

@@ -4,7 +4,7 @@ An edge of ``C`` channels sends its first ``C/K`` channels through the mixed ope
 ``C/K`` channels) and lets the other ``C - C/K`` bypass it, max-pooled 2x2 on a reduction edge so
 that both halves match; the two are concatenated and channel-shuffled in ``K`` groups, so the next
 edge mixes other channels. The mixed edge is :func:`factorspace.compile.edge.build_edge`'s,
-unchanged: any space, factorized or joint, gets partial channels.
+unchanged: any space, factorized or joint (separate or shared weights), gets partial channels.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from factorspace.compile.edge import build_edge
+from factorspace.schema.network import DEFAULT_JOINT_WEIGHTS, JointWeights
 from factorspace.space import Space
 
 
@@ -32,10 +33,17 @@ class PartialEdge(nn.Module):
     """``channel_shuffle(cat(edge(x[:, :C/K]), bypass(x[:, C/K:])), K)``; ``edge`` is the mixed
     edge at ``C/K`` channels, ``bypass`` the identity or, with stride 2, ``MaxPool2d(2, 2)``."""
 
-    def __init__(self, space: Space, channels: int, stride: int, k: int) -> None:
+    def __init__(
+        self,
+        space: Space,
+        channels: int,
+        stride: int,
+        k: int,
+        joint_weights: JointWeights = DEFAULT_JOINT_WEIGHTS,
+    ) -> None:
         super().__init__()
         self.k, self.mixed = k, channels // k
-        self.edge = build_edge(space, self.mixed, stride)
+        self.edge = build_edge(space, self.mixed, stride, joint_weights)
         self.bypass = nn.MaxPool2d(2, 2) if stride == 2 else nn.Identity()
 
     def forward(
@@ -51,8 +59,15 @@ class PartialEdge(nn.Module):
         return channel_shuffle(out, self.k)
 
 
-def build_partial_edge(space: Space, channels: int, stride: int, k: int) -> nn.Module:
-    """The edge of a search cell: a plain mixed edge for ``k == 1``, else a :class:`PartialEdge`."""
+def build_partial_edge(
+    space: Space,
+    channels: int,
+    stride: int,
+    k: int,
+    joint_weights: JointWeights = DEFAULT_JOINT_WEIGHTS,
+) -> nn.Module:
+    """The edge of a search cell: a plain mixed edge for ``k == 1``, else a :class:`PartialEdge`;
+    ``joint_weights`` as :func:`~factorspace.compile.edge.build_edge`."""
     if k == 1:
-        return build_edge(space, channels, stride)
-    return PartialEdge(space, channels, stride, k)
+        return build_edge(space, channels, stride, joint_weights)
+    return PartialEdge(space, channels, stride, k, joint_weights)

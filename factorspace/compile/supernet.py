@@ -13,6 +13,9 @@ edge (group ``edge``), softmax over each node's inputs, so that a node is
 ``sum_j beta_j * edge_j(h_j)``; ``stem: imagenet`` is its ImageNet search stem (three stride-2
 3x3 convs; the first cell's ``c_{k-2}`` input is at twice the resolution, hence reduced).
 
+A joint space (the paper's non-factorized baseline) gives every candidate its own module, as DARTS
+does, unless ``joint_weights: shared`` (:mod:`factorspace.compile.edge`).
+
 Each architecture group has a relaxation (:mod:`factorspace.relax`; DARTS's softmax unless the
 search says otherwise): it gives the forward weights (:meth:`Supernet.forward_weights`), the
 probabilities that derivation and the records read (:meth:`Supernet.arch_probabilities`), an
@@ -32,7 +35,7 @@ from factorspace.errors import FactorspaceError
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
 from factorspace.relax import ForwardWeights, Relaxation, build_relaxations
 from factorspace.schema import SearchConfig, SpaceConfig, SupernetConfig
-from factorspace.schema.network import EDGE_GROUP
+from factorspace.schema.network import DEFAULT_JOINT_WEIGHTS, EDGE_GROUP, JointWeights
 from factorspace.schema.relaxation import SoftmaxConfig
 from factorspace.space import Space
 
@@ -49,6 +52,7 @@ class SearchCell(nn.Module):
         reduction: bool,
         reduction_prev: bool,
         partial_channels: int = 1,
+        joint_weights: JointWeights = DEFAULT_JOINT_WEIGHTS,
     ) -> None:
         super().__init__()
         self.reduction = reduction
@@ -59,7 +63,9 @@ class SearchCell(nn.Module):
         )
         self.preprocess1 = ReLUConvBN(c_p, c, 1, 1, 0, affine=False)
         self.edges = nn.ModuleList(
-            build_partial_edge(space, c, 2 if reduction and src < 2 else 1, partial_channels)
+            build_partial_edge(
+                space, c, 2 if reduction and src < 2 else 1, partial_channels, joint_weights
+            )
             for src, _ in space.edge_list()
         )
         self.nodes = space.nodes
@@ -124,7 +130,14 @@ class Supernet(nn.Module):
                 c_curr *= 2
             self.cells.append(
                 SearchCell(
-                    space, c_pp, c_p, c_curr, reduction, reduction_prev, config.partial_channels
+                    space,
+                    c_pp,
+                    c_p,
+                    c_curr,
+                    reduction,
+                    reduction_prev,
+                    config.partial_channels,
+                    config.joint_weights,
                 )
             )
             reduction_prev = reduction

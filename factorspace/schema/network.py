@@ -11,6 +11,9 @@ from factorspace.schema.space import Strict
 
 EDGE_GROUP = "edge"  # the architecture-parameter group of edge normalisation
 
+JointWeights = Literal["separate", "shared"]
+DEFAULT_JOINT_WEIGHTS: JointWeights = "separate"  # the one default; the compiler reads it too
+
 
 class SupernetConfig(Strict):
     channels: int = Field(16, ge=2, description="initial channels C (DARTS search: 16)")
@@ -36,6 +39,15 @@ class SupernetConfig(Strict):
         False,
         description="PC-DARTS's edge normalisation: one weight per edge, softmax over each "
         "node's inputs, searched as the architecture group `edge`",
+    )
+    joint_weights: JointWeights = Field(
+        DEFAULT_JOINT_WEIGHTS,
+        description="mode joint only (ignored by a factorized space, whose operators are one "
+        "module each by construction): separate: every candidate (activation + operator, a "
+        "'super-operator') is its own module with its own weights, activation parameters and "
+        "BatchNorm, as DARTS over the paper's 40 super-operators (§3); shared: the candidates of "
+        "one operator share its module (weights and BatchNorm) and each activation module is "
+        "shared by the operators it precedes, the factorized space's weights",
     )
 
     @model_validator(mode="after")
