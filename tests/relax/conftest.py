@@ -10,7 +10,9 @@ from factorspace.compile import compile_supernet
 from factorspace.schema import SearchConfig, SupernetConfig
 from tests.conftest import paper_space
 
-TINY = SupernetConfig(channels=4, cells=2, reduction_cells=[1], classes=10)
+TINY = SupernetConfig(
+    channels=4, cells=2, reduction_cells=[1], classes=10, joint_weights="shared"
+)  # gumbel on separate joint weights: tests/compile/test_joint.py
 
 
 def tiny_net(relaxation: dict | None = None, overrides: dict | None = None, mode="factorized"):
