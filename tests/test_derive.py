@@ -151,7 +151,8 @@ def test_joint_mode_takes_the_strongest_candidate():
 ARG_SPACE = {
     "factors": [
         {"name": "op", "role": "operator", "choices": ["none", "skip_connect", "sep_conv"]},
-        {"name": "activation", "role": "input", "choices": ["relu", "selu"]},
+        {"name": "activation", "role": "input", "choices": ["relu", "selu"],
+         "applies_to": {"tags": ["parameterized", "skip"]}},
         {"name": "kernel", "role": "argument", "keyword": "kernel_size", "choices": [3, 5],
          "applies_to": {"choices": ["sep_conv"]}},
     ],

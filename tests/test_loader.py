@@ -70,8 +70,20 @@ BAD = [
         ":11:", "space.factors[1].applies_to.choices[0]", "'sep_conv_5x5'"]),
     ("rule names unknown tag", ("tags: [parameterized]", "tags: [parametrized]"), [
         "applies_to.tags[0]", "did you mean 'parameterized'"]),
-    ("no operator factor", ("role: operator", "role: input"), [
+    ("no operator factor", ("role: operator", "role: input\n      applies_to: {tags: [pooling]}"), [
         ":4:", "space.factors", "no factor has role `operator`; exactly one must"]),
+    ("input factor without a rule", ("      applies_to: {factor: op, tags: [parameterized]}\n", ""), [
+        ":8:", "space.factors[1].applies_to",
+        "an input factor needs applies_to, the operator choices it transforms the input of; "
+        "the paper's activations: applies_to: {factor: op, tags: [parameterized]}",
+        "an input factor needs applies_to"]),  # the CLI's rich markup eats "[parameterized]"
+    ("argument factor without a rule", ("  cell:", "    - {name: kernel_size, role: argument, choices: [3, 5]}\n  cell:"), [
+        ":12:", "space.factors[2].applies_to",
+        "an argument factor needs applies_to, the operator choices whose constructor takes it"]),
+    ("argument factor with a null rule", ("  cell:", "    - {name: kernel_size, role: argument, choices: [3], applies_to: null}\n  cell:"), [
+        ":12:", "space.factors[2].applies_to", "an argument factor needs applies_to"]),
+    ("a typo in applies_to is a typo", ("applies_to:", "applies_too:"), [
+        ":11:", "space.factors[1].applies_too", "did you mean 'applies_to'"]),
     ("bad role", ("role: operator", "role: operation"), [
         ":6:", "space.factors[0]", "'operator', 'input', 'argument'"]),
     ("zero channels", ("channels: 4", "channels: 0"), [

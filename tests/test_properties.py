@@ -47,12 +47,11 @@ def spaces(draw) -> tuple[dict, dict[str, list[str]]]:
     applies: dict[str, list[str]] = {op: [] for op in ops}
     for i in range(draw(st.integers(0, 2))):
         factor = {"name": f"act{i}", "role": "input", "choices": draw(subset(ACTIVATIONS))}
-        rule = draw(st.sampled_from(["default", "choices", "tags"]))
-        targets = nonzero
+        rule = draw(st.sampled_from(["choices", "tags"]))  # applies_to is required
         if rule == "choices":
             targets = draw(subset(nonzero))
             factor["applies_to"] = {"choices": targets}
-        elif rule == "tags":
+        else:
             tag = draw(
                 st.sampled_from(sorted({t for op in nonzero for t in OPERATORS.get(op).tags}))
             )

@@ -69,7 +69,8 @@ def search_loaders(
     """Split the training images into a weight-training and an architecture-validation portion.
 
     Args:
-        config: which images, how to subset, split and augment them.
+        config: which images, how to subset, split and augment them (``augment`` the training
+            portion, with ``val_augment`` the validation portion too).
         batch_size: images per batch of both loaders (the last batch may be smaller).
         seed: fixes the split, the subsets and, with the epoch, every batch and its augmentation.
         device: where the batches go; CUDA turns on pinned memory.
@@ -96,7 +97,10 @@ def search_loaders(
             )
     split = in_memory(split, train_idx + val_idx, config.image_size)
     train = _loader(split, train_idx, config, batch_size, seed, "train", device, config.augment)
-    val = _loader(split, val_idx, config, batch_size, seed, "val", device, False)
+    # DARTS's train_search.py gives both halves the training transform. Each loader draws its
+    # crops and flips from its own stream ("train", "val"), so val_augment moves no training draw.
+    val_augment = config.augment and config.val_augment
+    val = _loader(split, val_idx, config, batch_size, seed, "val", device, val_augment)
     return SearchData(
         train, val, len(split.classes), train_idx, val_idx, split.classes, split.source
     )

@@ -39,6 +39,13 @@ class DataConfig(Strict):
     mean: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
     std: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
     augment: bool = Field(True, description="DARTS augmentation: random crop (pad 4) and flip")
+    val_augment: bool = Field(
+        True,
+        description="with `augment`, also augment the search's validation portion, as DARTS's "
+        "train_search.py does (one training transform for both halves of the split); false: "
+        "validation images as they are. Its draws are the validation loader's own: the training "
+        "portion's batches are the same either way",
+    )
 
     @model_validator(mode="after")
     def _subsets_fit(self) -> DataConfig:

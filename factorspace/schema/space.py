@@ -61,19 +61,46 @@ class OperatorFactor(Strict):
     choices: list[str] = Field(min_length=1, description="operator names from the registry")
 
 
-class InputFactor(Strict):
+# What a factor without `applies_to` is told to write. No default: "every operator" would put an
+# activation before the pools and skip_connect, a space that is not the paper's (eq. 1).
+APPLIES_TO_HINTS = {
+    "input": "an input factor needs applies_to, the operator choices it transforms the input of; "
+    "the paper's activations: applies_to: {factor: op, tags: [parameterized]}",
+    "argument": "an argument factor needs applies_to, the operator choices whose constructor "
+    "takes it, e.g. applies_to: {factor: op, tags: [parameterized]} or "
+    "applies_to: {factor: op, choices: [sep_conv, dil_conv]}",
+}
+
+
+class RuledFactor(Strict):
+    """A factor that applies only where its ``applies_to`` rule says (input and argument roles)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_rule(cls, data: object) -> object:
+        known = isinstance(data, dict) and set(data) <= set(cls.model_fields)  # else: a typo
+        if known and data.get("applies_to") is None:
+            role = data.get("role", "input")
+            raise FieldError(("applies_to",), APPLIES_TO_HINTS.get(role, APPLIES_TO_HINTS["input"]))
+        return data
+
+
+class InputFactor(RuledFactor):
     role: Literal["input"]
     name: Name
     choices: list[str] = Field(min_length=1, description="activation names from the registry")
-    applies_to: Rule | None = Field(None, description="default: every operator but `none`")
+    applies_to: Rule = Field(
+        description="the operator choices whose input it transforms; the paper's activations: "
+        "{factor: op, tags: [parameterized]}"
+    )
 
 
-class ArgumentFactor(Strict):
+class ArgumentFactor(RuledFactor):
     role: Literal["argument"]
     name: Name
     choices: list[int | float | str] = Field(min_length=1, description="values for the keyword")
     keyword: Name | None = Field(None, description="constructor keyword (default: the name)")
-    applies_to: Rule | None = None
+    applies_to: Rule = Field(description="the operator choices whose constructor takes it")
 
     @property
     def argument(self) -> str:
@@ -165,9 +192,7 @@ def _check_factors(factors: list) -> None:
                 )
         if isinstance(f, OperatorFactor):
             continue
-        rule = f.applies_to
-        if rule is not None:
-            _check_rule(rule, ("factors", i, "applies_to"), op_factor, list(seen))
+        _check_rule(f.applies_to, ("factors", i, "applies_to"), op_factor, list(seen))
         if not applicable_operators(f, op_factor):
             raise FieldError(("factors", i, "applies_to"), "the rule selects no operator choice")
         if isinstance(f, ArgumentFactor):
@@ -218,6 +243,6 @@ def applicable_operators(factor, op_factor: OperatorFactor) -> list[str]:
         entry = OPERATORS.get(op)
         if "zero" in entry.tags:
             continue
-        if rule is None or op in rule.choices or entry.tags & set(rule.tags):
+        if op in rule.choices or entry.tags & set(rule.tags):
             result.append(op)
     return result

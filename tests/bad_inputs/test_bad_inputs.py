@@ -137,6 +137,13 @@ CASES = [
     recipe("rule_selects_nothing", "space.factors[1].applies_to", "selects no operator", "rule"),
     recipe("rule_empty", "space.factors[1].applies_to", "a rule needs `tags` or `choices`", "rule"),
     recipe(
+        "rule_missing_on_input",
+        "space.factors[1].applies_to",
+        "an input factor needs applies_to, the operator choices it transforms the input of; "
+        "the paper's activations: applies_to: {factor: op, tags:",  # CLI markup eats [...]
+        "rule",
+    ),
+    recipe(
         "factor_order_unknown",
         "search.factor_order[1]",
         "unknown factor 'activaton' (did you mean 'activation'?)",

@@ -136,15 +136,70 @@ def test_workers_do_not_change_the_batches():
         assert same(epoch_batches(parallel.train), epoch_batches(serial.train))
 
 
-def test_augmentation_only_on_the_training_portion():
-    data = search_loaders(bundled(subset_per_class=0.02), 50, seed=0)
-    train = [epoch_batches(data.train) for _ in range(2)]
-    val = [epoch_batches(data.val) for _ in range(2)]
-    assert torch.equal(as_set(val[0]), as_set(val[1]))  # the same images, only reordered
-    assert not torch.equal(as_set(train[0]), as_set(train[1]))
+def crops_of(image: torch.Tensor) -> list[torch.Tensor]:
+    """Every RandomCrop(padding=4) of a normalised image and the mirror of each (DARTS)."""
+    mean, std = torch.tensor(BUNDLED.mean).view(3, 1, 1), torch.tensor(BUNDLED.std).view(3, 1, 1)
+    padded = (torch.nn.functional.pad(image * std + mean, (4, 4, 4, 4)) - mean) / std
+    size = image.shape[-1]
+    crops = [
+        padded[:, y : y + size, x : x + size] for y, x in itertools.product(range(9), range(9))
+    ]
+    return crops + [crop.flip(-1) for crop in crops]
 
+
+def is_augmented_from(image: torch.Tensor, original: torch.Tensor) -> bool:
+    return any(torch.allclose(image, view, atol=1e-5) for view in crops_of(original))
+
+
+def test_augment_false_augments_neither_portion():
     plain = search_loaders(bundled(subset_per_class=0.02, augment=False), 50, seed=0)
-    assert torch.equal(as_set(epoch_batches(plain.train)), as_set(epoch_batches(plain.train)))
+    for loader in (plain.train, plain.val):
+        assert torch.equal(as_set(epoch_batches(loader)), as_set(epoch_batches(loader)))
+
+
+def test_validation_portion_is_augmented_as_darts_does_by_default():
+    config = bundled(subset_per_class=0.02)
+    assert config.val_augment  # DARTS's train_search.py: one transform for both halves
+    augmented = search_loaders(config, 50, seed=0)
+    plain = search_loaders(config.model_copy(update={"val_augment": False}), 50, seed=0)
+    epochs = []
+    for _ in range(2):
+        batches, originals = epoch_batches(augmented.val), epoch_batches(plain.val)
+        assert len(batches) == len(originals)
+        for (images, labels), (before, before_labels) in zip(batches, originals, strict=True):
+            assert torch.equal(labels, before_labels)  # the same images in the same order
+            assert all(is_augmented_from(x, o) for x, o in zip(images, before, strict=True))
+        assert not same(batches, originals)
+        epochs.append(batches)
+    assert not torch.equal(as_set(epochs[0]), as_set(epochs[1]))  # new crops and flips
+
+
+def test_val_augment_false_gives_the_unaugmented_validation_batches():
+    config = bundled(subset_per_class=0.02, val_augment=False)
+    data = search_loaders(config, 50, seed=0)
+    unaugmented = search_loaders(config.model_copy(update={"augment": False}), 50, seed=0)
+    epochs = [epoch_batches(data.val) for _ in range(2)]
+    assert torch.equal(as_set(epochs[0]), as_set(epochs[1]))  # the same images, only reordered
+    assert not same(epochs[0], epochs[1])
+    for batches in epochs:
+        assert same(batches, epoch_batches(unaugmented.val))
+    images, _ = epochs[0][0]
+    data.val.sampler.set_epoch(0)
+    position = next(iter(data.val.sampler))[0]
+    assert torch.equal(images[0], data.val.dataset[position][0])  # an index alone: as stored
+
+
+def test_val_augment_moves_no_training_draw():
+    config = bundled(subset_per_class=0.02)
+    runs = [
+        search_loaders(config.model_copy(update={"val_augment": flag}), 32, seed=5)
+        for flag in (True, False)
+    ]
+    for _ in range(2):  # the search's pattern: a validation batch after each training batch
+        steps = [list(zip(run.train, run.val, strict=False)) for run in runs]
+        for (train, _), (other, _) in zip(*steps, strict=True):
+            assert torch.equal(train[0], other[0]) and torch.equal(train[1], other[1])
+        assert not all(torch.equal(a[1][0], b[1][0]) for a, b in zip(*steps, strict=True))
 
 
 def test_an_augmented_image_is_a_padded_crop_or_its_mirror():
