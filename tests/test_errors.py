@@ -80,3 +80,20 @@ def test_errors_located_leaves_errors_outside_the_recipe_alone(tmp_path):
     with pytest.raises(FactorspaceError) as caught, errors_located(path):
         raise FactorspaceError("no checkpoint", field="run.checkpoint")
     assert str(caught.value) == "run.checkpoint: no checkpoint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a [/x] closing tag", "[bold]not bold[/bold]", "kept [x] brackets", ":smile: stays text"],
+)
+def test_the_cli_prints_error_text_literally(tmp_path, text):
+    """No rich markup, emoji codes or highlighting in what the user wrote (issue 19)."""
+    from typer.testing import CliRunner
+
+    from factorspace.cli import app
+
+    folder = tmp_path / text.replace("/", "_")
+    folder.mkdir()
+    result = CliRunner().invoke(app, ["validate", str(folder / "recipe.yaml")])
+    assert result.exit_code == 2
+    assert f"error: {folder / 'recipe.yaml'}" in " ".join(result.stderr.split())

@@ -75,8 +75,7 @@ BAD = [
     ("input factor without a rule", ("      applies_to: {factor: op, tags: [parameterized]}\n", ""), [
         ":8:", "space.factors[1].applies_to",
         "an input factor needs applies_to, the operator choices it transforms the input of; "
-        "the paper's activations: applies_to: {factor: op, tags: [parameterized]}",
-        "an input factor needs applies_to"]),  # the CLI's rich markup eats "[parameterized]"
+        "the paper's activations: applies_to: {factor: op, tags: [parameterized]}"]),
     ("argument factor without a rule", ("  cell:", "    - {name: kernel_size, role: argument, choices: [3, 5]}\n  cell:"), [
         ":12:", "space.factors[2].applies_to",
         "an argument factor needs applies_to, the operator choices whose constructor takes it"]),

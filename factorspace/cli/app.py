@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from factorspace.errors import (
     EXIT_BAD_INPUT,
@@ -21,8 +22,19 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Differentiable architecture search over factorized operator spaces.",
 )
-out = Console()
-err = Console(stderr=True)
+# User text (paths, recipe values, error messages) is printed as it is: no rich markup (a path
+# with `[x]` in it would lose it, `[/x]` would raise), no `:emoji:` codes, no highlighting.
+# Styles come only from labelled(), never from text.
+out = Console(markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def labelled(label: str, style: str, message: object = None) -> Text:
+    """``label: message`` with ``label`` styled and ``message`` literal (``label`` alone if none)."""
+    if message is None:
+        return Text(label, style=style)
+    return Text.assemble((f"{label}:", style), f" {message}")
+
 
 RecipeArg = Annotated[Path, typer.Argument(help="a recipe YAML file")]
 SetOpt = Annotated[
@@ -47,13 +59,13 @@ def reports_errors(command):
         try:
             return command(*args, **kwargs)
         except Interrupted as e:
-            err.print(f"[bold yellow]interrupted:[/] {e}", highlight=False, soft_wrap=True)
+            err.print(labelled("interrupted", "bold yellow", e), soft_wrap=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except KeyboardInterrupt:  # before a run started, or a second Ctrl-C
-            err.print("[bold yellow]interrupted[/]", highlight=False)
+            err.print(labelled("interrupted", "bold yellow"))
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except FactorspaceError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            err.print(labelled("error", "bold red", e), soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from factorspace.cli.app import app, err, out, reports_errors
+from factorspace.cli.app import app, err, labelled, out, reports_errors
 from factorspace.viz.render import FORMATS, GraphvizMissingWarning, render_genotype
 
 Format = Literal["pdf", "svg", "png", "gv"]
@@ -50,7 +50,7 @@ def render(
         paths = render_genotype(g, output, fmt=fmt, cells=cells)
     for w in caught:
         if issubclass(w.category, GraphvizMissingWarning):
-            err.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+            err.print(labelled("warning", "yellow", w.message), soft_wrap=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     for path in paths:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from factorspace.cli.app import app, err, out, reports_errors
+from factorspace.cli.app import app, err, labelled, out, reports_errors
 
 
 @app.command()
@@ -25,7 +25,7 @@ def report(
         path = write_report(run_dir)
     for w in caught:
         if issubclass(w.category, GraphvizMissingWarning):
-            err.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+            err.print(labelled("warning", "yellow", w.message), soft_wrap=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     out.print(f"wrote {path}", highlight=False, soft_wrap=True)

@@ -45,7 +45,7 @@ def train_seeds(
     for run in runs:
         genotype = RunDir(run).genotype
         if console is not None:
-            console.print(f"[bold]re-training {run.name}[/] ({genotype})")
+            console.print(f"re-training {run.name} ({genotype})")
         result = train(
             genotype, recipe, out=out.root / run.name, device=device, resume=resume, console=console
         )

@@ -140,7 +140,7 @@ CASES = [
         "rule_missing_on_input",
         "space.factors[1].applies_to",
         "an input factor needs applies_to, the operator choices it transforms the input of; "
-        "the paper's activations: applies_to: {factor: op, tags:",  # CLI markup eats [...]
+        "the paper's activations: applies_to: {factor: op, tags: [parameterized]}",
         "rule",
     ),
     recipe(

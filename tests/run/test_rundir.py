@@ -71,7 +71,9 @@ def test_a_run_that_cannot_start_leaves_no_run_directory(tmp_path, existed):
     out = tmp_path / "run"
     if existed:
         out.mkdir()
-    with pytest.raises(fs.FactorspaceError, match="search.batch_size: 4096 is more than the training portion"):
+    with pytest.raises(
+        fs.FactorspaceError, match="search.batch_size: 4096 is more than the training portion"
+    ):
         search(tiny_recipe("search.batch_size=4096"), out=out, device="cpu")
     assert out.is_dir() == existed
     assert not existed or not any(out.iterdir())
