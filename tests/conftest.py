@@ -49,3 +49,13 @@ def tiny_supernet() -> SupernetConfig:
 def images() -> torch.Tensor:
     torch.manual_seed(0)
     return torch.randn(2, 3, 8, 8)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` need CUDA: skipped, with the reason, where there is none."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (marker gpu)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -43,6 +43,7 @@ def test_sequential_counts_one_validation_pass_per_searched_factor(rows):
     assert rows[1]["gflop_per_step"] > rows[0]["gflop_per_step"] > 0
 
 
+@pytest.mark.slow
 def test_cli_writes_json_and_csv(tmp_path):
     runner = CliRunner()
     for suffix in ("json", "csv"):
@@ -58,6 +59,7 @@ def test_cli_writes_json_and_csv(tmp_path):
         assert int(rows[0]["passes_per_step"]) == 2
 
 
+@pytest.mark.slow
 def test_compiled_mixing_matches_eager(images):
     """search.compile: the compiled mixed activation gives the eager forward and gradients."""
     torch.manual_seed(0)
@@ -78,6 +80,7 @@ def test_compiled_mixing_matches_eager(images):
             torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_profile_script_writes_the_operators_of_one_step(tmp_path):
     import subprocess
     import sys

@@ -26,7 +26,7 @@ from factorspace.registry import OPERATORS
 OPS = ["none", "skip_connect", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "dil_conv_3x3"]
 KERNEL_OPS = ["sep_conv", "conv"]  # take a `kernel_size` argument
 ACTIVATIONS = ["relu", "relu6", "swish", "elu", "rrelu"]
-VALID = Path(__file__).parent / "bad_inputs" / "recipes" / "valid.yaml"
+VALID = Path(__file__).parent / "integration" / "bad_inputs" / "recipes" / "valid.yaml"
 FAST = settings(
     max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )

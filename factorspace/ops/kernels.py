@@ -35,11 +35,15 @@ DEPTHWISE_MIN_ELEMENTS = 2**13
 
 
 def _is_cpu_grad(x: torch.Tensor) -> bool:
-    """Whether to take a fast path: a CPU tensor, gradients on, and no dispatch mode active.
+    """Whether to take a fast path: a CPU tensor, gradients on, no autocast, no dispatch mode.
     Under a mode (torch's flop counter, fake tensors while compiling) torch's own ops run, so
-    that what is counted or traced is the standard computation."""
+    that what is counted or traced is the standard computation; under autocast (bf16/fp16) too,
+    since the fast backwards are written for one dtype."""
     return (
-        x.device.type == "cpu" and torch.is_grad_enabled() and _get_current_dispatch_mode() is None
+        x.device.type == "cpu"
+        and torch.is_grad_enabled()
+        and not torch.is_autocast_enabled("cpu")
+        and _get_current_dispatch_mode() is None
     )
 
 

@@ -134,3 +134,22 @@ def test_large_tensors_take_the_fast_paths():
     w = torch.randn(4, 1, 5, 5, requires_grad=True)
     assert depthwise_conv2d(x, w, 1, 4, 2).grad_fn.name() == "_DepthwiseConvBackward"
     assert BatchNorm2d(4)(x).grad_fn.name() == "_ChannelsLastBatchNormBackward"
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_takes_torchs_own_kernels(monkeypatch, dtype):
+    """Under CPU autocast the fast backwards (written for one dtype) stand aside: a depthwise
+    conv above the size threshold trains in mixed precision and gives torch's gradients."""
+    monkeypatch.setattr(kernels, "DEPTHWISE_MIN_ELEMENTS", 0)
+    torch.manual_seed(0)
+    conv = kernels.DepthwiseConv2d(4, 5, stride=1, padding=2)
+    reference = nn.Conv2d(4, 4, 5, padding=2, groups=4, bias=False)
+    reference.load_state_dict(conv.state_dict())
+    x = torch.randn(2, 4, 8, 8)
+    grads = []
+    for module in (conv, reference):
+        module.zero_grad()
+        with torch.autocast("cpu", dtype=dtype):
+            module(x).float().square().sum().backward()
+        grads.append(module.weight.grad)
+    assert torch.equal(grads[0], grads[1])

@@ -253,13 +253,10 @@ def test_the_old_amp_key_is_refused_naming_train_precision(tmp_path):
     )
 
 
-def test_an_fp16_training_checkpoints_its_loss_scale(data_root, tmp_path, monkeypatch):
-    from factorspace.ops import kernels
+def test_an_fp16_training_checkpoints_its_loss_scale(data_root, tmp_path):
     from factorspace.run.checkpoint import load_checkpoint
     from factorspace.run.rundir import RunDir
 
-    # factorspace's CPU depthwise kernel does not take autocast's mixed dtypes yet: torch's conv
-    monkeypatch.setattr(kernels, "DEPTHWISE_MIN_ELEMENTS", 2**62)
     recipe = load_train_recipe(None, tiny(data_root, "train.precision=fp16", "train.epochs=1"))
     result = train("darts_v2", recipe, out=tmp_path / "run", device="cpu")
     assert math.isfinite(result.metrics[-1]["train_loss"])

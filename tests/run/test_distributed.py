@@ -242,6 +242,7 @@ def assert_all_close(a: dict, b: dict, atol: float) -> None:
         torch.testing.assert_close(a[k].double(), b[k].double(), atol=atol, rtol=0, msg=k)
 
 
+@pytest.mark.slow
 def test_processes_hold_the_same_architecture_after_every_epoch(two):
     _, (rank0, rank1) = two
     assert len(rank0["arch"]) == len(rank1["arch"]) == 2
@@ -250,6 +251,7 @@ def test_processes_hold_the_same_architecture_after_every_epoch(two):
             assert torch.equal(epoch0[k], epoch1[k]), k
 
 
+@pytest.mark.slow
 def test_two_processes_with_sync_batchnorm_end_where_one_process_ends(two, one):
     tmp, (rank0, _) = two
     searched, _ = one
@@ -260,6 +262,7 @@ def test_two_processes_with_sync_batchnorm_end_where_one_process_ends(two, one):
     assert all((last[k] - first[k]).abs().max() > 1e-5 for k in first)  # every factor moved
 
 
+@pytest.mark.slow
 def test_rank_0_alone_writes_one_run_directory(two):
     tmp, (rank0, rank1) = two
     runs = list((tmp / "cwd" / "runs").iterdir())
@@ -275,6 +278,7 @@ def test_rank_0_alone_writes_one_run_directory(two):
     assert_all_close(arch_file(run / "arch" / "epoch_002.json"), rank1["arch"][-1], atol=0)
 
 
+@pytest.mark.slow
 def test_a_distributed_resume_ends_as_the_uninterrupted_run(two):
     tmp, ranks = two
     for record in ranks:
@@ -285,6 +289,7 @@ def test_a_distributed_resume_ends_as_the_uninterrupted_run(two):
     assert [json.loads(r)["epoch"] for r in rows] == [1, 2]
 
 
+@pytest.mark.slow
 def test_two_process_training_holds_one_network_and_matches_one_process(two, one):
     tmp, (rank0, rank1) = two
     _, trained = one
@@ -325,6 +330,7 @@ def test_the_world_size_must_divide_the_global_batch():
     )
 
 
+@pytest.mark.slow
 def test_torchrun_runs_the_cli_and_rank_0_alone_prints(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",

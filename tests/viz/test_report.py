@@ -153,6 +153,7 @@ def test_report_without_dot_links_the_sources(copy, monkeypatch):
     assert "cells_normal.svg" not in html
 
 
+@pytest.mark.slow
 def test_cli_writes_the_report(copy):
     result = CliRunner().invoke(app, ["report", str(copy)])
     assert result.exit_code == 0, result.output
@@ -208,6 +209,7 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 @needs_chromium
 @needs_dot
 def test_chromium_loads_every_image(report, tmp_path):
@@ -220,6 +222,7 @@ def test_chromium_loads_every_image(report, tmp_path):
     assert attrs.get("data-images-loaded") == "true", f"broken: {attrs.get('data-images-broken')}"
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_chromium_screenshot(report, tmp_path):
     shot = tmp_path / "report.png"

@@ -12,8 +12,7 @@ import sys
 import pytest
 
 from factorspace.registry import ACTIVATIONS, OPERATORS
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 EXAMPLES = ROOT / "docs" / "examples"
 DOCTEST_MODULES = ["factorspace.schemas", "factorspace.retrain.info"]

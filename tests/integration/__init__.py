@@ -1,0 +1,1 @@
+"""End to end: the CLI on every bad input, the public API, every recipe, the docs site."""
