@@ -82,7 +82,9 @@ def arch_optimizers(net: Supernet, config: SearchConfig) -> dict[str, torch.opti
 
 def loss_and_correct(net: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
     x, y = batch
-    logits = net(x).float()
+    logits = net(x)
+    if logits.dtype in (torch.float16, torch.bfloat16):  # autocast: the loss in float32
+        logits = logits.float()  # (a float64 net keeps float64: tests/search/test_second_order)
     return F.cross_entropy(logits, y), int((logits.argmax(-1) == y).sum())
 
 

@@ -60,19 +60,25 @@ def second_order_grads(
             step = unrolled_step(net, weights, w_opt, train, config)
             _set(weights, [w - xi * s for w, s in zip(current, step, strict=True)])
             with kept_buffers(net):  # DARTS: the unrolled model is a copy
-                val_loss, correct = arch_loss_and_correct(net, val)
+                val_loss, correct, d_arch, d_w = _val_grads(net, val, arch, weights)
         else:
             origin = pre_step
-            val_loss, correct = arch_loss_and_correct(net, val)
-        d_arch = _grads(val_loss, arch + weights)
-        d_arch, d_w = d_arch[: len(arch)], d_arch[len(arch) :]
+            val_loss, correct, d_arch, d_w = _val_grads(net, val, arch, weights)
         hessian = hessian_term(net, weights, arch, train, origin, d_w)
         _set(weights, current)
         for a, d, h in zip(arch, d_arch, hessian, strict=True):
             a.grad = d - xi * h
-        return val_loss.detach(), correct
+        return val_loss, correct
 
     return grad_fn
+
+
+def _val_grads(net: Supernet, val: Batch, arch, weights):
+    """The architecture loss on ``val`` at the current weights, its hits, and its gradients
+    with respect to ``arch`` and ``weights``."""
+    loss, correct = arch_loss_and_correct(net, val)
+    grads = _grads(loss, arch + weights)
+    return loss.detach(), correct, grads[: len(arch)], grads[len(arch) :]
 
 
 def unrolled_step(net: Supernet, weights, w_opt, train: Batch, config: SearchConfig):
