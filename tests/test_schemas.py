@@ -80,6 +80,16 @@ def test_schema_checks_types_and_bounds():
     assert len(messages) == 2 and "0 is less than the minimum of 2" in messages
 
 
+def test_schema_names_the_step_order_and_edge_weights_values():
+    data = yaml.safe_load((ROOT / "recipes" / "darts_cifar.yaml").read_text(encoding="utf-8"))
+    data["search"].update(step_order="weights_last", edge_weights="own")
+    messages = sorted(e.message for e in validator("search").iter_errors(data))
+    assert messages == [
+        "'own' is not one of ['with_operator', 'own_group']",
+        "'weights_last' is not one of ['weights_first', 'arch_first']",
+    ]
+
+
 def test_choices_accept_user_registered_names():
     data = {"space": {"factors": [{"name": "op", "role": "operator", "choices": ["my_op"]}]}}
     assert list(validator("search").iter_errors(data)) == []

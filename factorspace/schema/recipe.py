@@ -8,7 +8,7 @@ from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
 from factorspace.schema.network import EDGE_GROUP, SupernetConfig
 from factorspace.schema.relaxation import check_relaxation_overrides
-from factorspace.schema.search import SearchConfig
+from factorspace.schema.search import SearchConfig, operator_group
 from factorspace.schema.space import SpaceConfig, Strict, did_you_mean
 
 
@@ -33,6 +33,7 @@ class Recipe(Strict):
                     "(supernet.edge_normalization); rename this factor",
                 )
             names.append(EDGE_GROUP)
+            check_edge_weights_group(self.search, operator_group(self.space))
         for i, name in enumerate(self.search.factor_order or []):
             if name not in names:
                 raise FieldError(
@@ -60,3 +61,19 @@ class Recipe(Strict):
                 f"{max(divisor, size // divisor * divisor)}",
             )
         return self
+
+
+def check_edge_weights_group(search: SearchConfig, op_group: str | None) -> None:
+    """Under ``edge_weights: with_operator`` the edge weights have no group of their own to
+    order or configure (unless the operator is fixed: then they keep one)."""
+    if search.edge_weights != "with_operator" or op_group is None:
+        return
+    hint = (
+        f"under search.edge_weights=with_operator the edge weights step in the {op_group!r} "
+        f"group's optimizer; set search.edge_weights=own_group to give them their own"
+    )
+    if EDGE_GROUP in (search.factor_order or []):
+        i = search.factor_order.index(EDGE_GROUP)
+        raise FieldError(("search", "factor_order", i), f"{EDGE_GROUP!r}: {hint}")
+    if EDGE_GROUP in search.arch_overrides:
+        raise FieldError(("search", "arch_overrides", EDGE_GROUP), hint)

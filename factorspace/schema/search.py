@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from factorspace.schema.relaxation import AnyRelaxation, RelaxationConfig, SoftmaxConfig
-from factorspace.schema.space import Strict
+from factorspace.schema.space import JOINT_GROUP, SpaceConfig, Strict
 
 Precision = Annotated[
     Literal["fp32", "bf16", "fp16"],
@@ -49,13 +49,34 @@ class SearchConfig(Strict):
         description="sequential: each factor steps on the validation loss after the previous "
         "factor's step (Algorithm 1); simultaneous: one validation pass, every factor steps",
     )
+    step_order: Literal["weights_first", "arch_first"] = Field(
+        "weights_first",
+        description="weights_first: each iteration steps the weights on the training batch, then "
+        "the architecture on the validation batch (the paper's Algorithm 1); arch_first: the "
+        "architecture step first, then the weights (DARTS's and PC-DARTS's train_search.py: "
+        "architect.step before optimizer.step)",
+    )
     order: Literal["first", "second"] = Field(
-        "first", description="DARTS first-order or second-order (unrolled) architecture gradient"
+        "first",
+        description="DARTS first-order or second-order (unrolled) architecture gradient. Second "
+        "order unrolls one weight step from the weights before this iteration's weight step, on "
+        "its training batch: w' = w - xi (momentum buffer + grad L_train(w) + weight_decay w), xi "
+        "the current weight lr, then grad_a L_val(w') - xi (finite-difference Hessian term at "
+        "w +- R grad_w' L_val, R = 0.01 / norm) (DARTS architect.py). arch_first computes w' "
+        "explicitly, as DARTS does; weights_first takes w' to be the weight step just taken "
+        "(Algorithm 1's line 3 is that step) and the Hessian term at the weights before it",
+    )
+    edge_weights: Literal["with_operator", "own_group"] = Field(
+        "with_operator",
+        description="under supernet.edge_normalization: with_operator: the edge weights step "
+        "with the operator factor, in its Adam (its settings, one step on one validation loss), "
+        "as PC-DARTS's single architecture optimizer over alphas and betas; own_group: the "
+        "group `edge` has its own Adam (arch_overrides.edge), updated in turn (factor_order)",
     )
     factor_order: list[str] | None = Field(
         None,
         description="order of the per-group updates (default: the space's factor order, then "
-        "`edge` when supernet.edge_normalization is on)",
+        "`edge` when supernet.edge_normalization is on and edge_weights is own_group)",
     )
     warmup_epochs: int = Field(0, ge=0, description="epochs that train the weights only")
     weights: WeightOptimizer = Field(default_factory=WeightOptimizer)
@@ -115,3 +136,13 @@ class SearchConfig(Strict):
 
     def relaxation_for(self, group: str) -> RelaxationConfig:
         return self.relaxation_overrides.get(group, self.relaxation)
+
+
+def operator_group(space: SpaceConfig) -> str | None:
+    """The architecture group holding the operator choice (``joint`` in the joint mode), which
+    the edge weights join under ``search.edge_weights: with_operator``; ``None`` when the
+    operator is fixed (the edge weights then keep a group of their own)."""
+    if space.mode == "joint":
+        return JOINT_GROUP
+    name = space.operator.name
+    return name if name in space.group_names else None

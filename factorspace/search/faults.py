@@ -78,19 +78,26 @@ class FiniteGuard:
         if self.checking_output and not all_finite([output]):
             raise NonFinite("loss (network output)", "weights")
 
-    @contextlib.contextmanager
-    def weight_step(self):
-        """Around the weight step: check the network's output; snapshot the buffers if asked."""
-        self.checking_output = True
+    def snapshot(self) -> None:
+        """Keep the buffers for :meth:`rollback` (``keep_buffers`` only): called before an
+        iteration's first step."""
         if self.keep_buffers:
             self.saved_buffers = [b.detach().clone() for b in self.net.buffers()]
+
+    @contextlib.contextmanager
+    def weight_step(self, *, snapshot: bool = True):
+        """Around the weight step: check the network's output; :meth:`snapshot` unless told
+        not to (the architecture step came first and took it)."""
+        self.checking_output = True
+        if snapshot:
+            self.snapshot()
         try:
             yield
         finally:
             self.checking_output = False
 
     def rollback(self) -> None:
-        """Put back the buffers of the last :meth:`weight_step` (``keep_buffers`` only)."""
+        """Put back the buffers of the last :meth:`snapshot` (``keep_buffers`` only)."""
         with torch.no_grad():
             for b, old in zip(self.net.buffers(), self.saved_buffers, strict=True):
                 b.copy_(old)

@@ -32,6 +32,8 @@ from factorspace.search.early_stop import collapse_reason
 from factorspace.search.faults import FiniteGuard, NonFinite, check_skip_allowed
 from factorspace.search.init_arch import load_initial_arch
 from factorspace.search.progress import mean_entropy, print_epoch, strongest_choices
+from factorspace.search.step import arch_grad_fn, check_arch_optimizers, check_finite
+from factorspace.search.unrolled import pre_step_weights
 
 
 @dataclass
@@ -148,6 +150,7 @@ class Search(Run):
     def load_state(self, state: dict, path: Path) -> None:
         if state["split"] != {"train": self.data.train_indices, "val": self.data.val_indices}:
             raise FactorspaceError(f"{path}: the checkpoint's data split differs from this data")
+        check_arch_optimizers(state["arch_optimizers"], self.a_opts, path)
         try:
             self.net.load_state_dict(state["model"])
             self.w_opt.load_state_dict(state["weight_optimizer"])
@@ -206,7 +209,6 @@ class Search(Run):
         steps = len(self.data.train)
         bar = EpochProgress(self.console, self.epoch, cfg.epochs, steps)
         search_arch = self.epoch >= cfg.warmup_epochs and bool(self.a_opts)
-        grad_fn = None
         val_iter = iter(self.data.val)
         self.net.train()
         try:
@@ -216,26 +218,13 @@ class Search(Run):
                         _, val_iter = next_batch(val_iter, self.data.val, torch.device("cpu"))
                     continue
                 train = to_device(batch, self.device, self.memory_format)
+                val = None
                 if search_arch:  # drawn before the steps, so a skipped batch keeps the order
                     val, val_iter = next_batch(
                         val_iter, self.data.val, self.device, self.memory_format
                     )
                 try:
-                    with autocast(self.device, cfg.precision), guard.weight_step():
-                        loss, correct = self.weight_step(train)
-                    self.check_finite(loss, "weights")
-                    if search_arch:
-                        if cfg.order == "second":
-                            grad_fn = optim.second_order_grads(self.w_opt, train, cfg)
-                        with autocast(self.device, cfg.precision):
-                            vloss, _ = optim.arch_steps(
-                                self.net,
-                                self.a_opts,
-                                val,
-                                update=cfg.update,
-                                grad_fn=self.dist.averaged(grad_fn or optim.first_order_grads),
-                            )
-                        self.check_finite(vloss, "architecture")
+                    loss, correct = self.iteration(train, val, guard)
                 except NonFinite as e:
                     self.nonfinite(e, guard, i, steps)
                 else:
@@ -258,6 +247,34 @@ class Search(Run):
             bar.close()
         self.totals["images_per_s"] = bar.images_per_second
 
+    def iteration(self, train, val, guard: FiniteGuard) -> tuple[torch.Tensor, int]:
+        """The weight step and, given a validation batch, the architecture steps, in
+        ``search.step_order`` (see :mod:`factorspace.search.step`)."""
+        cfg = self.recipe.search
+        arch_first = val is not None and cfg.step_order == "arch_first"
+        pre_step = None
+        if arch_first:
+            guard.snapshot()
+            self.arch_step(val, train, pre_step=None)
+        elif val is not None and cfg.order == "second":
+            pre_step = pre_step_weights(self.net)  # the unrolling's origin (unrolled.py)
+        with autocast(self.device, cfg.precision), guard.weight_step(snapshot=not arch_first):
+            loss, correct = self.weight_step(train)
+        check_finite(loss, "weights")
+        if val is not None and not arch_first:
+            self.arch_step(val, train, pre_step)
+        return loss, correct
+
+    def arch_step(self, val, train, pre_step: list[torch.Tensor] | None) -> None:
+        """Lines 4-5 of Algorithm 1: every architecture group's step on the validation batch."""
+        cfg = self.recipe.search
+        grad_fn = arch_grad_fn(cfg, self.w_opt, train, pre_step)
+        with autocast(self.device, cfg.precision):
+            vloss, _ = optim.arch_steps(
+                self.net, self.a_opts, val, update=cfg.update, grad_fn=self.dist.averaged(grad_fn)
+            )
+        check_finite(vloss, "architecture")
+
     def weight_step(self, train) -> tuple[torch.Tensor, int]:
         """Line 3 of Algorithm 1 (:func:`~factorspace.search.optim.weight_step`); under fp16 with
         the loss scaled (the architecture steps are not: their gradients are not clipped)."""
@@ -269,10 +286,6 @@ class Search(Run):
         params = self.model.weight_parameters()
         backward_and_step(loss, self.w_opt, params, clip, self.scaler, inputs=params)
         return loss.detach(), correct
-
-    def check_finite(self, loss: torch.Tensor, group: str) -> None:
-        if not torch.isfinite(loss):
-            raise NonFinite(f"loss ({float(loss)})", group)
 
     def nonfinite(self, error: NonFinite, guard: FiniteGuard, index: int, steps: int) -> None:
         """Stop with a message naming the step, epoch and group, or (on_nonfinite: skip) drop

@@ -4,7 +4,7 @@ Algorithm 1 of the paper, generalised to N factors: the weights take an SGD step
 batch; then each factor, in order, takes an Adam step on the validation loss computed *after* the
 previous factor's step (``sequential``). ``simultaneous`` computes the validation loss once and
 steps every factor on it. ``order="second"`` replaces each factor's gradient by DARTS's unrolled
-(second-order) approximation. The architecture loss is the validation cross-entropy plus the
+(second-order) approximation (:mod:`factorspace.search.unrolled`). The architecture loss is the validation cross-entropy plus the
 relaxations' term, when one has it (DrNAS's KL; :meth:`Supernet.relaxation_loss`).
 """
 
@@ -19,6 +19,8 @@ from torch import nn
 
 from factorspace.compile import Supernet
 from factorspace.schema import SearchConfig
+from factorspace.schema.network import EDGE_GROUP
+from factorspace.schema.search import operator_group
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 GradFn = Callable[[Supernet, Batch, list[torch.Tensor]], tuple[torch.Tensor, int]]
@@ -35,34 +37,54 @@ def weight_optimizer(net: Supernet, config: SearchConfig):
 
 
 def update_order(net: Supernet, config: SearchConfig) -> list[str]:
-    """Architecture groups in the order they are updated: the recipe's, else the supernet's
-    (the space's searched factors, then ``edge`` under edge normalisation)."""
-    searched = list(net.arch_parameters())
+    """Architecture groups in the order they are updated, each with an optimizer of its own:
+    the recipe's, else the supernet's (the space's searched factors, then ``edge`` under edge
+    normalisation, unless the edge weights step with the operator: :func:`joined_groups`)."""
+    joined = joined_groups(net, config)
+    searched = [g for g in net.arch_parameters() if g not in joined]
     if config.factor_order:
         ordered = [f for f in config.factor_order if f in searched]
         return ordered + [f for f in searched if f not in ordered]
-    return list(searched)
+    return searched
+
+
+def joined_groups(net: Supernet, config: SearchConfig) -> dict[str, str]:
+    """Group -> the group whose optimizer steps it: ``edge`` -> the operator's group under
+    ``search.edge_weights: with_operator`` (PC-DARTS: one Adam over alphas and betas)."""
+    groups = net.arch_parameters()
+    host = operator_group(net.space.config)
+    if config.edge_weights != "with_operator" or EDGE_GROUP not in groups or host is None:
+        return {}
+    return {EDGE_GROUP: host}
 
 
 def arch_optimizers(net: Supernet, config: SearchConfig) -> dict[str, torch.optim.Adam]:
-    """Factor -> its own Adam, in update order; frozen factors get none and no gradient."""
+    """Group -> its own Adam, in update order; frozen groups get none and no gradient. Under
+    ``edge_weights: with_operator`` the operator's Adam also holds the edge weights (with the
+    operator's settings; freezing the operator freezes its logits only)."""
     groups = net.arch_parameters()
+    guests = {host: groups[g] for g, host in joined_groups(net, config).items()}
     opts = {}
     for factor in update_order(net, config):
         settings = config.arch_for(factor)
+        params = [] if settings.frozen else list(groups[factor])
         if settings.frozen:
             for p in groups[factor]:
                 p.requires_grad_(False)
+        params += guests.get(factor, [])
+        if not params:
             continue
         opts[factor] = torch.optim.Adam(
-            groups[factor], lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay
+            params, lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay
         )
     return opts
 
 
 def loss_and_correct(net: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
     x, y = batch
-    logits = net(x).float()
+    logits = net(x)
+    if logits.dtype in (torch.float16, torch.bfloat16):  # autocast: the loss in float32
+        logits = logits.float()  # (a float64 net keeps float64: tests/search/test_second_order)
     return F.cross_entropy(logits, y), int((logits.argmax(-1) == y).sum())
 
 
@@ -141,48 +163,3 @@ def frozen(params: list[nn.Parameter]) -> Iterator[None]:
     finally:
         for p, flag in zip(params, flags, strict=True):
             p.requires_grad_(flag)
-
-
-def second_order_grads(w_opt: torch.optim.SGD, train: Batch, config: SearchConfig):
-    """DARTS's unrolled gradient: grad_a L_val(w', a) - xi * (finite-difference Hessian term),
-    with w' = w - xi * (momentum * buf + grad_w L_train + wd * w) and xi the current weight lr."""
-
-    def grad_fn(net: Supernet, val: Batch, arch: list[torch.Tensor]) -> tuple[torch.Tensor, int]:
-        weights = net.weight_parameters()
-        xi = w_opt.param_groups[0]["lr"]
-        momentum, wd = config.weights.momentum, config.weights.weight_decay
-        originals = [w.detach().clone() for w in weights]
-
-        train_loss, _ = loss_and_correct(net, train)
-        grads = torch.autograd.grad(train_loss, weights, allow_unused=True)
-        with torch.no_grad():
-            for w, g in zip(weights, grads, strict=True):
-                g = torch.zeros_like(w) if g is None else g
-                buf = w_opt.state.get(w, {}).get("momentum_buffer")
-                step = g + wd * w + (momentum * buf if buf is not None else 0)
-                w.sub_(xi * step)
-
-        val_loss, correct = arch_loss_and_correct(net, val)
-        d_arch_and_w = torch.autograd.grad(val_loss, arch + weights, allow_unused=True)
-        d_arch, d_w = d_arch_and_w[: len(arch)], d_arch_and_w[len(arch) :]
-        d_w = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, d_w, strict=True)]
-        eps = 0.01 / torch.cat([g.flatten() for g in d_w]).norm().clamp_min(1e-12)
-
-        def arch_grad_at(sign: float):
-            with torch.no_grad():
-                for w, w0, g in zip(weights, originals, d_w, strict=True):
-                    w.copy_(w0 + sign * eps * g)
-            loss, _ = loss_and_correct(net, train)
-            return torch.autograd.grad(loss, arch, allow_unused=True)
-
-        g_pos, g_neg = arch_grad_at(+1.0), arch_grad_at(-1.0)
-        with torch.no_grad():
-            for w, w0 in zip(weights, originals, strict=True):
-                w.copy_(w0)
-            for a, d, gp, gn in zip(arch, d_arch, g_pos, g_neg, strict=True):
-                d = torch.zeros_like(a) if d is None else d
-                hess = (gp if gp is not None else 0) - (gn if gn is not None else 0)
-                a.grad = d - xi * hess / (2 * eps)
-        return val_loss.detach(), correct
-
-    return grad_fn

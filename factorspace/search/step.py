@@ -1,0 +1,53 @@
+"""One search iteration's pieces: the architecture gradient it uses, the order of its steps,
+and the finiteness check of a step's loss.
+
+``search.step_order``: ``weights_first`` is the paper's Algorithm 1 (line 3, the weight step on
+the training batch, then lines 4-5, the architecture steps on the validation batch);
+``arch_first`` is DARTS's and PC-DARTS's ``train_search.py`` (``architect.step`` on the
+validation batch, then the weights' ``optimizer.step`` on the training batch).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from factorspace.errors import FactorspaceError
+from factorspace.schema import SearchConfig
+from factorspace.search import optim
+from factorspace.search.faults import NonFinite
+from factorspace.search.unrolled import second_order_grads
+
+
+def arch_grad_fn(
+    config: SearchConfig,
+    w_opt: torch.optim.SGD,
+    train: optim.Batch,
+    pre_step: list[torch.Tensor] | None,
+) -> optim.GradFn:
+    """The architecture gradient of ``search.order``: first order, or DARTS's unrolled one
+    (``pre_step``: the weights before an already-taken weight step, ``weights_first``)."""
+    if config.order == "second":
+        return second_order_grads(w_opt, train, config, pre_step)
+    return optim.first_order_grads
+
+
+def check_finite(loss: torch.Tensor, group: str) -> None:
+    """Raise :class:`NonFinite` for a NaN or infinite ``loss`` of ``group``."""
+    if not torch.isfinite(loss):
+        raise NonFinite(f"loss ({float(loss)})", group)
+
+
+def check_arch_optimizers(saved: dict, opts: dict, path) -> None:
+    """Refuse a checkpoint whose architecture optimizers are other groups than this search's
+    (e.g. written with ``search.edge_weights: own_group``, or before that setting existed).
+
+    Raises:
+        FactorspaceError: the groups differ.
+    """
+    if list(saved) != list(opts):
+        raise FactorspaceError(
+            f"{path}: the checkpoint's architecture optimizers are for the groups "
+            f"{', '.join(saved) or 'none'}, this search's for {', '.join(opts) or 'none'} "
+            "(search.edge_weights, factor_order or a frozen group differ); resume with the "
+            "settings that wrote it"
+        )
