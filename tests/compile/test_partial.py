@@ -164,14 +164,18 @@ def test_a_factor_named_edge_clashes_with_edge_normalization(tmp_path):
         fs.load_recipe(path)
 
 
-def test_edge_group_is_updated_last_or_in_the_recipes_order():
+def test_own_group_edge_weights_are_updated_last_or_in_the_recipes_order():
     recipe = tiny("apcdarts_cifar")
     net = compile_supernet(recipe.space, recipe.supernet)
-    default = tiny("apcdarts_cifar", "search.factor_order=null").search
+    default = tiny("apcdarts_cifar", "search.edge_weights=own_group").search
     assert list(optim.arch_optimizers(net, default)) == ["op", "activation", "edge"]
-    edge_first = tiny("apcdarts_cifar", "search.factor_order=[edge, op]").search
+    edge_first = tiny(
+        "apcdarts_cifar", "search.edge_weights=own_group", "search.factor_order=[edge, op]"
+    ).search
     assert list(optim.arch_optimizers(net, edge_first)) == ["edge", "op", "activation"]
-    custom = tiny("apcdarts_cifar", "search.arch_overrides.edge.lr=0.01").search
+    custom = tiny(
+        "apcdarts_cifar", "search.edge_weights=own_group", "search.arch_overrides.edge.lr=0.01"
+    ).search
     assert optim.arch_optimizers(net, custom)["edge"].param_groups[0]["lr"] == 0.01
 
 
