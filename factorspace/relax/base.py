@@ -47,6 +47,10 @@ class ForwardWeights:
 class Relaxation:
     """Base of every relaxation: subclasses define ``probabilities`` and what differs from it."""
 
+    # True when a training forward computes a sampled subset of the choices (``chosen``): the
+    # other modules get no gradient, which torchrun's DistributedDataParallel refuses.
+    samples_paths: bool = False
+
     def __init__(self, config: RelaxationConfig) -> None:
         self.config = config
 

@@ -27,6 +27,7 @@ REDRAWS = 10  # GDAS draws again when a sample is not finite (an Exp(1) draw of 
 @register_relaxation("gumbel")
 class Gumbel(Relaxation):
     config: GumbelConfig
+    samples_paths = True
 
     def __init__(self, config: GumbelConfig) -> None:
         super().__init__(config)

@@ -108,6 +108,23 @@ class FiniteGuard:
         self.handles = []
 
 
+def check_single_path_allowed(net, distributed: DistributedContext) -> None:
+    """Refuse a relaxation that computes sampled paths only (GDAS) under torchrun: each process
+    would draw its own sample and DDP expects a gradient for every weight.
+
+    Raises:
+        FactorspaceError: such a relaxation in a distributed run, naming the group.
+    """
+    sampled = [g for g, r in net.relaxations.items() if r.samples_paths]
+    if distributed.enabled and sampled:
+        raise FactorspaceError(
+            f"{net.relaxations[sampled[0]].config.kind} (group {sampled[0]!r}) computes one "
+            "sampled path per edge, which is not supported under torchrun yet; use softmax or "
+            "dirichlet, or one process",
+            field="search.relaxation",
+        )
+
+
 def check_skip_allowed(on_nonfinite: str, distributed: DistributedContext) -> None:
     """Refuse ``search.on_nonfinite: skip`` under torchrun.
 

@@ -29,7 +29,12 @@ from factorspace.run.tensorboard import tensorboard_writer
 from factorspace.schema import Recipe
 from factorspace.search import optim
 from factorspace.search.early_stop import collapse_reason
-from factorspace.search.faults import FiniteGuard, NonFinite, check_skip_allowed
+from factorspace.search.faults import (
+    FiniteGuard,
+    NonFinite,
+    check_single_path_allowed,
+    check_skip_allowed,
+)
 from factorspace.search.init_arch import load_initial_arch
 from factorspace.search.progress import mean_entropy, print_epoch, strongest_choices
 from factorspace.search.step import arch_grad_fn, check_arch_optimizers, check_finite
@@ -113,6 +118,7 @@ class Search(Run):
                 field="supernet.classes",
             )
         self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device, cfg)
+        check_single_path_allowed(self.net, distributed)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.net.to(memory_format=self.memory_format)
         if cfg.compile:

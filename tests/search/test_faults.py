@@ -9,9 +9,11 @@ import pytest
 import torch
 
 import factorspace as fs
+from factorspace.errors import FactorspaceError
 from factorspace.run.checkpoint import load_checkpoint
 from factorspace.run.rundir import RunDir
 from factorspace.search import optim, search
+from tests.conftest import ROOT
 from tests.plugins import faulty
 from tests.search.tiny import one_thread, tiny_recipe
 
@@ -117,3 +119,31 @@ def test_skip_drops_bad_batches_counts_them_and_keeps_the_state_finite(tmp_path,
     assert "skipped_batches" in csv_header.split(",")
     state = load_checkpoint(RunDir(result.run_dir).checkpoint)
     assert_finite(state["model"].values())  # weights, alphas and BatchNorm statistics
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refused"),
+    [
+        ([], False),
+        (["search.relaxation.kind=dirichlet"], False),
+        (["search.relaxation_overrides.activation.kind=gumbel"], True),
+    ],
+)
+def test_sampled_paths_are_refused_under_torchrun_only(overrides, refused):
+    from factorspace.compile import compile_supernet
+    from factorspace.run.distributed import SINGLE, DistributedContext
+    from factorspace.search.faults import check_single_path_allowed
+
+    recipe = fs.load_recipe(ROOT / "recipes" / "quickstart.yaml", overrides)
+    net = compile_supernet(recipe.space, recipe.supernet, "cpu", recipe.search)
+    check_single_path_allowed(net, SINGLE)  # one process: anything goes
+    two = DistributedContext(rank=0, world_size=2)
+    if not refused:
+        check_single_path_allowed(net, two)
+        return
+    with pytest.raises(FactorspaceError) as e:
+        check_single_path_allowed(net, two)
+    assert str(e.value).startswith(
+        "search.relaxation: gumbel (group 'activation') computes one sampled path per edge, "
+        "which is not supported under torchrun yet"
+    )
