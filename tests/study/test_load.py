@@ -8,6 +8,7 @@ import pytest
 
 from factorspace.errors import RecipeError
 from factorspace.study import load_study
+from factorspace.study.schema import PLACEHOLDER
 from tests.conftest import ROOT
 
 GOOD = """\
@@ -79,8 +80,7 @@ def test_shipped_studies_and_their_recipes_load(path):
     load_train_recipe(study.train.recipe, study.train.set)
     for variant in study.variants.values():
         if variant.search is not None:
-            overrides = [o.replace("{search:", "{").split("{")[0] + "runs/x" if "{" in o else o
-                         for o in variant.search.set]  # fmt: skip
+            overrides = [PLACEHOLDER.sub("runs/x", o) for o in variant.search.set]
             load_recipe(variant.search.recipe, overrides)
         if variant.train is not None:
             load_train_recipe(variant.train.recipe, variant.train.set)
