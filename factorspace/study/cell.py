@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from factorspace.errors import FactorspaceError
 from factorspace.genotype import load_genotype, save_genotype
 from factorspace.genotype.transform import with_input
 from factorspace.loader import errors_located, load_recipe
@@ -77,8 +78,13 @@ def search_overrides(study: Study, out: Path, variant: str, seed: int) -> list[s
 
 def run_search_stage(study, out, variant, seed, device, console) -> Path:
     run_dir = search_dir(study, out, variant, seed)
-    if study.variants[variant].search is None or status(run_dir) in FINISHED:
-        return run_dir  # search_from: the other variant's cell searched it (it runs first)
+    if status(run_dir) in FINISHED:
+        return run_dir
+    if study.variants[variant].search is None:  # search_from: that variant's cells run first
+        raise FactorspaceError(
+            f"{variant} re-uses the search in {run_dir}, which has not finished; run the study "
+            f"(its variant {study.variants[variant].search_from} first)"
+        )
     stage = study.variants[variant].search
     overrides = search_overrides(study, out, variant, seed)
     recipe = load_recipe(stage.recipe, overrides)
@@ -160,7 +166,7 @@ def cell_row(variant, seed, searched: Path, trained: Path, genotype: Path, recip
 
 def main(argv: list[str]) -> int:
     """``STUDY VARIANT SEED OUT DEVICE``: exit 0 done, 2 bad input, 130 interrupted."""
-    from factorspace.errors import FactorspaceError, Interrupted
+    from factorspace.errors import Interrupted
 
     study_path, variant, seed, out, device = argv
     try:

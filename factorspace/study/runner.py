@@ -48,7 +48,6 @@ class Progress:
 
     total: int
     print_line: Callable[[str], None]
-    workers: int = 1
     done: int = 0
     ran: int = 0
     started: float = 0.0
@@ -107,7 +106,7 @@ def run_study(
     out = Path(out) if out else Path("runs") / "studies" / study.name
     out.mkdir(parents=True, exist_ok=True)
     phases = cells_in_order(study)
-    progress = Progress(sum(map(len, phases)), print_line, workers)
+    progress = Progress(sum(map(len, phases)), print_line)
     for phase in phases:
         todo = []
         for variant, seed in phase:
