@@ -323,3 +323,20 @@ def test_subset_per_class_trains_on_that_fraction_of_each_class(data_root, tmp_p
     kept = kept_per_class(labels, 0.5, seed=3)
     assert kept == kept_per_class(labels, 0.5, seed=3) and len(kept) == 3
     assert sorted(labels[kept].tolist()) == [0, 0, 1]
+
+
+def test_the_max_steps_option_sets_train_max_steps(data_root, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from factorspace.cli import app
+
+    sets = [x for s in tiny(data_root, "train.epochs=1") for x in ("--set", s)]
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["train", "darts_v2", *sets, "--max-steps", "2", "--out", str(out), "--device", "cpu"],
+    )
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((out / "recipe.yaml").read_text())["train"]["max_steps"] == 2
+    assert json.loads((out / "run.json").read_text())["status"] == "complete"

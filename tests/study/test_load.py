@@ -84,3 +84,15 @@ def test_shipped_studies_and_their_recipes_load(path):
             load_recipe(variant.search.recipe, overrides)
         if variant.train is not None:
             load_train_recipe(variant.train.recipe, variant.train.set)
+
+
+def test_the_command_reports_a_bad_study_file_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from factorspace.cli import app
+
+    path = write(tmp_path, GOOD.replace("seeds: [0, 1]", "seeds: []"))
+    result = CliRunner().invoke(app, ["study", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"{path}:2: seeds:" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
