@@ -79,10 +79,9 @@ def summarize(rows: list[dict], order: list[str]) -> list[dict]:
 
 
 def welch(a: list[float], b: list[float]) -> tuple[float, float]:
-    """Welch's t statistic of mean(a) - mean(b) and its Welch-Satterthwaite degrees of freedom."""
+    """Welch's t statistic of mean(a) - mean(b) and its Welch-Satterthwaite degrees of freedom
+    (``a`` and ``b``: at least 2 values each, not all equal in both)."""
     va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    if va + vb == 0:
-        return (math.copysign(math.inf, statistics.fmean(a) - statistics.fmean(b)), math.nan)
     t = (statistics.fmean(a) - statistics.fmean(b)) / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     return t, df
@@ -94,7 +93,7 @@ def welch_p(t: float, df: float) -> float | None:
         from scipy import stats
     except ImportError:
         return None
-    return float(2 * stats.t.sf(abs(t), df)) if math.isfinite(df) else 0.0
+    return float(2 * stats.t.sf(abs(t), df))
 
 
 def bootstrap_interval(
@@ -120,6 +119,10 @@ def compare(rows: list[dict], a: str, b: str) -> dict:
         result["statement"] = f"{a} vs {b}: fewer than 2 seeds each; no test"
         return result
     diff = statistics.fmean(ea) - statistics.fmean(eb)
+    if statistics.variance(ea) + statistics.variance(eb) == 0:
+        result |= {"difference": diff}
+        result["statement"] = f"{a} vs {b}: every seed gave the same error; no test"
+        return result
     t, df = welch(ea, eb)
     p = welch_p(t, df)
     lo, hi = bootstrap_interval(ea, eb)

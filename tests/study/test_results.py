@@ -51,5 +51,7 @@ def test_the_statement_says_which_is_lower_and_how_sure():
     assert "not significant" not in clear["statement"]
     noisy = compare(rows("a", [0.1, 0.5, 0.3]) + rows("b", [0.2, 0.4, 0.35]), "a", "b")
     assert noisy["statement"].endswith("not significant at the 5 % level")
+    same = compare(rows("a", [0.1, 0.1]) + rows("b", [0.2, 0.2]), "a", "b")
+    assert same["statement"] == "a vs b: every seed gave the same error; no test"
     one = compare(rows("a", [0.1]) + rows("b", [0.2, 0.3]), "a", "b")
     assert one["statement"] == "a vs b: fewer than 2 seeds each; no test"

@@ -166,3 +166,34 @@ def test_placeholders_name_another_variants_search():
     assert PLACEHOLDER.findall("search.arch_overrides.activation.init_from={search:fact}") == [
         "fact"
     ]
+
+
+@pytest.mark.slow
+def test_a_sigkilled_study_continues_with_the_same_command(finished, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    done, _ = finished
+    out = tmp_path / "tiny"
+    command = [sys.executable, "-m", "factorspace", "study", str(STUDY), "--out", str(out),
+               "--device", "cpu"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = out / "factorized" / "seed_0" / "result.json"
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not first.is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)  # no handler runs: as a lost machine
+    process.wait()
+    assert first.is_file() and not (out / "results.csv").exists()
+    mtime = first.stat().st_mtime_ns
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "[1/4] factorized seed 0: finished earlier" in result.stdout
+    assert first.stat().st_mtime_ns == mtime
+    assert without_times(read_csv(out / "results.csv")) == without_times(
+        read_csv(done / "results.csv")
+    )
