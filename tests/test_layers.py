@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("genotype", "relax"),  # relax: the relaxations (softmax, Gumbel, Dirichlet), being added
     ("compile", "data"),
     ("derive", "summary", "search", "retrain", "bench"),
+    ("study",),  # runs search and retrain, cell by cell; its plot is viz's
     ("viz",),
     ("cli", "__main__", ""),
 )

@@ -11,6 +11,7 @@ from factorspace.cli import (  # noqa: F401  (each module registers its commands
     schema,
     search,
     space,
+    study,
     train,
 )
 from factorspace.cli.app import app

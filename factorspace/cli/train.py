@@ -39,6 +39,15 @@ def train(
     ] = None,
     device: DeviceOpt = "auto",
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-steps",
+            min=1,
+            help="stop after N optimizer steps, then evaluate (train.max_steps; the schedule "
+            "still spans train.epochs)",
+        ),
+    ] = None,
 ) -> None:
     """Re-train a genotype's network from scratch; leave a run directory with its checkpoint.
 
@@ -50,6 +59,8 @@ def train(
     from factorspace.retrain.train import train as run_train
     from factorspace.run import distributed
 
+    if max_steps is not None:
+        set_ = [*(set_ or []), f"train.max_steps={max_steps}"]
     r = load_train_recipe(recipe, set_ or [])
     from factorspace.retrain.multiseed import format_summary, is_multiseed_parent, train_seeds
 

@@ -35,6 +35,7 @@ from factorspace.data import eval_loaders, set_epoch
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, load_genotype, resolve_genotype, save_genotype
 from factorspace.retrain.recipe import load_train_recipe
+from factorspace.retrain.subset import subset_training
 from factorspace.retrain.trained import (
     CHECKPOINT_FORMAT,
     Trained,
@@ -175,17 +176,17 @@ class Trainer(Run):
         if cfg.sync_batchnorm:
             self.model = distributed.sync_batchnorm(self.model)
         self.train_model = distributed.wrap(self.model)  # DDP under torchrun; checkpoints: model
-        self.data = distributed.shard(
-            eval_loaders(
-                recipe.data,
-                cfg.batch_size,
-                seed=cfg.seed,
-                device=device,
-                cutout=cfg.cutout,
-                batch_field="train.batch_size",
-            ),
+        data = eval_loaders(
+            recipe.data,
+            cfg.batch_size,
+            seed=cfg.seed,
+            device=device,
+            cutout=cfg.cutout,
             batch_field="train.batch_size",
         )
+        data = subset_training(data, recipe.data, cfg.seed, "train.batch_size")
+        self.data = distributed.shard(data, batch_field="train.batch_size")
+        self.steps_per_epoch = len(self.data.train)  # before any resumed epoch skips batches
         check_classes(self.data.num_classes, recipe.network)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(),
@@ -225,7 +226,7 @@ class Trainer(Run):
             self.restore()
         self.announce()
         with self.recorded_end():
-            while self.epoch < self.recipe.train.epochs:
+            while self.epoch < self.recipe.train.epochs and not self.step_limit_reached():
                 self.stop.check()
                 self.train_epoch()
                 self.end_epoch()
@@ -269,12 +270,19 @@ class Trainer(Run):
                 last = now
                 self.step += 1
                 bar.update(self.step, n, t["loss"] / t["n"], t["correct"] / t["n"])
+                if self.step_limit_reached():
+                    break  # train.max_steps: end_epoch evaluates and checkpoints, as at the end
                 every = cfg.checkpoint_every_steps
                 if every and self.step % every == 0 and self.step < steps:
                     self.save()
                 self.stop.check()
         finally:
             bar.close()
+
+    def step_limit_reached(self) -> bool:
+        """``train.max_steps`` optimizer steps done, over all epochs (None: never)."""
+        limit = self.recipe.train.max_steps
+        return limit is not None and self.epoch * self.steps_per_epoch + self.step >= limit
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, int]:
         """One SGD step; returns the main head's loss and its correct predictions."""

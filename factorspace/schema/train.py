@@ -90,6 +90,14 @@ class TrainConfig(Strict):
     checkpoint_every_steps: int | None = Field(
         None, ge=1, description="also checkpoint mid-epoch (a checkpoint ends every epoch)"
     )
+    max_steps: int | None = Field(
+        None,
+        ge=1,
+        description="stop after this many optimizer steps in all (a smoke test, a study cell): "
+        "the run then evaluates, checkpoints and ends as after its last epoch. The schedules "
+        "(learning rate, drop path) still span `epochs`, not rescaled: for the cosine to end "
+        "at the limit, set `epochs` to about max_steps / steps per epoch; null: no limit",
+    )
     sync_batchnorm: bool = Field(
         False,
         description="under torchrun: BatchNorm statistics over the global batch (SyncBatchNorm) "
@@ -132,12 +140,12 @@ class TrainRecipe(Strict):
 
     @model_validator(mode="after")
     def _whole_training_split(self) -> TrainRecipe:
-        # factorspace.data.eval_loaders reads every training image: refuse, never ignore.
-        for key in ("subset_per_class", "val_subset_per_class"):
-            if getattr(self.data, key) is not None:
-                raise FieldError(
-                    ("data", key),
-                    "a re-training reads the whole training split; for a smaller run point "
-                    "data.root at a smaller ImageFolder (train/ and test/)",
-                )
+        # A re-training has no validation portion: refuse the search's split, never ignore it.
+        # data.subset_per_class keeps that fraction of each class's training images.
+        if self.data.val_subset_per_class is not None:
+            raise FieldError(
+                ("data", "val_subset_per_class"),
+                "a re-training has no validation portion; data.subset_per_class keeps a "
+                "fraction of each class's training images",
+            )
         return self

@@ -231,7 +231,7 @@ def test_a_bad_recipe_key_gets_a_located_message(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["data.subset_per_class=0.1"], "data.subset_per_class: a re-training reads the whole"),
+        (["data.val_subset_per_class=0.1"], "data.val_subset_per_class: a re-training has no"),
         (["train.warmup_epochs=5", "train.epochs=5"], "train.warmup_epochs: 5 leaves no epoch"),
         (["train.lr_min=1"], "train.lr_min: 1.0 is above lr"),
         (["network.dataset=cifar100"], "network.dataset: unknown dataset 'cifar100'"),
@@ -262,3 +262,81 @@ def test_an_fp16_training_checkpoints_its_loss_scale(data_root, tmp_path):
     assert math.isfinite(result.metrics[-1]["train_loss"])
     state = load_checkpoint(RunDir(result.run_dir).checkpoint)
     assert state["format"] == "factorspace.train" and state["scaler"]["scale"] > 0
+
+
+# ---- train.max_steps and data.subset_per_class: re-trainings that fit a study --------------------
+
+
+def test_max_steps_stops_mid_epoch_then_evaluates_and_ends_as_a_normal_run(data_root, tmp_path):
+    # 100 images, batch 16: 7 steps an epoch; 9 steps end 2 steps into the 2nd of 3 epochs
+    recipe = load_train_recipe(None, tiny(data_root, "train.epochs=3", "train.max_steps=9"))
+    seen = []
+    original = Trainer.train_step
+
+    def counted(self, x, y):
+        seen.append(len(y))
+        return original(self, x, y)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Trainer, "train_step", counted)
+        result = train("darts_v2", recipe, out=tmp_path / "run", device="cpu")
+    assert len(seen) == 9
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["status"] == "complete" and run["epochs_done"] == 2
+    assert [r["epoch"] for r in result.metrics] == [1, 2] and run["test_acc"] == result.test_acc
+    # the schedule spans the configured 3 epochs, not rescaled to the limit
+    assert result.metrics[1]["lr"] == pytest.approx(learning_rate(recipe.train, 1))
+
+
+def test_max_steps_run_interrupted_then_resumed_gives_the_uninterrupted_weights(
+    data_root, tmp_path, monkeypatch
+):
+    recipe = load_train_recipe(None, tiny(data_root, "train.epochs=3", "train.max_steps=9"))
+    full = train("darts_v2", recipe, out=tmp_path / "full", device="cpu")
+    original = Trainer.train_step
+
+    def step_then_sigterm(self, x, y):
+        result = original(self, x, y)
+        if self.epoch == 1 and self.step == 0:  # the 1st step of the 2nd epoch
+            os.kill(os.getpid(), signal.SIGTERM)
+        return result
+
+    monkeypatch.setattr(Trainer, "train_step", step_then_sigterm)
+    out = tmp_path / "resumed"
+    with pytest.raises(Interrupted):
+        train("darts_v2", recipe, out=out, device="cpu")
+    monkeypatch.setattr(Trainer, "train_step", original)
+    resumed = train("darts_v2", recipe, out=out, device="cpu", resume=True)
+    _weights_equal(resumed.model, full.model)
+    assert resumed.test_acc == full.test_acc
+
+
+def test_subset_per_class_trains_on_that_fraction_of_each_class(data_root, tmp_path):
+    from factorspace.retrain.subset import kept_per_class
+
+    recipe = load_train_recipe(None, tiny(data_root, "train.epochs=1", "data.subset_per_class=0.5"))
+    trainer = Trainer(get_genotype("darts_v2"), recipe, tmp_path, torch.device("cpu"), console=None)
+    images = trainer.data.train.dataset
+    assert len(images) == 50 and torch.bincount(images.targets).tolist() == [5] * 10
+    assert trainer.steps_per_epoch == 4  # ceil(50 / 16)
+    labels = torch.tensor([0, 0, 0, 0, 1, 1])
+    kept = kept_per_class(labels, 0.5, seed=3)
+    assert kept == kept_per_class(labels, 0.5, seed=3) and len(kept) == 3
+    assert sorted(labels[kept].tolist()) == [0, 0, 1]
+
+
+def test_the_max_steps_option_sets_train_max_steps(data_root, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from factorspace.cli import app
+
+    sets = [x for s in tiny(data_root, "train.epochs=1") for x in ("--set", s)]
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["train", "darts_v2", *sets, "--max-steps", "2", "--out", str(out), "--device", "cpu"],
+    )
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((out / "recipe.yaml").read_text())["train"]["max_steps"] == 2
+    assert json.loads((out / "run.json").read_text())["status"] == "complete"
