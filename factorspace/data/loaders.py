@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from factorspace.data.datasets import in_memory, open_split
 from factorspace.data.sampler import EpochSampler
-from factorspace.data.splits import search_indices
+from factorspace.data.splits import search_indices, training_indices
 from factorspace.data.transforms import Images
 from factorspace.errors import FactorspaceError
 from factorspace.schema.data import DataConfig
@@ -115,8 +115,9 @@ def eval_loaders(
     cutout: int = 0,
     batch_field: str = "batch_size",
 ) -> EvalData:
-    """The full training split (augmented per ``config``, plus Cutout of ``cutout`` pixels if > 0,
-    one hole as in DARTS) and the test split (not augmented, not shuffled).
+    """The training split (augmented per ``config``, plus Cutout of ``cutout`` pixels if > 0,
+    one hole as in DARTS; all of it, or ``data.subset_per_class`` of each class) and the test
+    split (not augmented, not shuffled).
 
     Raises:
         FactorspaceError: as :func:`search_loaders`; also when the test split is missing or its
@@ -131,17 +132,18 @@ def eval_loaders(
             f"but the training split has {train_split.classes}",
             field="data.root",
         )
-    if batch_size > len(train_split.labels):
+    kept = training_indices(train_split, config, seed)
+    if batch_size > len(kept):
         raise FactorspaceError(
-            f"{batch_size} is more than the training split's {len(train_split.labels)} images",
+            f"{batch_size} is more than the training split's {len(kept)} images",
             field=batch_field,
         )
     size = config.image_size
-    train_split = in_memory(train_split, range(len(train_split.labels)), size)
+    train_split = in_memory(train_split, kept, size)
     test_split = in_memory(test_split, range(len(test_split.labels)), size)
-    all_train, all_test = list(range(len(train_split.labels))), list(range(len(test_split.labels)))
+    all_test = list(range(len(test_split.labels)))
     train = _loader(
-        train_split, all_train, config, batch_size, seed, "train", device, config.augment, cutout
+        train_split, kept, config, batch_size, seed, "train", device, config.augment, cutout
     )
     test = _loader(
         test_split, all_test, config, batch_size, seed, "test", device, False, shuffle=False

@@ -66,3 +66,26 @@ def _nonempty(indices, portion: str, field: str, value: float, n: int, source: s
         raise FactorspaceError(
             f"{value} leaves the {portion} portion empty ({n} images in {source})", field=field
         )
+
+
+def training_indices(split: Split, config: DataConfig, seed: int) -> list[int]:
+    """A re-training's images: the whole training split, or ``data.subset_per_class`` of each
+    class drawn with the seed alone (so that a resumed run trains on the same ones)."""
+    if config.subset_per_class is None:
+        return list(range(len(split.labels)))
+    g = torch.Generator().manual_seed(stable_seed(seed, "retrain-subset"))
+    kept = []
+    for c in range(len(split.classes)):
+        idx = torch.nonzero(split.labels == c).flatten()
+        kept += idx[
+            torch.randperm(len(idx), generator=g)[: _count(config.subset_per_class, len(idx))]
+        ].tolist()
+    _nonempty(
+        kept,
+        "kept",
+        "data.subset_per_class",
+        config.subset_per_class,
+        len(split.labels),
+        split.source,
+    )
+    return sorted(kept)

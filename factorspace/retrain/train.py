@@ -35,7 +35,6 @@ from factorspace.data import eval_loaders, set_epoch
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, load_genotype, resolve_genotype, save_genotype
 from factorspace.retrain.recipe import load_train_recipe
-from factorspace.retrain.subset import subset_training
 from factorspace.retrain.trained import (
     CHECKPOINT_FORMAT,
     Trained,
@@ -184,7 +183,6 @@ class Trainer(Run):
             cutout=cfg.cutout,
             batch_field="train.batch_size",
         )
-        data = subset_training(data, recipe.data, cfg.seed, "train.batch_size")
         self.data = distributed.shard(data, batch_field="train.batch_size")
         self.steps_per_epoch = len(self.data.train)  # before any resumed epoch skips batches
         check_classes(self.data.num_classes, recipe.network)

@@ -312,17 +312,22 @@ def test_max_steps_run_interrupted_then_resumed_gives_the_uninterrupted_weights(
 
 
 def test_subset_per_class_trains_on_that_fraction_of_each_class(data_root, tmp_path):
-    from factorspace.retrain.subset import kept_per_class
+    from factorspace.data.datasets import Split
+    from factorspace.data.splits import training_indices
 
     recipe = load_train_recipe(None, tiny(data_root, "train.epochs=1", "data.subset_per_class=0.5"))
     trainer = Trainer(get_genotype("darts_v2"), recipe, tmp_path, torch.device("cpu"), console=None)
     images = trainer.data.train.dataset
     assert len(images) == 50 and torch.bincount(images.targets).tolist() == [5] * 10
     assert trainer.steps_per_epoch == 4  # ceil(50 / 16)
-    labels = torch.tensor([0, 0, 0, 0, 1, 1])
-    kept = kept_per_class(labels, 0.5, seed=3)
-    assert kept == kept_per_class(labels, 0.5, seed=3) and len(kept) == 3
-    assert sorted(labels[kept].tolist()) == [0, 0, 1]
+    split = Split(torch.tensor([0, 0, 0, 0, 1, 1]), ["a", "b"], "six labels")
+    config = recipe.data.model_copy(update={"subset_per_class": 0.5})
+    kept = training_indices(split, config, seed=3)
+    assert kept == training_indices(split, config, seed=3) and len(kept) == 3
+    assert sorted(split.labels[kept].tolist()) == [0, 0, 1]
+    assert training_indices(split, config.model_copy(update={"subset_per_class": None}), 3) == [
+        0, 1, 2, 3, 4, 5
+    ]  # fmt: skip
 
 
 def test_the_max_steps_option_sets_train_max_steps(data_root, tmp_path):
