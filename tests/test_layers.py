@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("genotype", "relax"),  # relax: the relaxations (softmax, Gumbel, Dirichlet), being added
     ("compile", "data"),
     ("derive", "summary", "search", "retrain", "bench"),
+    ("evidence",),  # the planted-architecture benchmark: searches and scores, used by none below
     ("viz",),
     ("cli", "__main__", ""),
 )
