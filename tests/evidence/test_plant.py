@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 import torch
 
+from factorspace.data import search_loaders
 from factorspace.evidence import chance_levels, draw_genotype, edge_picks, plant, score_genotype
 from factorspace.evidence.plant import cells_used
+from factorspace.evidence.teacher import student_view
 from factorspace.genotype import Genotype, GenotypeCell, GenotypeEdge, check_fits_space
 from factorspace.schema import Recipe
+from factorspace.schema.data import DataConfig
 from factorspace.space import Space
 
 SPACE = {
@@ -134,3 +136,58 @@ def test_chance_levels_of_a_small_space_by_hand():
 def test_only_the_cell_types_the_network_has_are_scored():
     assert cells_used(recipe(supernet={"cells": 3})) == ["normal", "reduce"]
     assert cells_used(recipe(supernet={"cells": 2})) == ["reduce"]  # cells 0 and 1 both reduce
+
+
+def test_the_teacher_sees_what_the_search_loaders_feed_the_supernet(tmp_path):
+    images = torch.randint(0, 256, (10, 3, 8, 8), dtype=torch.uint8)
+    torch.save({"images": images, "labels": torch.arange(10) % 2}, tmp_path / "d.pt")
+    config = DataConfig(dataset="tensors", root=tmp_path / "d.pt", image_size=8, augment=False)
+    data = search_loaders(config, 5, seed=0)
+    rows = data.val_indices
+    loaded = torch.stack([data.val.dataset[i][0] for i in range(len(rows))])
+    assert torch.allclose(loaded, student_view(images[rows], config), atol=1e-6)
+
+
+# --- a seeded tiny run -------------------------------------------------------------------------
+
+TINY = {
+    "supernet": {"channels": 4, "cells": 3, "classes": 4},
+    "search": {
+        "epochs": 4,
+        "warmup_epochs": 1,
+        "batch_size": 25,
+        "tensorboard": False,
+        "arch": {"lr": 0.03},
+    },
+    "data": {
+        "dataset": "bundled",
+        "subset_per_class": 0.01,
+        "image_size": 8,
+        "workers": 0,
+        "augment": False,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plant")
+    return plant(recipe(**TINY), [0, 1], out=out / "run", device="cpu")
+
+
+def test_a_tiny_run_writes_its_results_and_searches_through_the_normal_path(tiny_run):
+    saved = json.loads((tiny_run.out / "plant.json").read_text())
+    assert saved["mean"] == pytest.approx(tiny_run.mean(), nan_ok=True)
+    assert saved["chance"] == pytest.approx(chance_levels(space()))
+    csv = (tiny_run.out / "plant.csv").read_text().splitlines()
+    assert csv[0] == "seed,factor,matched,total,recovered,chance"
+    assert [r.split(",")[:2] for r in csv[-3:]] == [
+        ["mean", f] for f in ("operator", "inputs", "activation")
+    ]
+    for s in tiny_run.seeds:
+        assert (s.run_dir / "genotype.json").exists()
+        assert s.scores["operator"].total == 8  # 4 planted edges in each of 2 cell types
+        assert sum(s.class_counts) == 150  # 1% of the bundled 15,000
+        data = torch.load(s.run_dir.parent / "data.pt", weights_only=True)
+        assert torch.bincount(data["labels"], minlength=4).tolist() == s.class_counts
+    assert tiny_run.seeds[0].planted != tiny_run.seeds[1].planted
