@@ -34,10 +34,9 @@ def plant(
 ) -> None:
     """Plant a genotype drawn from the space, search on its labels, score the recovery.
 
-    Per seed: a genotype drawn uniformly from the recipe's space, a teacher network of it with
-    fixed random weights labelling the recipe's training images (argmax), an ordinary search on
-    those labels, and the derived genotype scored against the planted one beside chance. Writes
-    plant.json and plant.csv in --out.
+    Per seed: a drawn genotype, a random-weight teacher of it labelling the recipe's images, an
+    ordinary search on those labels, the derived genotype scored against the planted one beside
+    chance. Writes plant.json and plant.csv in --out (docs/evidence.md).
     """
     from factorspace.evidence import plant as run_plant
     from factorspace.genotype import resolve_genotype
