@@ -39,11 +39,14 @@ def plant(
     chance. Writes plant.json and plant.csv in --out (docs/evidence.md).
     """
     from factorspace.evidence import plant as run_plant
-    from factorspace.genotype import resolve_genotype
+    from factorspace.genotype import check_genotype, resolve_genotype
     from factorspace.search.multiseed import parse_seeds
 
     r = load_recipe(recipe, set_ or [])
-    planted = resolve_genotype(genotype, registered=True) if genotype else None
+    planted = None
+    if genotype:
+        planted = resolve_genotype(genotype, registered=True)
+        check_genotype(planted, r.space, path=genotype)
     with errors_located(recipe, set_ or []):
         result = run_plant(
             r,

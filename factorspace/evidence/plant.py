@@ -35,7 +35,7 @@ from factorspace.evidence.teacher import (
     student_view,
     teacher_logits,
 )
-from factorspace.genotype import Genotype, check_fits_space, save_genotype
+from factorspace.genotype import Genotype, check_genotype, save_genotype
 from factorspace.run.atomic import atomic_write, atomic_write_text, write_json
 from factorspace.run.rundir import csv_text, prepare_run_dir
 from factorspace.schema import Recipe
@@ -244,7 +244,7 @@ def _check_plantable(recipe: Recipe, space: Space, genotype: Genotype | None) ->
             field="supernet",
         )
     if genotype is not None:
-        check_fits_space(genotype, space)
+        check_genotype(genotype, space)
 
 
 def _mean(values: list[float]) -> float:

@@ -6,7 +6,10 @@ import json
 
 import pytest
 import torch
+import yaml
+from typer.testing import CliRunner
 
+from factorspace.cli import app
 from factorspace.data import search_loaders
 from factorspace.evidence import chance_levels, draw_genotype, edge_picks, plant, score_genotype
 from factorspace.evidence.plant import cells_used
@@ -191,3 +194,50 @@ def test_a_tiny_run_writes_its_results_and_searches_through_the_normal_path(tiny
         data = torch.load(s.run_dir.parent / "data.pt", weights_only=True)
         assert torch.bincount(data["labels"], minlength=4).tolist() == s.class_counts
     assert tiny_run.seeds[0].planted != tiny_run.seeds[1].planted
+
+
+# Recovery vs chance at this size, measured on seeds 0-5 (2026-12-01, /tmp runs of this TINY
+# recipe; docs/evidence.md has the plant_tiny runs): operator 15/48 = 0.31 (chance 0.33), inputs
+# 41/48 = 0.85 (0.83), activation 2/5 (0.5). No factor beats chance, so no margin can be
+# asserted honestly: this test pins what a user relies on instead, that a seed fixes the
+# benchmark (the same genotype, labels, search and scores), and docs/evidence.md says the
+# search does not recover planted architectures at CPU sizes.
+def test_a_seed_fixes_the_planted_genotype_the_labels_and_the_scores(tiny_run, tmp_path):
+    again = plant(recipe(**TINY), [1], out=tmp_path / "again", device="cpu").seeds[0]
+    first = tiny_run.seeds[1]
+    assert again.planted == first.planted
+    assert again.class_counts == first.class_counts
+    assert (again.found.normal, again.found.reduce) == (first.found.normal, first.found.reduce)
+    assert again.scores == first.scores
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_the_command_prints_json_and_refuses_a_genotype_that_does_not_fit(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump({"space": SPACE} | TINY))
+    result = CliRunner().invoke(
+        app,
+        [
+            "plant",
+            str(path),
+            "--seeds",
+            "0",
+            "--json",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed == json.loads((tmp_path / "run" / "plant.json").read_text())
+    assert set(printed["mean"]) == {"operator", "inputs", "activation"}
+    bad = CliRunner().invoke(
+        app, ["plant", str(path), "--genotype", "darts_v2", "--out", str(tmp_path / "x")]
+    )
+    assert bad.exit_code == 2
+    assert "darts_v2: normal.edges[4].target: no node 4" in bad.stderr  # DARTS's 4-node cell
+    assert not (tmp_path / "x").exists()
