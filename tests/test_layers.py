@@ -29,10 +29,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("schema", "schemas"),
     ("run",),  # devices, seeds, run directories: nothing above schema, so anything can use it
     ("loader", "space"),
-    ("genotype", "relax"),  # relax: the relaxations (softmax, Gumbel, Dirichlet), being added
+    ("genotype", "relax"),  # relax: the relaxations (softmax, Gumbel, Dirichlet)
     ("compile", "data"),
     ("derive", "summary", "search", "retrain", "bench"),
-    ("study",),  # runs search and retrain, cell by cell; its plot is viz's
+    ("study", "evidence"),  # studies (variants x seeds) and the planted benchmark: run searches
     ("viz",),
     ("cli", "__main__", ""),
 )

@@ -1,4 +1,4 @@
-"""Reading a dataset's split: the bundled set, CIFAR-10 or an ImageFolder, as uint8 images.
+"""Reading a dataset's split: the bundled set, CIFAR-10, an ImageFolder or a tensors file.
 
 Images are decoded once into memory when they fit (the bundled set, CIFAR-10, a small
 ImageFolder) and otherwise read lazily, one batch at a time.
@@ -34,7 +34,7 @@ class Split:
     labels: Tensor  # int64 (N,)
     classes: list[str]
     source: str  # for messages and describe()
-    images: Tensor | None = None  # uint8 (M, 3, S, S): image i is images[rows[i]]
+    images: Tensor | None = None  # uint8 (M, 3, S, S), or float x 255: image i is images[rows[i]]
     rows: Tensor | None = None  # None: the identity
     files: list[Path] | None = None
 
@@ -50,6 +50,8 @@ def open_split(config: DataConfig, split: str) -> Split:
         images, labels, classes = _bundled(split)
         images = fit_size(images, config.image_size)
         return Split(labels, classes, "bundled mini CIFAR-10 (JPEG copy)", images=images)
+    if config.dataset == "tensors":
+        return _tensors_file(config, split)
     root = _root(config)
     if config.dataset == "cifar10":
         return _cifar10(root, split, config.image_size)
@@ -99,6 +101,79 @@ def _cifar10(root: Path, split: str, size: int) -> Split:
     images = fit_size(torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous(), size)
     labels = torch.tensor(data.targets, dtype=torch.long)
     return Split(labels, list(data.classes), f"CIFAR-10 {split} at {root}", images=images)
+
+
+def _tensors_file(config: DataConfig, split: str) -> Split:
+    path = config.root
+    if path is None:
+        raise FactorspaceError(
+            "not set; data.dataset=tensors needs a file written by torch.save", field="data.root"
+        )
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise FactorspaceError(f"{path} {what}", field="data.root")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # not a torch file, truncated, pickled objects
+        raise FactorspaceError(
+            f"cannot read {path} with torch.load ({type(error).__name__}: {error})",
+            field="data.root",
+        ) from None
+    return tensor_split(data, split, str(path), config.image_size)
+
+
+TENSOR_KEYS = {"train": ("images", "labels"), "test": ("test_images", "test_labels")}
+
+
+def tensor_split(data: object, split: str, source: str, size: int) -> Split:
+    """The ``split`` of a tensors file's contents (``data.dataset: tensors``), checked.
+
+    Float images are in [0, 1] and kept as float, scaled by 255 so that the loaders' ``/ 255``
+    gives them back; uint8 images are resized like the other datasets' (:func:`fit_size`).
+    """
+    keys = TENSOR_KEYS[split]
+    if not isinstance(data, dict):
+        raise _bad(source, f"holds a {type(data).__name__}, not a dict of {' and '.join(keys)}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise _bad(source, f"has no {' or '.join(missing)} (keys: {', '.join(map(str, data))})")
+    images, labels = data[keys[0]], data[keys[1]]
+    if not isinstance(images, Tensor) or images.dim() != 4 or images.shape[1] != 3:
+        shape = list(images.shape) if isinstance(images, Tensor) else type(images).__name__
+        raise _bad(source, f"{keys[0]} must be a (N, 3, H, W) tensor, got {shape}")
+    if (
+        not isinstance(labels, Tensor)
+        or labels.shape != (len(images),)
+        or labels.is_floating_point()
+    ):
+        shape = list(labels.shape) if isinstance(labels, Tensor) else type(labels).__name__
+        raise _bad(source, f"{keys[1]} must be ({len(images)},) integers, got {shape}")
+    if len(labels) == 0 or labels.min() < 0:
+        raise _bad(source, f"{keys[1]} must be non-empty class indices >= 0")
+    classes = [str(c) for c in data.get("classes", range(int(labels.max()) + 1))]
+    if int(labels.max()) >= len(classes):
+        raise _bad(source, f"label {int(labels.max())} but only {len(classes)} classes")
+    return Split(labels.long(), classes, source, images=_tensor_images(images, source, size))
+
+
+def _tensor_images(images: Tensor, source: str, size: int) -> Tensor:
+    if images.dtype == torch.uint8:
+        return fit_size(images, size)
+    if not images.is_floating_point():
+        raise _bad(source, f"images must be uint8 or float, got {images.dtype}")
+    if not bool(torch.isfinite(images).all()) or images.min() < 0 or images.max() > 1:
+        raise _bad(source, "float images must be finite and in [0, 1]")
+    if images.shape[-2:] != (size, size):
+        raise _bad(
+            source,
+            f"float images are {images.shape[-2]}x{images.shape[-1]}, data.image_size "
+            f"is {size}: save them at that size (only uint8 images are resized)",
+        )
+    return images.float() * 255
+
+
+def _bad(source: str, what: str) -> FactorspaceError:
+    return FactorspaceError(f"{source} {what}", field="data.root")
 
 
 def _image_folder(root: Path, split: str) -> Split:

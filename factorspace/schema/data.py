@@ -12,12 +12,16 @@ from factorspace.schema.space import Strict
 
 
 class DataConfig(Strict):
-    dataset: Literal["bundled", "cifar10", "imagefolder"] = Field(
+    dataset: Literal["bundled", "cifar10", "imagefolder", "tensors"] = Field(
         "cifar10",
         description="bundled: the mini CIFAR-10 shipped in the package; cifar10: torchvision's "
-        "CIFAR-10 under `root`; imagefolder: a directory with train/<class>/*.jpg (and test/)",
+        "CIFAR-10 under `root`; imagefolder: a directory with train/<class>/*.jpg (and test/); "
+        "tensors: a torch.save file at `root` holding `images` (N, 3, H, W; uint8, or float in "
+        "[0, 1]) and `labels` (N,), optionally `classes` (names) and `test_images`/`test_labels`",
     )
-    root: Path | None = Field(None, description="dataset directory (cifar10, imagefolder)")
+    root: Path | None = Field(
+        None, description="dataset directory (cifar10, imagefolder) or file (tensors)"
+    )
     train_portion: float = Field(
         0.5,
         gt=0,
