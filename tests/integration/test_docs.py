@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import doctest
+import html
 import importlib
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -38,6 +40,35 @@ def test_mkdocs_build_strict(tmp_path):
     schema = (site / "reference" / "schema" / "index.html").read_text(encoding="utf-8")
     assert "partial_channels" in schema and "label_smoothing" in schema
     assert "load_recipe" in (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
+    check_snippets_expanded(site)
+
+
+SNIPPET = re.compile(r'^--8<-- "([^":]+)(?::([\w-]+))?"$', re.M)
+
+
+def included_lines(path: str, section: str | None) -> list[str]:
+    """The code lines a pymdownx.snippets include brings in (its section, if named)."""
+    text = (ROOT / path).read_text()
+    if section:
+        text = text.split(f"[start:{section}]", 1)[1].split(f"[end:{section}]", 1)[0]
+    lines = [line.strip() for line in text.splitlines()[1:]]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def check_snippets_expanded(site) -> None:
+    """Every `--8<--` include of every page shows the included code in the built page, and no
+    page shows the include line itself (mangled, e.g. by a formatter, it stays as text)."""
+    pages = sorted((ROOT / "docs").glob("*.md"))
+    assert any(SNIPPET.search(p.read_text()) for p in pages)
+    for page in pages:
+        built = site / page.stem / "index.html"
+        if page.stem == "index":
+            built = site / "index.html"
+        text = html.unescape(re.sub(r"<[^>]+>", "", built.read_text(encoding="utf-8")))
+        assert "--8<--" not in text and "--8 <" not in text, f"{page.name}: an include not expanded"
+        for path, section in SNIPPET.findall(page.read_text()):
+            first = included_lines(path, section or None)[0]
+            assert first in text, f"{page.name}: {path}:{section} not shown ({first!r})"
 
 
 def test_space_in_python_example_runs(monkeypatch, capsys):
