@@ -31,8 +31,9 @@ class LimitsConfig(Strict):
     memory: ByteSize = Field(
         ByteSize(DEFAULT_MEMORY),
         description="refuse a search whose estimated memory (supernet weights and one batch's "
-        "activations, fp32) is above this; bytes or a size such as 64GiB, 200GB "
-        "summed over the processes of a torchrun (the batch is global); default 128 GiB, `--set limits.memory=400GiB` raises it",
+        "activations, fp32, summed over a torchrun's processes: the batch is global) is above "
+        "this; bytes or a size such as 64GiB or 200GB (default 128 GiB; "
+        "`--set limits.memory=400GiB` raises it)",
     )
 
 

@@ -212,7 +212,6 @@ def _check_factors(factors: list) -> None:
             ("factors", operators[1], "role"), "only one factor may have role `operator`"
         )
     op_factor = factors[operators[0]]
-    _check_some_operator(op_factor, operators[0])
     for i, f in enumerate(factors):
         registry = {"operator": OPERATORS, "input": ACTIVATIONS}.get(f.role)
         for j, choice in enumerate(f.choices):
@@ -223,6 +222,7 @@ def _check_factors(factors: list) -> None:
                     ("factors", i, "choices", j), _unknown(registry.kind, choice, registry.names())
                 )
         if isinstance(f, OperatorFactor):
+            _check_some_operator(f, i)
             continue
         _check_rule(f.applies_to, ("factors", i, "applies_to"), op_factor, list(seen))
         if not applicable_operators(f, op_factor):
