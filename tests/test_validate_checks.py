@@ -82,8 +82,8 @@ CASES = [
     ("gray_input", setting("supernet", "in_channels", 1), "supernet.in_channels",
      "1, but data.dataset='bundled' gives 3-channel (RGB) images; set supernet.in_channels: 3"),
     # schedules and orders
-    ("warmup_whole_search", setting("search", "warmup_epochs", 1), "search.warmup_epochs",
-     "1 leaves no epoch for the architecture; epochs is 1: set warmup_epochs below it"),
+    ("warmup_past_search", setting("search", "warmup_epochs", 2), "search.warmup_epochs",
+     "2 is longer than the search (epochs is 1); set warmup_epochs below epochs"),
     ("lr_min_above_lr", setting("search", "weights", {"lr": 0.01, "lr_min": 0.1}),
      "search.weights.lr_min", "0.1 is above lr 0.01; the cosine anneals from lr down to lr_min"),
     ("factor_order_twice", setting("search", "factor_order", ["op", "activation", "op"]),

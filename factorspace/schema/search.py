@@ -152,11 +152,12 @@ class SearchConfig(Strict):
 
     @model_validator(mode="after")
     def _arch_after_warmup(self) -> SearchConfig:
-        if self.warmup_epochs >= self.epochs:
+        # warmup_epochs == epochs is allowed: a weights-only run (the tests' probe of warm-up)
+        if self.warmup_epochs > self.epochs:
             raise FieldError(
                 ("warmup_epochs",),
-                f"{self.warmup_epochs} leaves no epoch for the architecture; epochs is "
-                f"{self.epochs}: set warmup_epochs below it",
+                f"{self.warmup_epochs} is longer than the search (epochs is {self.epochs}); "
+                "set warmup_epochs below epochs",
             )
         return self
 
