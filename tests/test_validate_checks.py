@@ -90,6 +90,9 @@ CASES = [
      "search.factor_order[2]",
      "'op' is listed twice (also at factor_order[0]); each factor steps once per iteration: "
      "list it once"),
+    # an unknown operator after the factor whose rule reads the operators' tags
+    ("unknown_op_after_rule", lambda d: d["space"]["factors"].reverse() or d["space"]["factors"][1]["choices"].append("bogus"),
+     "space.factors[1].choices[4]", "unknown operator 'bogus'; allowed: " + ", ".join(OPERATORS.names())),
     # an operator factor that computes nothing
     ("only_none", lambda d: d["space"].update(factors=[
         {"name": "op", "role": "operator", "choices": ["none"]}]), "space.factors[0].choices",

@@ -212,15 +212,9 @@ def _check_factors(factors: list) -> None:
             ("factors", operators[1], "role"), "only one factor may have role `operator`"
         )
     op_factor = factors[operators[0]]
+    _check_choices_registered(op_factor, operators[0])  # the rules below read its tags
     for i, f in enumerate(factors):
-        registry = {"operator": OPERATORS, "input": ACTIVATIONS}.get(f.role)
-        for j, choice in enumerate(f.choices):
-            if f.choices.index(choice) != j:
-                raise FieldError(("factors", i, "choices", j), f"duplicate choice {choice!r}")
-            if registry is not None and choice not in registry:
-                raise FieldError(
-                    ("factors", i, "choices", j), _unknown(registry.kind, choice, registry.names())
-                )
+        _check_choices_registered(f, i)
         if isinstance(f, OperatorFactor):
             _check_some_operator(f, i)
             continue
@@ -229,6 +223,17 @@ def _check_factors(factors: list) -> None:
             raise FieldError(("factors", i, "applies_to"), "the rule selects no operator choice")
         if isinstance(f, ArgumentFactor):
             _check_argument(f, i, op_factor)
+
+
+def _check_choices_registered(f, i: int) -> None:
+    registry = {"operator": OPERATORS, "input": ACTIVATIONS}.get(f.role)
+    for j, choice in enumerate(f.choices):
+        if f.choices.index(choice) != j:
+            raise FieldError(("factors", i, "choices", j), f"duplicate choice {choice!r}")
+        if registry is not None and choice not in registry:
+            raise FieldError(
+                ("factors", i, "choices", j), _unknown(registry.kind, choice, registry.names())
+            )
 
 
 def _check_rule(rule: Rule, loc: tuple, op_factor: OperatorFactor, names: list[str]) -> None:
