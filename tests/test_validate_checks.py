@@ -235,3 +235,16 @@ def test_a_genotype_argument_is_checked_against_the_operator(tmp_path, value, re
     assert info.value.field == "normal.edges[0].arguments.kernel_size"
     assert info.value.message == f"operator 'sep_conv': {reason}"
     assert load_genotype(genotype_file(tmp_path)).normal.edges[0].arguments == {"kernel_size": 3}
+
+
+def test_space_reports_the_estimate_validate_compares(tmp_path):
+    from factorspace.schema.limits import human
+    from factorspace.summary import estimated_search_bytes, space_summary
+
+    recipe = fs.load_recipe(VALID)
+    need = estimated_search_bytes(recipe)
+    summary = space_summary(recipe, measure_memory=False)
+    assert summary["estimated_search_gib"] == round(need / 2**30, 2)
+    error = refusal(VALID, [f"limits.memory={need - 1}"])
+    assert error.message.startswith(f"the search needs about {human(need)} ")
+    assert fs.load_recipe(VALID, [f"limits.memory={need}"]).limits.memory == need
