@@ -134,6 +134,7 @@ def test_a_valid_kernel_factor_passes(tmp_path):
         ("supernet", "channels", 100_000, "supernet.channels"),
         ("data", "image_size", 65_536, "data.image_size"),
         ("search", "batch_size", 10**7, "search.batch_size"),
+        ("supernet", "classes", 10**12, "supernet.classes"),
     ],
 )
 def test_terabyte_supernets_are_refused_naming_the_field_that_drives_them(

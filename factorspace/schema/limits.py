@@ -50,6 +50,7 @@ class Sizes:
     stem_halvings: int
     stem_multiplier: int
     partial_channels: int
+    classes: int
 
 
 def tensors_per_edge(space: SpaceConfig) -> int:
@@ -86,6 +87,7 @@ def memory_bytes(sizes: Sizes, per_edge: int) -> int:
         activations += edges * (per_edge * mixed + c) * pixels
         activations += (sizes.nodes + 2) * c * pixels  # the preprocessed inputs and the nodes
         weights += edges * per_edge * mixed * mixed  # ~ a pointwise conv per kept tensor
+    weights += sizes.nodes * c * sizes.classes  # the classifier on the last cell's output
     total = sizes.batch_size * activations * FLOAT_BYTES + weights * BYTES_PER_WEIGHT
     return int(min(total, 2**80))  # a number, however absurd the sizes
 

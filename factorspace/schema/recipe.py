@@ -113,6 +113,7 @@ SIZE_FIELDS = {
     "nodes": ("space", "cell", "nodes"),
     "image_size": ("data", "image_size"),
     "batch_size": ("search", "batch_size"),
+    "classes": ("supernet", "classes"),
 }
 
 
@@ -129,6 +130,7 @@ def search_sizes(recipe: Recipe) -> Sizes:
         stem_halvings=3 if net.stem == "imagenet" else 0,
         stem_multiplier=net.stem_multiplier,
         partial_channels=net.partial_channels,
+        classes=net.classes,
     )
 
 
