@@ -90,9 +90,6 @@ CASES = [
      "search.factor_order[2]",
      "'op' is listed twice (also at factor_order[0]); each factor steps once per iteration: "
      "list it once"),
-    # an unknown operator after the factor whose rule reads the operators' tags
-    ("unknown_op_after_rule", lambda d: d["space"]["factors"].reverse() or d["space"]["factors"][1]["choices"].append("bogus"),
-     "space.factors[1].choices[4]", "unknown operator 'bogus'; allowed: " + ", ".join(OPERATORS.names())),
     # an operator factor that computes nothing
     ("only_none", lambda d: d["space"].update(factors=[
         {"name": "op", "role": "operator", "choices": ["none"]}]), "space.factors[0].choices",
@@ -121,6 +118,16 @@ def test_unsafe_run_names_are_refused(tmp_path, name, problem):
     error = refusal(recipe_with(tmp_path, lambda d: d.update(name=name)))
     assert error.field == "name"
     assert error.message.endswith(f"{problem}; use letters, digits, '-', '_' and '.'")
+
+
+def test_an_unknown_operator_after_the_rule_reading_its_tags_is_named(tmp_path):
+    def edit(data):
+        data["space"]["factors"].reverse()  # the activation's rule comes first
+        data["space"]["factors"][1]["choices"].append("bogus")
+
+    error = refusal(recipe_with(tmp_path, edit))
+    assert error.field == "space.factors[1].choices[4]"
+    assert error.message.startswith("unknown operator 'bogus'; allowed: none, skip_connect, ")
 
 
 def test_a_valid_kernel_factor_passes(tmp_path):
