@@ -15,6 +15,13 @@ Operator factories take ``(channels, stride, affine, **arguments)``: ``affine`` 
 search supernet (DARTS convention) and True in re-trained networks; ``arguments`` are the values of
 the recipe's argument-role factors (e.g. ``kernel_size``). Activation factories take ``(channels)``.
 
+An operator may declare the values each of its arguments accepts (``arguments=``): a collection
+of values, or a function returning why a value is refused (``None`` when it is accepted). Recipes'
+argument-role factors and genotypes' edge arguments are checked against them by ``validate``::
+
+    @register_operator("my_conv", tags={"parameterized"}, arguments={"kernel_size": {3, 5, 7}})
+    def my_conv(channels, stride, affine, kernel_size=3): ...
+
 Tags carry the facts the compiler needs, so no model code sniffs names:
 ``parameterized`` (has weights; the paper's activations apply to these), ``pooling`` (DARTS adds a
 non-affine BatchNorm after it in the search supernet), ``zero`` (the ``none`` op: never kept, never
@@ -24,7 +31,7 @@ computed), ``skip`` (skip-connect, counted by collapse diagnostics).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -35,6 +42,10 @@ Factory = Callable[..., "nn.Module"]
 T = TypeVar("T")
 
 OPERATOR_TAGS = frozenset({"parameterized", "pooling", "zero", "skip"})
+RESERVED_PARAMETERS = 3  # an operator factory's (channels, stride, affine), the compiler's
+
+ArgumentCheck = Collection[Any] | Callable[[Any], "str | None"]
+"""What an operator declares an argument accepts: the values, or ``check(value) -> why not``."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,7 @@ class OperatorEntry:
     factory: Factory
     tags: frozenset[str] = frozenset()
     description: str = ""
+    arguments: Mapping[str, ArgumentCheck] = field(default_factory=dict)
 
     def accepts(self, keyword: str) -> bool:
         """Whether the factory takes ``keyword`` as an argument-role value.
@@ -58,6 +70,22 @@ class OperatorEntry:
         if keyword in {p.name for p in rest}:
             return True
         return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+    def argument_error(self, keyword: str, value: Any) -> str | None:
+        """Why ``value`` is refused for ``keyword`` by the operator's declaration; ``None`` if it
+        is accepted or the operator declares nothing about ``keyword``."""
+        check = self.arguments.get(keyword)
+        if check is None:
+            return None
+        if callable(check):
+            reason = check(value)
+            return (
+                None if reason is None else f"operator {self.name!r}: {keyword}={value!r} {reason}"
+            )
+        if any(type(value) is type(v) and value == v for v in check):  # True is not 1
+            return None
+        accepted = ", ".join(repr(v) for v in sorted(check, key=repr))
+        return f"operator {self.name!r} does not take {keyword}={value!r}; accepted: {accepted}"
 
     def build(self, channels: int, stride: int, affine: bool, **arguments: Any) -> nn.Module:
         return self.factory(channels, stride, affine, **arguments)
@@ -111,24 +139,81 @@ ACTIVATIONS: Registry[ActivationEntry] = Registry("activation")
 
 
 def register_operator(
-    name: str, *, tags: set[str] | frozenset[str] = frozenset(), description: str = ""
+    name: str,
+    *,
+    tags: set[str] | frozenset[str] = frozenset(),
+    description: str = "",
+    arguments: Mapping[str, ArgumentCheck] | None = None,
 ) -> Callable[[Factory], Factory]:
-    """Register ``factory(channels, stride, affine, **arguments) -> nn.Module`` as ``name``."""
+    """Register ``factory(channels, stride, affine, **arguments) -> nn.Module`` as ``name``.
+
+    Args:
+        arguments: keyword -> the values it accepts (a collection, compared by value and type),
+            or a function ``check(value) -> str | None`` returning why a value is refused.
+
+    Raises:
+        ValueError: for an unknown tag.
+        TypeError: when the factory cannot be called as ``(channels, stride, affine)`` or does
+            not take a declared argument (naming the module and the function).
+    """
     unknown = set(tags) - OPERATOR_TAGS
     if unknown:
         raise ValueError(f"unknown operator tags {sorted(unknown)}; known: {sorted(OPERATOR_TAGS)}")
 
     def decorate(factory: Factory) -> Factory:
-        OPERATORS.add(name, OperatorEntry(name, factory, frozenset(tags), description))
+        _require_positional(
+            factory, RESERVED_PARAMETERS, f"operator {name!r}", OPERATOR_CALL, keywords=True
+        )
+        entry = OperatorEntry(name, factory, frozenset(tags), description, dict(arguments or {}))
+        for keyword in entry.arguments:
+            if not entry.accepts(keyword):
+                raise TypeError(
+                    f"operator {name!r}: {_qualified(factory)} declares argument {keyword!r} "
+                    "but does not take it as a keyword after (channels, stride, affine)"
+                )
+        OPERATORS.add(name, entry)
         return factory
 
     return decorate
 
 
+OPERATOR_CALL = "(channels, stride, affine, **arguments)"
+
+
+def _qualified(factory: Callable) -> str:
+    """``module.function``, how a user finds the factory."""
+    module = getattr(factory, "__module__", None) or "?"
+    return f"{module}.{getattr(factory, '__qualname__', repr(factory))}"
+
+
+def _require_positional(
+    factory: Callable, count: int, what: str, call: str, *, keywords: bool = False
+) -> None:
+    """Refuse a factory that cannot be called with ``count`` positional values: the error
+    surfaces at import, naming the function, not in the first step. Further required
+    parameters are refused too, unless ``keywords`` (an operator's argument factors pass them)."""
+    try:
+        params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: trust it
+        return
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+    required = [p for p in positional if p.default is p.empty and not keywords]
+    if (len(positional) < count and not variadic) or len(required) > count:
+        raise TypeError(
+            f"{what}: {_qualified(factory)}{inspect.signature(factory)} must be callable as {call}"
+        )
+
+
 def register_activation(name: str, *, description: str = "") -> Callable[[Factory], Factory]:
-    """Register ``factory(channels) -> nn.Module`` as the activation ``name``."""
+    """Register ``factory(channels) -> nn.Module`` as the activation ``name``.
+
+    Raises:
+        TypeError: when the factory cannot be called as ``(channels)``, naming it.
+    """
 
     def decorate(factory: Factory) -> Factory:
+        _require_positional(factory, 1, f"activation {name!r}", "(channels)")
         ACTIVATIONS.add(name, ActivationEntry(name, factory, description))
         return factory
 

@@ -9,6 +9,8 @@ from torch import nn
 
 from factorspace.compile import Space, Supernet, compile_supernet
 from factorspace.schema import Recipe, SupernetConfig
+from factorspace.schema.limits import memory_bytes, tensors_per_edge
+from factorspace.schema.recipe import search_sizes
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -58,8 +60,18 @@ def activation_bytes_per_image(model: nn.Module, channels: int, image_size: int)
     return total
 
 
+def estimated_search_bytes(recipe: Recipe) -> int:
+    """The arithmetic estimate of one fp32 search step's memory that ``validate`` compares with
+    ``limits.memory`` (:mod:`factorspace.schema.limits`): no supernet is built, so it is known
+    for sizes that could never be allocated. :func:`activation_bytes_per_image` measures."""
+    return memory_bytes(search_sizes(recipe), tensors_per_edge(recipe.space))
+
+
 def space_summary(recipe: Recipe, *, measure_memory: bool = True) -> dict[str, Any]:
     """The facts ``factorspace space`` prints, as a JSON-ready dict.
+
+    ``estimated_search_gib`` is :func:`estimated_search_bytes` (weights and one batch, fp32), the
+    figure ``limits.memory`` bounds.
 
     ``supernet_weights`` counts the supernet as configured; a joint space adds ``joint_weights``
     (the configured variant) and ``supernet_weights_separate`` / ``supernet_weights_shared``
@@ -91,6 +103,7 @@ def space_summary(recipe: Recipe, *, measure_memory: bool = True) -> dict[str, A
         "cell_size": space.cell_size(),
         "space_size": size,
         "space_size_sci": f"{size:.2g}",
+        "estimated_search_gib": round(estimated_search_bytes(recipe) / 2**30, 2),
     }
     if space.mode == "joint":  # the configured variant and the other one (compile.edge)
         summary["joint_weights"] = recipe.supernet.joint_weights

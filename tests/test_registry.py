@@ -47,3 +47,93 @@ def test_each_activation_keeps_the_shape(name):
 
     x = torch.randn(2, 4, 5, 5)
     assert ACTIVATIONS.get(name).build(4)(x).shape == x.shape
+
+
+@pytest.fixture
+def declared_op():
+    """``test_declared``: a conv family whose ``width`` accepts 8 or 16 only."""
+
+    @register_operator("test_declared", arguments={"width": {8, 16}})
+    def make(c, stride, affine, width=8):
+        return nn.Identity()
+
+    yield OPERATORS.get("test_declared")
+    OPERATORS.remove("test_declared")
+
+
+@pytest.mark.parametrize(("value", "accepted"), [(8, True), (16, True), (4, False), (8.0, False), ("8", False)])  # fmt: skip
+def test_declared_argument_values_are_compared_by_value_and_type(declared_op, value, accepted):
+    error = declared_op.argument_error("width", value)
+    assert (error is None) == accepted
+    if not accepted:
+        assert error == f"operator 'test_declared' does not take width={value!r}; accepted: 16, 8"
+
+
+def test_true_is_not_the_declared_value_1():
+    register_operator("test_flag", arguments={"k": {1, 3}})(lambda c, s, a, k=1: nn.Identity())
+    try:
+        assert OPERATORS.get("test_flag").argument_error("k", True) is not None
+        assert OPERATORS.get("test_flag").argument_error("k", 1) is None
+    finally:
+        OPERATORS.remove("test_flag")
+
+
+def test_an_undeclared_argument_is_not_judged(declared_op):
+    assert declared_op.argument_error("other", "anything") is None
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5, 7, 15])
+def test_builtin_conv_families_take_odd_kernels(kernel):
+    for op in ("sep_conv", "dil_conv", "conv"):
+        assert OPERATORS.get(op).argument_error("kernel_size", kernel) is None
+
+
+@pytest.mark.parametrize("kernel", [0, 2, 4, 17, -3, 3.0, "3x3", True])
+def test_builtin_conv_families_refuse_other_kernels(kernel):
+    for op in ("sep_conv", "dil_conv", "conv"):
+        assert (
+            OPERATORS.get(op)
+            .argument_error("kernel_size", kernel)
+            .startswith(f"operator {op!r}: kernel_size={kernel!r} is not ")
+        )
+
+
+def _one_arg(channels):
+    return nn.Identity()
+
+
+def _no_args():
+    return nn.Identity()
+
+
+def _two_required(channels, extra):
+    return nn.Identity()
+
+
+@pytest.mark.parametrize(
+    ("register", "factory", "expected"),
+    [
+        (register_operator, _one_arg, "operator 'test_bad': tests.test_registry._one_arg(channels) must be callable as (channels, stride, affine, **arguments)"),
+        (register_activation, _no_args, "activation 'test_bad': tests.test_registry._no_args() must be callable as (channels)"),
+        (register_activation, _two_required, "activation 'test_bad': tests.test_registry._two_required(channels, extra) must be callable as (channels)"),
+    ],
+)  # fmt: skip
+def test_a_factory_with_the_wrong_signature_is_refused_naming_it(register, factory, expected):
+    with pytest.raises(TypeError) as info:
+        register("test_bad")(factory)
+    assert str(info.value) == expected
+    assert "test_bad" not in OPERATORS and "test_bad" not in ACTIVATIONS
+
+
+def test_a_declared_argument_the_factory_does_not_take_is_refused():
+    with pytest.raises(TypeError, match="declares argument 'kernel_size' but does not take it"):
+        register_operator("test_bad", arguments={"kernel_size": {3}})(lambda c, s, a: None)
+    assert "test_bad" not in OPERATORS
+
+
+def test_an_operator_may_take_a_required_argument_keyword():
+    register_operator("test_required")(lambda c, s, a, width: nn.Identity())
+    try:
+        assert OPERATORS.get("test_required").accepts("width")
+    finally:
+        OPERATORS.remove("test_required")

@@ -14,6 +14,7 @@ line numbers; :func:`~factorspace.genotype.io.load_genotype` adds the line.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from factorspace.errors import FieldError, RecipeError, format_loc
@@ -39,12 +40,22 @@ def check_structure(genotype: Genotype, *, registered: bool = False) -> None:
             _check_source_precedes_target(edge, (*loc, "edges", i))
             if registered:
                 _check_registered(edge, (*loc, "edges", i))
-        missing = sorted(set(range(2, last + 1)) - {e.target for e in cell.edges})
+        missing = _nodes_without_input(cell, last)
         if missing:
-            raise FieldError((*loc, "edges"), f"nodes {missing} have no incoming edge")
+            shown = ", ".join(map(str, missing))
+            raise FieldError((*loc, "edges"), f"nodes [{shown}] have no incoming edge")
         bad = [n for n in cell.concat if not 0 <= n <= last]
         if bad or not cell.concat:
             raise FieldError((*loc, "concat"), f"{cell.concat}: the nodes are 0..{last}")
+
+
+def _nodes_without_input(cell: GenotypeCell, last: int, shown: int = 5) -> list[int | str]:
+    """The first ``shown`` nodes in 2..``last`` that no edge feeds (``...`` if more), found
+    without enumerating the range: a ``target: 1000000000`` costs what a small one does."""
+    targets = {e.target for e in cell.edges}
+    missing = (n for n in range(2, last + 1) if n not in targets)
+    found: list[int | str] = list(itertools.islice(missing, shown + 1))
+    return found[:shown] + ["..."] if len(found) > shown else found
 
 
 def _check_registered(edge: GenotypeEdge, loc: tuple) -> None:
@@ -60,11 +71,15 @@ def _check_registered(edge: GenotypeEdge, loc: tuple) -> None:
             raise FieldError(
                 (*loc, "inputs", factor), f"unknown activation {name!r}{did_you_mean(name, names)}"
             )
-    for keyword in edge.arguments:
-        if not OPERATORS.get(edge.op).accepts(keyword):
+    entry = OPERATORS.get(edge.op)
+    for keyword, value in edge.arguments.items():
+        if not entry.accepts(keyword):
             raise FieldError(
                 (*loc, "arguments", keyword), f"operator {edge.op!r} takes no argument {keyword!r}"
             )
+        reason = entry.argument_error(keyword, value)
+        if reason is not None:
+            raise FieldError((*loc, "arguments", keyword), reason)
 
 
 def _check_source_precedes_target(edge: GenotypeEdge, loc: tuple) -> None:

@@ -141,17 +141,51 @@ def conv_7x1_1x7(c: int, stride: int, affine: bool) -> nn.Module:
     )
 
 
+MAX_KERNEL_SIZE = 15  # larger kernels exceed every image a DARTS cell sees (32x32 halves twice)
+
+
+def odd_kernel_size(value: object) -> str | None:
+    """Why ``value`` is no kernel size the conv families take: the padding ``k // 2`` keeps the
+    image size only for an odd ``k`` (DARTS's 3x3, 5x5, 7x7)."""
+    if type(value) is not int:
+        return "is not an integer; a kernel size is an odd integer, e.g. 3, 5 or 7"
+    if not 1 <= value <= MAX_KERNEL_SIZE or value % 2 == 0:
+        return (
+            f"is not an odd integer in 1..{MAX_KERNEL_SIZE}; the padding keeps the image size "
+            "only for an odd kernel, e.g. 3, 5 or 7"
+        )
+    return None
+
+
+KERNEL = {"kernel_size": odd_kernel_size}
+
+
 # Families whose kernel size is an argument-role factor (the paper's future-work question 2).
-@register_operator("sep_conv", tags={"parameterized"}, description="separable conv, any kernel")
+@register_operator(
+    "sep_conv",
+    tags={"parameterized"},
+    description="separable conv, any kernel",
+    arguments=KERNEL,
+)
 def sep_conv_k(c: int, stride: int, affine: bool, kernel_size: int = 3) -> nn.Module:
     return sep_conv(c, kernel_size, stride, affine)
 
 
-@register_operator("dil_conv", tags={"parameterized"}, description="dilated (2) conv, any kernel")
+@register_operator(
+    "dil_conv",
+    tags={"parameterized"},
+    description="dilated (2) conv, any kernel",
+    arguments=KERNEL,
+)
 def dil_conv_k(c: int, stride: int, affine: bool, kernel_size: int = 3) -> nn.Module:
     return dil_conv(c, kernel_size, stride, 2, affine)
 
 
-@register_operator("conv", tags={"parameterized"}, description="plain k x k conv and BatchNorm")
+@register_operator(
+    "conv",
+    tags={"parameterized"},
+    description="plain k x k conv and BatchNorm",
+    arguments=KERNEL,
+)
 def conv_k(c: int, stride: int, affine: bool, kernel_size: int = 3) -> nn.Module:
     return conv_bn(c, kernel_size, stride, affine)

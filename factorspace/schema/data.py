@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.space import Strict
+
+PositiveStd = Annotated[float, Field(gt=0)]
 
 
 class DataConfig(Strict):
@@ -38,12 +40,16 @@ class DataConfig(Strict):
         description="if set, validation is this fraction per class (ImageNet search) and training "
         "is `subset_per_class` per class (default: the rest), disjoint; `train_portion` is unused",
     )
-    image_size: int = Field(32, ge=8)
-    workers: int = Field(2, ge=0)
+    image_size: StrictInt = Field(32, ge=8)
+    workers: StrictInt = Field(2, ge=0)
     mean: tuple[float, float, float] = (0.4914, 0.4822, 0.4465)
-    std: tuple[float, float, float] = (0.2470, 0.2435, 0.2616)
-    augment: bool = Field(True, description="DARTS augmentation: random crop (pad 4) and flip")
-    val_augment: bool = Field(
+    std: tuple[PositiveStd, PositiveStd, PositiveStd] = Field(
+        (0.2470, 0.2435, 0.2616), description="per-channel normalisation divisor (each > 0)"
+    )
+    augment: StrictBool = Field(
+        True, description="DARTS augmentation: random crop (pad 4) and flip"
+    )
+    val_augment: StrictBool = Field(
         True,
         description="with `augment`, also augment the search's validation portion, as DARTS's "
         "train_search.py does (one training transform for both halves of the split); false: "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.space import Strict
@@ -16,26 +16,28 @@ DEFAULT_JOINT_WEIGHTS: JointWeights = "separate"  # the one default; the compile
 
 
 class SupernetConfig(Strict):
-    channels: int = Field(16, ge=2, description="initial channels C (DARTS search: 16)")
-    cells: int = Field(8, ge=1, description="stacked cells (DARTS search: 8)")
-    reduction_cells: list[int] | None = Field(
+    channels: StrictInt = Field(16, ge=2, description="initial channels C (DARTS search: 16)")
+    cells: StrictInt = Field(8, ge=1, description="stacked cells (DARTS search: 8)")
+    reduction_cells: list[StrictInt] | None = Field(
         None, description="indices of reduction cells (default: cells//3 and 2*cells//3)"
     )
-    stem_multiplier: int = Field(3, ge=1, description="stem outputs stem_multiplier * C channels")
-    classes: int = Field(10, ge=2)
-    in_channels: int = Field(3, ge=1)
+    stem_multiplier: StrictInt = Field(
+        3, ge=1, description="stem outputs stem_multiplier * C channels"
+    )
+    classes: StrictInt = Field(10, ge=2)
+    in_channels: StrictInt = Field(3, ge=1)
     stem: Literal["cifar", "imagenet"] = Field(
         "cifar",
         description="cifar: one 3x3 conv (DARTS); imagenet: three stride-2 3x3 convs, the input "
         "8x smaller at the first cell (PC-DARTS's ImageNet search network)",
     )
-    partial_channels: int = Field(
+    partial_channels: StrictInt = Field(
         1,
         ge=1,
         description="PC-DARTS's K: each edge mixes its first C/K channels, the rest bypass it "
         "(max-pooled on reduction edges), then channel_shuffle(K); 1: off",
     )
-    edge_normalization: bool = Field(
+    edge_normalization: StrictBool = Field(
         False,
         description="PC-DARTS's edge normalisation: one weight per edge, softmax over each "
         "node's inputs, searched as the architecture group `edge`",

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
+from factorspace.schema.limits import LimitsConfig, Sizes, human, memory_bytes, tensors_per_edge
 from factorspace.schema.network import EDGE_GROUP, SupernetConfig
 from factorspace.schema.relaxation import check_relaxation_overrides
 from factorspace.schema.search import SearchConfig, operator_group
-from factorspace.schema.space import SpaceConfig, Strict, did_you_mean
+from factorspace.schema.space import RunName, SpaceConfig, Strict, did_you_mean
 
 
 class Recipe(Strict):
-    name: str | None = Field(None, description="a label for runs and reports")
+    name: RunName | None = Field(
+        None, description="a label for runs and reports (no `/`, printable, at most 100 characters)"
+    )
     imports: list[str] = Field(
         default_factory=list, description="modules to import first (they register ops/activations)"
     )
@@ -21,6 +26,7 @@ class Recipe(Strict):
     supernet: SupernetConfig = Field(default_factory=SupernetConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
     data: DataConfig = Field(default_factory=DataConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @model_validator(mode="after")
     def _factor_names(self) -> Recipe:
@@ -34,7 +40,14 @@ class Recipe(Strict):
                 )
             names.append(EDGE_GROUP)
             check_edge_weights_group(self.search, operator_group(self.space))
-        for i, name in enumerate(self.search.factor_order or []):
+        order = self.search.factor_order or []
+        for i, name in enumerate(order):
+            if order.index(name) != i:
+                raise FieldError(
+                    ("search", "factor_order", i),
+                    f"{name!r} is listed twice (also at factor_order[{order.index(name)}]); "
+                    "each factor steps once per iteration: list it once",
+                )
             if name not in names:
                 raise FieldError(
                     ("search", "factor_order", i),
@@ -61,6 +74,87 @@ class Recipe(Strict):
                 f"{max(divisor, size // divisor * divisor)}",
             )
         return self
+
+    @model_validator(mode="after")
+    def _rgb_input(self) -> Recipe:
+        if self.supernet.in_channels != IMAGE_CHANNELS:
+            raise FieldError(
+                ("supernet", "in_channels"),
+                f"{self.supernet.in_channels}, but data.dataset={self.data.dataset!r} gives "
+                f"{IMAGE_CHANNELS}-channel (RGB) images; set supernet.in_channels: "
+                f"{IMAGE_CHANNELS}",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> Recipe:
+        sizes, per_edge = search_sizes(self), tensors_per_edge(self.space)
+        need, limit = memory_bytes(sizes, per_edge), int(self.limits.memory)
+        if need > limit:
+            field = memory_driver(sizes, per_edge)
+            value = getattr(sizes, field[-1] if field[-1] != "factors" else "nodes")
+            shown = f" ({value})" if field[-1] != "factors" else ""
+            raise FieldError(
+                field,
+                f"the search needs about {human(need)} (supernet weights and one batch's "
+                f"activations, fp32; {per_edge} tensors per edge and channel), above "
+                f"limits.memory = {human(limit)}; reduce {'.'.join(field)}{shown} or raise the "
+                "limit with --set limits.memory=...",
+            )
+        return self
+
+
+IMAGE_CHANNELS = 3  # every dataset factorspace reads gives RGB images (data.datasets)
+
+# The fields that scale the memory estimate, where they live in a recipe, and their defaults.
+SIZE_FIELDS = {
+    "channels": ("supernet", "channels"),
+    "cells": ("supernet", "cells"),
+    "nodes": ("space", "cell", "nodes"),
+    "image_size": ("data", "image_size"),
+    "batch_size": ("search", "batch_size"),
+    "classes": ("supernet", "classes"),
+}
+
+
+def search_sizes(recipe: Recipe) -> Sizes:
+    """The sizes of ``recipe``'s search supernet that its memory depends on."""
+    net = recipe.supernet
+    return Sizes(
+        channels=net.channels,
+        cells=net.cells,
+        nodes=recipe.space.cell.nodes,
+        image_size=recipe.data.image_size,
+        batch_size=recipe.search.batch_size,
+        reductions=tuple(net.reductions),
+        stem_halvings=3 if net.stem == "imagenet" else 0,
+        stem_multiplier=net.stem_multiplier,
+        partial_channels=net.partial_channels,
+        classes=net.classes,
+    )
+
+
+def memory_driver(sizes: Sizes, per_edge: int) -> tuple[str, ...]:
+    """The field whose default would shrink the estimate most; the space's factors when no
+    size is above its default (the candidates per edge drive it)."""
+    need = memory_bytes(sizes, per_edge)
+    best, saved = ("space", "factors"), 0
+    for name, loc in SIZE_FIELDS.items():
+        default = _default(loc)
+        if getattr(sizes, name) <= default:
+            continue
+        smaller = memory_bytes(replace(sizes, **{name: default}), per_edge)
+        if need - smaller > saved:
+            best, saved = loc, need - smaller
+    return best
+
+
+def _default(loc: tuple[str, ...]) -> int:
+    section, *rest = loc
+    model = Recipe.model_fields[section].annotation
+    for part in rest[:-1]:
+        model = model.model_fields[part].annotation
+    return model.model_fields[rest[-1]].default
 
 
 def check_edge_weights_group(search: SearchConfig, op_group: str | None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
+from factorspace.errors import FieldError
 from factorspace.schema.relaxation import AnyRelaxation, RelaxationConfig, SoftmaxConfig
 from factorspace.schema.space import JOINT_GROUP, SpaceConfig, Strict
 
@@ -19,6 +20,11 @@ Precision = Annotated[
 ]
 
 
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a 64-bit integer
+Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
+Beta = Annotated[float, Field(ge=0, lt=1)]  # Adam's decay rates: 1 never forgets, NaN at step 1
+
+
 class WeightOptimizer(Strict):
     """SGD with cosine annealing for the supernet weights (paper's CIFAR search settings)."""
 
@@ -28,22 +34,31 @@ class WeightOptimizer(Strict):
     weight_decay: float = Field(3e-4, ge=0)
     grad_clip: float | None = Field(5.0, gt=0, description="gradient-norm clip; null: off")
 
+    @model_validator(mode="after")
+    def _floor_below_peak(self) -> WeightOptimizer:
+        if self.lr_min > self.lr:
+            raise FieldError(
+                ("lr_min",),
+                f"{self.lr_min} is above lr {self.lr}; the cosine anneals from lr down to lr_min",
+            )
+        return self
+
 
 class ArchOptimizer(Strict):
     """Adam for one factor's architecture parameters (paper: lr 6e-4, betas (0.5, 0.999))."""
 
     lr: float = Field(6e-4, gt=0)
-    betas: tuple[float, float] = (0.5, 0.999)
+    betas: tuple[Beta, Beta] = Field((0.5, 0.999), description="each in [0, 1)")
     weight_decay: float = Field(1e-3, ge=0)
-    frozen: bool = Field(False, description="keep this factor's parameters fixed (Config-A)")
+    frozen: StrictBool = Field(False, description="keep this factor's parameters fixed (Config-A)")
     init_from: Path | None = Field(
         None, description="a run directory or arch checkpoint whose values for this factor to load"
     )
 
 
 class SearchConfig(Strict):
-    epochs: int = Field(25, ge=1)
-    batch_size: int = Field(64, ge=1)
+    epochs: StrictInt = Field(25, ge=1)
+    batch_size: StrictInt = Field(64, ge=1)
     update: Literal["sequential", "simultaneous"] = Field(
         "sequential",
         description="sequential: each factor steps on the validation loss after the previous "
@@ -78,44 +93,48 @@ class SearchConfig(Strict):
         description="order of the per-group updates (default: the space's factor order, then "
         "`edge` when supernet.edge_normalization is on and edge_weights is own_group)",
     )
-    warmup_epochs: int = Field(0, ge=0, description="epochs that train the weights only")
+    warmup_epochs: StrictInt = Field(0, ge=0, description="epochs that train the weights only")
     weights: WeightOptimizer = Field(default_factory=WeightOptimizer)
     arch: ArchOptimizer = Field(default_factory=ArchOptimizer, description="every factor's default")
     arch_overrides: dict[str, ArchOptimizer] = Field(
         default_factory=dict, description="per-factor settings replacing `arch`"
     )
-    max_skip_connects: int | None = Field(
+    max_skip_connects: StrictInt | None = Field(
         None,
         ge=0,
         description="P-DARTS: derive at most this many skip-connects in the normal cell, the "
         "weakest replaced by their edge's next-best operator; null: no cap",
     )
-    early_stop_skip_count: int | None = Field(
+    early_stop_skip_count: StrictInt | None = Field(
         None,
         ge=0,
         description="stop the search (status early_stopped) after an epoch past the warm-up whose "
         "derived normal cell has more skip-connects than this (before any cap); null: off",
     )
-    checkpoint_every_steps: int | None = Field(None, ge=1, description="also checkpoint mid-epoch")
+    checkpoint_every_steps: StrictInt | None = Field(
+        None, ge=1, description="also checkpoint mid-epoch"
+    )
     on_nonfinite: Literal["stop", "skip"] = Field(
         "stop",
         description="a NaN or inf loss, gradient or architecture parameter: stop (the run fails "
         "naming the step, epoch and parameter group; the last checkpoint stays) or skip the batch "
         "(its updates are not applied; counted in the metrics' skipped_batches)",
     )
-    seed: int = 0
-    channels_last: bool = Field(
+    seed: Seed = Field(0, description=f"0..{MAX_SEED} (torch.manual_seed)")
+    channels_last: StrictBool = Field(
         True, description="channels_last memory format (faster convolutions on CPU and GPU)"
     )
-    compile: bool = Field(
+    compile: StrictBool = Field(
         False,
         description="torch.compile each edge's mixed activation (eq. 2) into one fused kernel: "
         "faster steps after a one-off compile of about half a minute per input shape (needs a C++ "
         "compiler on CPU)",
     )
     precision: Precision = "fp32"
-    tensorboard: bool = Field(True, description="also log to TensorBoard when it is installed")
-    sync_batchnorm: bool = Field(
+    tensorboard: StrictBool = Field(
+        True, description="also log to TensorBoard when it is installed"
+    )
+    sync_batchnorm: StrictBool = Field(
         False,
         description="under torchrun: BatchNorm statistics over the global batch (SyncBatchNorm) "
         "rather than each process's share; no effect in one process",
@@ -130,6 +149,17 @@ class SearchConfig(Strict):
         default_factory=dict,
         description="per-factor relaxations replacing `relaxation`, e.g. {activation: {kind: gumbel}}",
     )
+
+    @model_validator(mode="after")
+    def _arch_after_warmup(self) -> SearchConfig:
+        # warmup_epochs == epochs is allowed: a weights-only run (the tests' probe of warm-up)
+        if self.warmup_epochs > self.epochs:
+            raise FieldError(
+                ("warmup_epochs",),
+                f"{self.warmup_epochs} is longer than the search (epochs is {self.epochs}); "
+                "set warmup_epochs below epochs",
+            )
+        return self
 
     def arch_for(self, factor: str) -> ArchOptimizer:
         return self.arch_overrides.get(factor, self.arch)

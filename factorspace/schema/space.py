@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.registry import ACTIVATIONS, OPERATORS
@@ -19,6 +19,33 @@ from factorspace.registry import ACTIVATIONS, OPERATORS
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Mode = Literal["factorized", "joint"]
 JOINT_GROUP = "joint"  # the one architecture group of mode joint: every candidate of an edge
+MAX_NODES = 32  # far above DARTS's 4; the edges per cell grow as nodes**2 / 2
+MAX_NAME_LENGTH = 100
+
+
+def _safe_run_name(name: str) -> str:
+    """A run name becomes a directory name and a label: one printable path part, not too long."""
+    problem = None
+    if not name.strip() or name in (".", ".."):
+        problem = "is empty or a relative directory"
+    elif "/" in name or "\\" in name:
+        problem = "contains a path separator (runs are written under runs/NAME)"
+    elif not name.isprintable():
+        problem = "contains a control character"
+    elif len(name) > MAX_NAME_LENGTH:
+        problem = f"has {len(name)} characters, more than {MAX_NAME_LENGTH}"
+    if problem:
+        raise FieldError((), f"{_short(name)} {problem}; use letters, digits, '-', '_' and '.'")
+    return name
+
+
+def _short(value: object, width: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 5] + "...'"
+
+
+RunName = Annotated[str, AfterValidator(_safe_run_name)]
+"""A recipe's ``name``: a label and a directory name (no ``/``, printable, at most 100 chars)."""
 
 
 class Strict(BaseModel):
@@ -113,8 +140,12 @@ Factor = Annotated[OperatorFactor | InputFactor | ArgumentFactor, Field(discrimi
 class CellConfig(Strict):
     """A DARTS cell: two input nodes, ``nodes`` intermediate nodes, ``keep`` edges kept per node."""
 
-    nodes: int = Field(4, ge=1, description="intermediate nodes (DARTS: 4)")
-    keep: int = Field(2, ge=1, description="incoming edges kept per node at derivation (DARTS: 2)")
+    nodes: StrictInt = Field(
+        4, ge=1, le=MAX_NODES, description=f"intermediate nodes (DARTS: 4; at most {MAX_NODES})"
+    )
+    keep: StrictInt = Field(
+        2, ge=1, description="incoming edges kept per node at derivation (DARTS: 2)"
+    )
 
     @model_validator(mode="after")
     def _keep_fits(self) -> CellConfig:
@@ -181,22 +212,28 @@ def _check_factors(factors: list) -> None:
             ("factors", operators[1], "role"), "only one factor may have role `operator`"
         )
     op_factor = factors[operators[0]]
+    _check_choices_registered(op_factor, operators[0])  # the rules below read its tags
     for i, f in enumerate(factors):
-        registry = {"operator": OPERATORS, "input": ACTIVATIONS}.get(f.role)
-        for j, choice in enumerate(f.choices):
-            if f.choices.index(choice) != j:
-                raise FieldError(("factors", i, "choices", j), f"duplicate choice {choice!r}")
-            if registry is not None and choice not in registry:
-                raise FieldError(
-                    ("factors", i, "choices", j), _unknown(registry.kind, choice, registry.names())
-                )
+        _check_choices_registered(f, i)
         if isinstance(f, OperatorFactor):
+            _check_some_operator(f, i)
             continue
         _check_rule(f.applies_to, ("factors", i, "applies_to"), op_factor, list(seen))
         if not applicable_operators(f, op_factor):
             raise FieldError(("factors", i, "applies_to"), "the rule selects no operator choice")
         if isinstance(f, ArgumentFactor):
             _check_argument(f, i, op_factor)
+
+
+def _check_choices_registered(f, i: int) -> None:
+    registry = {"operator": OPERATORS, "input": ACTIVATIONS}.get(f.role)
+    for j, choice in enumerate(f.choices):
+        if f.choices.index(choice) != j:
+            raise FieldError(("factors", i, "choices", j), f"duplicate choice {choice!r}")
+        if registry is not None and choice not in registry:
+            raise FieldError(
+                ("factors", i, "choices", j), _unknown(registry.kind, choice, registry.names())
+            )
 
 
 def _check_rule(rule: Rule, loc: tuple, op_factor: OperatorFactor, names: list[str]) -> None:
@@ -222,14 +259,30 @@ def _check_rule(rule: Rule, loc: tuple, op_factor: OperatorFactor, names: list[s
             )
 
 
+def _check_some_operator(op_factor: OperatorFactor, i: int) -> None:
+    """An edge of zero operators only computes nothing: the search would fail after an epoch."""
+    if all("zero" in OPERATORS.get(op).tags for op in op_factor.choices):
+        raise FieldError(
+            ("factors", i, "choices"),
+            f"every choice ({', '.join(op_factor.choices)}) is a zero operator (no connection); "
+            "add an operator that computes, e.g. skip_connect or sep_conv_3x3",
+        )
+
+
 def _check_argument(f: ArgumentFactor, i: int, op_factor: OperatorFactor) -> None:
+    """Each applicable operator takes the keyword and accepts every choice (its declaration)."""
     for op in applicable_operators(f, op_factor):
-        if not OPERATORS.get(op).accepts(f.argument):
+        entry = OPERATORS.get(op)
+        if not entry.accepts(f.argument):
             raise FieldError(
                 ("factors", i, "applies_to"),
                 f"operator {op!r} takes no argument {f.argument!r}; restrict the rule to "
                 "operators that do",
             )
+        for j, choice in enumerate(f.choices):
+            reason = entry.argument_error(f.argument, choice)
+            if reason is not None:
+                raise FieldError(("factors", i, "choices", j), reason)
 
 
 def applicable_operators(factor, op_factor: OperatorFactor) -> list[str]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
-from factorspace.schema.search import Precision
-from factorspace.schema.space import Strict, did_you_mean
+from factorspace.schema.search import Precision, Seed
+from factorspace.schema.space import RunName, Strict, did_you_mean
 
 Dataset = Literal["cifar10", "imagenet"]
 
@@ -36,10 +36,12 @@ class NetworkConfig(Strict):
     """A re-trained network's sizes; unset sizes take ``network_defaults(dataset)``."""
 
     dataset: Dataset = Field("cifar10", description="picks the stem, the heads and the defaults")
-    channels: int = Field(ge=2, description="initial channels C (DARTS: CIFAR 36, ImageNet 48)")
-    cells: int = Field(ge=1, description="stacked cells (DARTS: CIFAR 20, ImageNet 14)")
-    classes: int = Field(ge=2, description="CIFAR-10: 10, ImageNet: 1000")
-    auxiliary: bool = Field(True, description="auxiliary tower after the 2/3-depth cell")
+    channels: StrictInt = Field(
+        ge=2, description="initial channels C (DARTS: CIFAR 36, ImageNet 48)"
+    )
+    cells: StrictInt = Field(ge=1, description="stacked cells (DARTS: CIFAR 20, ImageNet 14)")
+    classes: StrictInt = Field(ge=2, description="CIFAR-10: 10, ImageNet: 1000")
+    auxiliary: StrictBool = Field(True, description="auxiliary tower after the 2/3-depth cell")
     auxiliary_weight: float = Field(0.4, ge=0, description="weight of the auxiliary loss (DARTS)")
     drop_path: float = Field(
         ge=0, lt=1, description="final drop-path probability (DARTS: CIFAR 0.2, ImageNet 0)"
@@ -71,8 +73,8 @@ class NetworkConfig(Strict):
 class TrainConfig(Strict):
     """SGD with momentum, a per-epoch learning rate (linear warm-up, then cosine), and checkpoints."""
 
-    epochs: int = Field(600, ge=1, description="DARTS and the paper (CIFAR-10): 600")
-    batch_size: int = Field(
+    epochs: StrictInt = Field(600, ge=1, description="DARTS and the paper (CIFAR-10): 600")
+    batch_size: StrictInt = Field(
         96, ge=1, description="DARTS: 96; the paper: CIFAR-10 128, ImageNet 512"
     )
     lr: float = Field(0.025, gt=0, description="peak learning rate (DARTS: 0.025)")
@@ -80,17 +82,17 @@ class TrainConfig(Strict):
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(3e-4, ge=0, description="on every weight, as DARTS")
     grad_clip: float | None = Field(5.0, gt=0, description="gradient-norm clip; null: off")
-    warmup_epochs: int = Field(
+    warmup_epochs: StrictInt = Field(
         0, ge=0, description="epochs whose lr rises linearly to `lr` ((epoch + 1) / warmup_epochs)"
     )
     label_smoothing: float = Field(0.0, ge=0, lt=1, description="DARTS ImageNet: 0.1")
-    cutout: int = Field(16, ge=0, description="side of the Cutout square in pixels; 0: off")
-    seed: int = Field(0, description="fixes initial weights, batches, augmentation and drop path")
+    cutout: StrictInt = Field(16, ge=0, description="side of the Cutout square in pixels; 0: off")
+    seed: Seed = Field(0, description="fixes initial weights, batches, augmentation and drop path")
     precision: Precision = "fp32"
-    checkpoint_every_steps: int | None = Field(
+    checkpoint_every_steps: StrictInt | None = Field(
         None, ge=1, description="also checkpoint mid-epoch (a checkpoint ends every epoch)"
     )
-    max_steps: int | None = Field(
+    max_steps: StrictInt | None = Field(
         None,
         ge=1,
         description="stop after this many optimizer steps in all (a smoke test, a study cell): "
@@ -98,7 +100,7 @@ class TrainConfig(Strict):
         "(learning rate, drop path) still span `epochs`, not rescaled: for the cosine to end "
         "at the limit, set `epochs` to about max_steps / steps per epoch; null: no limit",
     )
-    sync_batchnorm: bool = Field(
+    sync_batchnorm: StrictBool = Field(
         False,
         description="under torchrun: BatchNorm statistics over the global batch (SyncBatchNorm) "
         "rather than each process's share; no effect in one process",
@@ -130,7 +132,9 @@ class TrainConfig(Strict):
 class TrainRecipe(Strict):
     """Everything a re-training needs but the genotype (``recipes/train_cifar.yaml``)."""
 
-    name: str | None = Field(None, description="a label for runs and reports")
+    name: RunName | None = Field(
+        None, description="a label for runs and reports (no `/`, printable, at most 100 characters)"
+    )
     imports: list[str] = Field(
         default_factory=list, description="modules to import first (they register ops/activations)"
     )

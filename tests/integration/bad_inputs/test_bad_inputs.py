@@ -165,6 +165,26 @@ CASES = [
     recipe("negative_batch", "search.batch_size", "greater than or equal to 1 (got -8)", "size"),
     recipe("zero_epochs", "search.epochs", "greater than or equal to 1 (got 0)", "size"),
     recipe("image_size_not_multiple", "data.image_size", "18 is not a multiple of 4", "size"),
+    recipe("memory_terabytes", "supernet.channels", "above limits.memory = 128 GiB", "size"),
+    # what used to pass validate and fail later (issue 19)
+    recipe(
+        "argument_string_kernel",
+        "space.factors[2].choices[0]",
+        "operator 'sep_conv': kernel_size='3x3' is not an integer",
+        "argument",
+    ),
+    recipe(
+        "argument_even_kernel",
+        "space.factors[2].choices[1]",
+        "operator 'sep_conv': kernel_size=4 is not an odd integer",
+        "argument",
+    ),
+    recipe("cells_bool", "supernet.cells", "valid integer (got True)", "type"),
+    recipe("seed_too_large", "search.seed", "less than or equal to 9223372036854775807", "size"),
+    recipe("only_none_operator", "space.factors[0].choices", "is a zero operator", "factor"),
+    recipe("unsafe_run_name", "name", "contains a path separator", "name"),
+    recipe("factor_order_twice", "search.factor_order[2]", "'op' is listed twice", "rule"),
+    recipe("in_channels_gray", "supernet.in_channels", "set supernet.in_channels: 3", "data"),
     # found when the search starts: the data
     runtime(
         "batch_larger_than_data", "search.batch_size", ": 4096 is more than the training portion's"
@@ -203,6 +223,9 @@ CASES = [
     genotype("concat_missing_node", "normal.concat", "the nodes are 0..3"),
     genotype("zero_op_kept", "normal.edges[1].op", "the zero operator"),
     genotype("reserved_argument", "normal.edges[1].arguments.stride", "takes no argument"),
+    genotype("huge_target", "normal.edges", "nodes [4, 5, 6, 7, 8, ...] have no incoming edge"),
+    genotype("even_kernel", "normal.edges[0].arguments.kernel_size", "kernel_size=4 is not an odd"),
+    genotype("word_kernel", "normal.edges[0].arguments.kernel_size", "'big' is not an integer"),
     genotype("wrong_type", "normal.edges[3].source", "valid integer", command="render"),
     genotype("wrong_format", "format", "not a factorspace genotype"),
     genotype("wrong_version", "version", "version 7 is not supported"),

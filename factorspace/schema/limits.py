@@ -1,0 +1,99 @@
+"""What a recipe may cost before it starts: a memory estimate refused above ``limits.memory``.
+
+The estimate is arithmetic on the recipe (no torch, milliseconds for any size), so ``validate``
+refuses a supernet that would need terabytes before the allocator fails. It counts, for one
+search step in fp32, the outputs every computed candidate keeps for the backward pass (about
+:data:`TENSORS_PER_CANDIDATE` tensors of the edge's size) over the batch, the cells' inputs and
+nodes, and the weights with their gradients and SGD momentum. It is an order of magnitude, not a
+measurement: ``factorspace space`` measures one image's activations with a forward pass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pydantic import ByteSize, Field
+
+from factorspace.registry import OPERATORS
+from factorspace.schema.space import ArgumentFactor, InputFactor, SpaceConfig, Strict
+from factorspace.schema.space import applicable_operators as _applicable
+
+DEFAULT_MEMORY = 128 * 2**30  # 128 GiB: about one H200 (141 GB); one --set raises it
+TENSORS_PER_CANDIDATE = 3  # leaf outputs per computed operator: a sep_conv keeps 7, a pool 1
+BYTES_PER_WEIGHT = 12  # fp32 weight, gradient and SGD momentum
+FLOAT_BYTES = 4
+
+
+class LimitsConfig(Strict):
+    """Bounds that refuse a recipe before it allocates what no machine has."""
+
+    memory: ByteSize = Field(
+        ByteSize(DEFAULT_MEMORY),
+        description="refuse a search whose estimated memory (supernet weights and one batch's "
+        "activations, fp32, summed over a torchrun's processes: the batch is global) is above "
+        "this; bytes or a size such as 64GiB or 200GB (default 128 GiB; "
+        "`--set limits.memory=400GiB` raises it)",
+    )
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The recipe fields the estimate reads; each may be what drives it."""
+
+    channels: int
+    cells: int
+    nodes: int
+    image_size: int
+    batch_size: int
+    reductions: tuple[int, ...]
+    stem_halvings: int
+    stem_multiplier: int
+    partial_channels: int
+    classes: int
+
+
+def tensors_per_edge(space: SpaceConfig) -> int:
+    """Tensors an edge keeps for the backward pass, per channel and pixel: those of each module
+    it computes: each non-zero operator once per combination of its argument
+    factors' choices, times its input factors' in the joint mode (every candidate its own
+    module); the factorized mode computes each input transform once instead (eq. 2)."""
+    op_factor = space.operator
+    joint = space.mode == "joint"
+    per_op = {op: 1 for op in op_factor.choices if "zero" not in OPERATORS.get(op).tags}
+    transforms = 0
+    for f in space.factors:
+        if isinstance(f, ArgumentFactor) or (joint and isinstance(f, InputFactor)):
+            for op in _applicable(f, op_factor):
+                per_op[op] *= len(f.choices)
+        elif isinstance(f, InputFactor):
+            transforms += len(f.choices)
+    return max(1, sum(per_op.values()) * TENSORS_PER_CANDIDATE + transforms)
+
+
+def memory_bytes(sizes: Sizes, per_edge: int) -> int:
+    """Estimated bytes of one fp32 search step (see the module docstring); ``per_edge`` is
+    :func:`tensors_per_edge`."""
+    side = sizes.image_size / 2**sizes.stem_halvings
+    c = sizes.channels
+    edges = 2 * sizes.nodes + sizes.nodes * (sizes.nodes - 1) // 2
+    activations = sizes.stem_multiplier * c * sizes.image_size**2  # the stem's output
+    weights = 0
+    for i in range(sizes.cells):
+        if i in sizes.reductions:
+            c, side = c * 2, side / 2
+        mixed = c / sizes.partial_channels
+        pixels = side * side
+        activations += edges * (per_edge * mixed + c) * pixels
+        activations += (sizes.nodes + 2) * c * pixels  # the preprocessed inputs and the nodes
+        weights += edges * per_edge * mixed * mixed  # ~ a pointwise conv per kept tensor
+    weights += sizes.nodes * c * sizes.classes  # the classifier on the last cell's output
+    total = sizes.batch_size * activations * FLOAT_BYTES + weights * BYTES_PER_WEIGHT
+    return int(min(total, 2**80))  # a number, however absurd the sizes
+
+
+def human(n: float) -> str:
+    """Bytes as a short size: 1.5 TiB."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    power = min(int(math.log(max(n, 1), 1024)), len(units) - 1)
+    return f"{n / 1024**power:.3g} {units[power]}"
