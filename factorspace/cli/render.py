@@ -40,7 +40,7 @@ def render(
     """Draw a genotype's cells as the DARTS papers do, each edge with its activation."""
     from factorspace.genotype import resolve_genotype
 
-    g = resolve_genotype(genotype)
+    g = resolve_genotype(genotype, registered=True)
     if output is None:
         output = Path(f"{_file_name(g.name or Path(genotype).stem)}_cells.pdf")
     fmt = fmt or (output.suffix[1:] if output.suffix[1:] in FORMATS else "pdf")

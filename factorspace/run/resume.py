@@ -19,6 +19,12 @@ def check_same_recipe(run_dir: Path, resolved: dict) -> None:
         raise FactorspaceError(
             f"{path}: cannot read the run's recipe ({e.__class__.__name__}); cannot --resume"
         ) from None
+    # `limits` guards the start (memory estimate) and changes nothing in the run: a resume may
+    # raise or lower it, and runs recorded before it existed resume.
+    recorded, resolved = (
+        {k: v for k, v in r.items() if k != "limits"} if isinstance(r, dict) else r
+        for r in (recorded, resolved)
+    )
     if recorded != resolved:
         diff = differences(recorded, resolved)
         shown = ", ".join(diff[:5]) + (f" and {len(diff) - 5} more" if len(diff) > 5 else "")

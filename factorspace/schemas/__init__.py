@@ -17,7 +17,7 @@ Example:
     >>> from factorspace.schemas import recipe_schema
     >>> schema = recipe_schema("search")
     >>> sorted(schema["properties"])
-    ['data', 'imports', 'name', 'search', 'space', 'supernet']
+    ['data', 'imports', 'limits', 'name', 'search', 'space', 'supernet']
     >>> schema["additionalProperties"]
     False
 """

@@ -26,3 +26,10 @@ def test_resume_refuses_another_recipe_naming_the_field(tmp_path):
 def test_resume_without_a_recorded_recipe_says_so(tmp_path):
     with pytest.raises(FactorspaceError, match="cannot read the run's recipe"):
         check_same_recipe(tmp_path, {})
+
+
+def test_limits_change_nothing_in_a_run_so_resume_ignores_them(tmp_path):
+    dump_yaml(tmp_path / "recipe.yaml", {"search": {"epochs": 1}})  # recorded before `limits`
+    check_same_recipe(tmp_path, {"search": {"epochs": 1}, "limits": {"memory": "400GiB"}})
+    with pytest.raises(FactorspaceError, match=r"search.epochs: this run was made"):
+        check_same_recipe(tmp_path, {"search": {"epochs": 2}, "limits": {"memory": "1GiB"}})
