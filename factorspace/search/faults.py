@@ -90,7 +90,7 @@ class FiniteGuard:
         if self.checking_arch_output and not all_finite([output]):
             # the architecture parameters are finite (checked after each step): the weights
             # (or the batch) made the output non-finite
-            raise NonFinite("network output in an architecture step", "weights")
+            raise NonFinite("network output of the architecture step", "weights")
 
     def snapshot(self) -> None:
         """Keep the buffers for :meth:`rollback` (``keep_buffers`` only): called before an
@@ -133,8 +133,9 @@ class FiniteGuard:
 
 def nonfinite_hint(error: NonFinite, skip: bool) -> str:
     """What to change after ``error`` stopped a search (``skip``: under on_nonfinite=skip)."""
+    skip_hint = "set search.on_nonfinite=skip to skip such batches"
     if error.skippable:
-        return "set search.on_nonfinite=skip to skip such batches"
+        return f"lower search.weights.lr, or {skip_hint}" if error.group == "weights" else skip_hint
     hint = "the weights' step was too large: lower search.weights.lr or search.weights.grad_clip"
     return hint + (" (such a batch cannot be skipped)" if skip else "")
 
