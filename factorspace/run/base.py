@@ -223,7 +223,10 @@ def same_rows(a: list[dict], b: list[dict]) -> bool:
 def rows_problem(jsonl: Path, on_disk: list[dict], saved: list[dict]) -> str:
     """What is wrong with ``metrics.jsonl``'s rows against the checkpoint's ``saved``."""
     if not jsonl.exists():
-        return f"{jsonl}: missing (the rows of epochs 1-{len(saved)} are in the checkpoint)"
+        held = (
+            "the row of epoch 1 is" if len(saved) == 1 else f"the rows of epochs 1-{len(saved)} are"
+        )
+        return f"{jsonl}: missing ({held} in the checkpoint)"
     missing = [r.get("epoch", i + 1) for i, r in enumerate(saved) if i >= len(on_disk)]
     differ = [
         r.get("epoch", i + 1)
