@@ -70,14 +70,25 @@ class Run:
         """Record an error that escaped after the start (``failed``, with its reason; a
         ``KeyboardInterrupt``: ``interrupted``) unless an end is recorded; release the lock."""
         try:
-            if error is not None and self.started and self.paths.status() == "running":
-                if isinstance(error, Exception):
-                    self.set_status("failed", error=failure_reason(error))
-                else:
-                    self.set_status("interrupted")
+            if error is not None and self.started and self.dist.is_main:
+                self.record_end(error)
         finally:
             if self.lock is not None:
                 self.lock.release()
+
+    def record_end(self, error: BaseException) -> None:
+        """``failed`` (with the reason) or, for a ``KeyboardInterrupt``, ``interrupted``, where
+        ``run.json`` still says running; a run.json that cannot be read is left as it is (the
+        error itself matters more)."""
+        try:
+            if self.paths.status() != "running":
+                return
+            if isinstance(error, Exception):
+                self.set_status("failed", error=failure_reason(error))
+            else:
+                self.set_status("interrupted")
+        except (OSError, ValueError):
+            pass
 
     def say(self, message: str) -> None:
         """Tell the user (the main process's console, if any)."""
@@ -182,7 +193,9 @@ def open_run(
     checks: Iterable[Callable[[Path], None]] = (),
 ) -> R:
     """The run ``build(run_dir)`` makes in the run directory ``out`` (None: a new
-    ``runs/NAME-TIME``), prepared by :func:`~factorspace.run.rundir.prepare_run_dir`.
+    ``runs/NAME-TIME``), claimed and locked by :func:`~factorspace.run.rundir.claim_run_dir`;
+    use it as ``with run:`` to release the lock at its end. ``run.resuming`` is False where
+    ``resume`` found no checkpoint (the run starts again; a note says so).
 
     Resuming, each of ``checks(run_dir)`` runs first (on the main process, its error raised on
     every one). A new run whose ``build`` fails leaves no directory behind (an ``out`` that
@@ -192,15 +205,13 @@ def open_run(
     locks: list[RunLock] = []  # the main process's
 
     def claim() -> tuple[Path, bool, str | None]:
-        taken = claim_run_dir(out, name, resume)
+        taken = claim_run_dir(out, name, resume, checks)
         locks.append(taken.lock)
         return taken.root, taken.resume, taken.note
 
     run_dir, resuming, note = distributed.run_on_main(claim)
     try:
         if resuming:
-            for check in checks:
-                distributed.run_on_main(check, run_dir)
             run = build(run_dir)
         else:
             with discard_on_failure(run_dir, existed, owner=distributed.is_main):

@@ -3,7 +3,8 @@
 A search's directory holds ``recipe.yaml`` (resolved), ``run.json`` (environment, status),
 ``metrics.jsonl`` and ``metrics.csv`` (a row per epoch), ``arch/epoch_NNN.json`` (every factor's
 weights and logits), ``genotypes/epoch_NNN.json``, ``genotype.json`` (final),
-``checkpoints/last.pt`` and ``tensorboard/`` (and, after ``factorspace report``, ``plots/`` and
+``checkpoints/last.pt``, ``tensorboard/`` and ``run.lock`` (held by the process running it,
+:mod:`factorspace.run.lock`) (and, after ``factorspace report``, ``plots/`` and
 ``report.html``). A re-training's holds the recipe, the genotype,
 ``run.json``, the metrics and the checkpoint. A multi-seed parent holds ``seed_N/`` runs and
 ``summary.json``/``summary.csv``. :class:`RunDir` names every one of these paths; every file is
@@ -19,6 +20,7 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,28 +226,33 @@ ENDED = {
 }
 
 
-def claim_run_dir(out: Path | None, name: str, resume: bool) -> Claim:
+def claim_run_dir(
+    out: Path | None, name: str, resume: bool, checks: Iterable[Callable[[Path], None]] = ()
+) -> Claim:
     """The run directory to use, as :func:`prepare_run_dir` says, locked for this process.
 
-    A directory whose run ended (failed, interrupted, killed) before its first checkpoint is
-    emptied and the run starts from the beginning, fresh or with ``--resume``; the note says so.
+    Resuming, each of ``checks(run_dir)`` runs once the lock is held. A directory whose run
+    ended (failed, interrupted, killed) before its first checkpoint is emptied and the run
+    starts from the beginning, fresh or with ``--resume``; the note says so.
 
     Raises:
-        FactorspaceError: as :func:`prepare_run_dir`, or another process holds the directory.
+        FactorspaceError: as :func:`prepare_run_dir`, a check's, or another process holds
+            the directory.
     """
-    if out is None:
-        root = prepare_run_dir(out, name, resume)  # a new one (refused with resume)
-        lock = RunLock.acquire(root)
-    else:
-        if not resume and out.exists() and not out.is_dir():
+    if out is not None and not resume:
+        if out.exists() and not out.is_dir():
             raise FactorspaceError(f"{out}: not a directory; choose another --out")
-        if resume and not out.is_dir():
-            prepare_run_dir(out, name, resume)  # raises: not a run directory
+        if not RunDir(out).record.is_file():
+            claim_empty_dir(out)  # not a run's: refused if it holds anything, before any lock
         out.mkdir(parents=True, exist_ok=True)
-        root, lock = out, RunLock.acquire(out)  # first: a running run is refused as such
+        root = out
+    else:
+        root = prepare_run_dir(out, name, resume)  # a new one, or a run directory to resume
+    lock = RunLock.acquire(root)
     try:
         if resume:
-            prepare_run_dir(root, name, resume)  # a run directory (run.json) to resume
+            for check in checks:
+                check(root)
         return claim_locked(root, resume, lock)
     except BaseException:
         lock.release()

@@ -125,9 +125,10 @@ def test_open_run_checks_before_resuming(tmp_path):
 
 def test_a_run_holds_its_directory_until_its_end(tmp_path):
     refused = pytest.raises(FactorspaceError, match=f"{tmp_path}: in use by another run")
-    with open_run(tmp_path, "count", False, Counting), refused:
+    with open_run(tmp_path, "count", False, Counting) as run, refused:
+        run.record_start({"name": "r"})
         open_run(tmp_path, "count", True, Counting)
-    with open_run(tmp_path, "count", False, Counting):  # free again (and still empty)
+    with open_run(tmp_path, "count", True, Counting):  # free again (restarted: no checkpoint)
         pass
 
 
