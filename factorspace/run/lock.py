@@ -54,6 +54,24 @@ class RunLock:
             self.fd = -1
 
 
+def live_holder(root: Path) -> int | None:
+    """The process id of the live process holding ``root``'s lock, or None where none does
+    (a ``running`` run.json is then a killed run's). A probe, at once: a run starting in the
+    same microseconds may be refused once, as if the directory were held."""
+    path = Path(root) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return holder_pid(path) or -1  # held, by a process that has not written its id yet
+    finally:
+        os.close(fd)  # drops the probe's shared lock, if it got one
+    return None
+
+
 def holder_pid(path: Path) -> int | None:
     """The process id written in the lock file ``path`` (None: unreadable or empty)."""
     try:

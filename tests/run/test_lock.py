@@ -11,7 +11,7 @@ import time
 import pytest
 
 from factorspace.errors import FactorspaceError
-from factorspace.run.lock import RunLock
+from factorspace.run.lock import RunLock, live_holder
 
 # another run's process, as RunLock takes the lock (without importing torch: milliseconds)
 HOLD = """
@@ -34,7 +34,9 @@ def test_a_second_open_is_refused_naming_the_directory_and_the_holder(tmp_path):
         f"{tmp_path}: in use by another run (process {os.getpid()} holds run.lock); wait for it "
         "to end or choose another --out"
     )
+    assert live_holder(tmp_path) == os.getpid()
     held.release()
+    assert live_holder(tmp_path) is None
     RunLock.acquire(tmp_path).release()  # released: free again
     held.release()  # a second release does nothing
 
@@ -43,6 +45,7 @@ def test_another_process_holds_it_until_killed(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE)
     try:
         assert holder.stdout.readline().strip() == b"held"
+        assert live_holder(tmp_path) == holder.pid
         with pytest.raises(
             FactorspaceError, match=rf"in use by another run \(process {holder.pid} "
         ):
@@ -50,4 +53,10 @@ def test_another_process_holds_it_until_killed(tmp_path):
     finally:
         holder.kill()  # SIGKILL: the operating system drops the lock
         holder.wait()
+    assert live_holder(tmp_path) is None  # a running run.json would be a killed run's
     RunLock.acquire(tmp_path).release()
+
+
+def test_no_lock_file_no_holder(tmp_path):
+    assert live_holder(tmp_path) is None
+    assert not (tmp_path / "run.lock").exists()  # the probe creates nothing
