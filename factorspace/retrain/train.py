@@ -138,11 +138,12 @@ def train(
             partial(_check_same_genotype, genotype=genotype),
         ],
     )
-    if not resume:
-        if distributed.is_main:
-            save_genotype(genotype, trainer.paths.genotype)
-        trainer.record_start(resolved, genotype=genotype.name)
-    return trainer.run(resume)
+    with trainer:  # the run directory's lock held; an escaping error recorded as the failure
+        if not trainer.resuming:
+            if distributed.is_main:
+                save_genotype(genotype, trainer.paths.genotype)
+            trainer.record_start(resolved, genotype=genotype.name)
+        return trainer.run(trainer.resuming)
 
 
 def learning_rate(cfg: TrainConfig, epoch: int) -> float:
@@ -257,7 +258,7 @@ class Trainer(Run):
                 if not torch.isfinite(loss):
                     raise FactorspaceError(
                         f"non-finite loss ({float(loss)}) at epoch {self.epoch + 1}, step "
-                        f"{self.step + 1}; the last good checkpoint is {self.paths.checkpoint}"
+                        f"{self.step + 1}; {self.checkpoint_note()}"
                     )
                 n = y.numel()
                 t["loss"] += float(loss) * n

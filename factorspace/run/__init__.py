@@ -5,7 +5,9 @@
   (a start that leaves nothing behind when it fails);
 - :mod:`~factorspace.run.rundir`: :class:`~factorspace.run.rundir.RunDir`, the run directory's
   files by name, and making, claiming and listing run directories;
-- :mod:`~factorspace.run.atomic`, :mod:`~factorspace.run.checkpoint`: atomic writes, checkpoints;
+- :mod:`~factorspace.run.lock`: one process per run directory;
+- :mod:`~factorspace.run.atomic`, :mod:`~factorspace.run.checkpoint`: atomic writes, checkpoints
+  (checksummed);
 - :mod:`~factorspace.run.device`, :mod:`~factorspace.run.seeding`,
   :mod:`~factorspace.run.precision`: devices and batches, seeds and random state, autocast and
   loss scaling (``precision: fp32|bf16|fp16``);

@@ -3,7 +3,8 @@
 A search's directory holds ``recipe.yaml`` (resolved), ``run.json`` (environment, status),
 ``metrics.jsonl`` and ``metrics.csv`` (a row per epoch), ``arch/epoch_NNN.json`` (every factor's
 weights and logits), ``genotypes/epoch_NNN.json``, ``genotype.json`` (final),
-``checkpoints/last.pt`` and ``tensorboard/`` (and, after ``factorspace report``, ``plots/`` and
+``checkpoints/last.pt``, ``tensorboard/`` and ``run.lock`` (held by the process running it,
+:mod:`factorspace.run.lock`) (and, after ``factorspace report``, ``plots/`` and
 ``report.html``). A re-training's holds the recipe, the genotype,
 ``run.json``, the metrics and the checkpoint. A multi-seed parent holds ``seed_N/`` runs and
 ``summary.json``/``summary.csv``. :class:`RunDir` names every one of these paths; every file is
@@ -19,19 +20,23 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from factorspace.errors import FactorspaceError
 from factorspace.run.atomic import atomic_write_bytes, atomic_write_text, write_json
+from factorspace.run.lock import LOCK_FILE, RunLock
 
 __all__ = [  # atomic_write_*: also importable from here (factorspace.viz reads them from here)
+    "Claim",
     "MetricsLog",
     "RunDir",
     "atomic_write_bytes",
     "atomic_write_text",
     "claim_empty_dir",
+    "claim_run_dir",
     "discard_on_failure",
     "new_run_dir",
     "prepare_run_dir",
@@ -77,6 +82,11 @@ class RunDir:
     @property
     def checkpoint(self) -> Path:
         return self.root / "checkpoints" / "last.pt"
+
+    @property
+    def lock(self) -> Path:
+        """``run.lock``: held by the process running the run (:mod:`factorspace.run.lock`)."""
+        return self.root / LOCK_FILE
 
     @property
     def tensorboard(self) -> Path:
@@ -169,8 +179,9 @@ def new_run_dir(base: Path, name: str, suffix: str = "") -> Path:
 
 
 def claim_empty_dir(out: Path) -> Path:
-    """``out``, created, refusing one that holds anything: a new run never mixes into another."""
-    if out.exists() and any(out.iterdir()):
+    """``out``, created, refusing one that holds anything (but an unheld lock file): a new run
+    never mixes into another."""
+    if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise FactorspaceError(
             f"{out}: already exists and is not empty; use --resume to continue it, "
             "or choose another --out"
@@ -194,6 +205,101 @@ def prepare_run_dir(out: Path | None, name: str, resume: bool, suffix: str = "")
             raise FactorspaceError(f"{out}: not a run directory (no run.json) — cannot --resume")
         return out
     return claim_empty_dir(out)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run directory taken by :func:`claim_run_dir`: its lock held, whether to resume (False
+    when ``--resume`` found no checkpoint to resume from) and what to tell the user (or None)."""
+
+    root: Path
+    lock: RunLock
+    resume: bool
+    note: str | None = None
+
+
+# run.json's status of a run that ended before its first checkpoint -> how it ended
+ENDED = {
+    "failed": "failed",
+    "interrupted": "was interrupted",
+    "running": "was killed (run.json said running, but no process held its lock)",
+}
+
+
+def claim_run_dir(
+    out: Path | None, name: str, resume: bool, checks: Iterable[Callable[[Path], None]] = ()
+) -> Claim:
+    """The run directory to use, as :func:`prepare_run_dir` says, locked for this process.
+
+    Resuming, each of ``checks(run_dir)`` runs once the lock is held. A directory whose run
+    ended (failed, interrupted, killed) before its first checkpoint is emptied and the run
+    starts from the beginning, fresh or with ``--resume``; the note says so.
+
+    Raises:
+        FactorspaceError: as :func:`prepare_run_dir`, a check's, or another process holds
+            the directory.
+    """
+    if out is not None and not resume:
+        if out.exists() and not out.is_dir():
+            raise FactorspaceError(f"{out}: not a directory; choose another --out")
+        if not RunDir(out).record.is_file():
+            claim_empty_dir(out)  # not a run's: refused if it holds anything, before any lock
+        out.mkdir(parents=True, exist_ok=True)
+        root = out
+    else:
+        root = prepare_run_dir(out, name, resume)  # a new one, or a run directory to resume
+    lock = RunLock.acquire(root)
+    try:
+        if resume:
+            for check in checks:
+                check(root)
+        return claim_locked(root, resume, lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def claim_locked(root: Path, resume: bool, lock: RunLock) -> Claim:
+    """:func:`claim_run_dir` once ``root`` is locked."""
+    ended = ended_before_checkpoint(RunDir(root))
+    if resume:
+        if ended is None:
+            return Claim(root, lock, True)
+        empty_except_lock(root)
+        note = (
+            f"{root}: no checkpoint to resume from (the run {ended} before its first one); "
+            "starting it again from the beginning"
+        )
+        return Claim(root, lock, False, note)
+    if ended is None:
+        claim_empty_dir(root)  # refuses anything but the lock file
+        return Claim(root, lock, False)
+    empty_except_lock(root)
+    note = f"{root}: reusing the directory of a run that {ended} before its first checkpoint"
+    return Claim(root, lock, False, note)
+
+
+def ended_before_checkpoint(paths: RunDir) -> str | None:
+    """How the run in ``paths`` ended when it left no checkpoint (``ENDED``), else None. Its
+    lock must be held: a ``running`` status is then a killed run's."""
+    if paths.checkpoint.exists() or not paths.record.is_file():
+        return None
+    try:
+        status = paths.status()
+    except (OSError, ValueError, AttributeError):  # an unreadable run.json: not ours to remove
+        return None
+    return ENDED.get(status) if isinstance(status, str) else None
+
+
+def empty_except_lock(root: Path) -> None:
+    """Remove everything in ``root`` but its (held) lock file."""
+    for child in root.iterdir():
+        if child.name == LOCK_FILE:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 @contextlib.contextmanager

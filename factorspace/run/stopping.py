@@ -59,8 +59,9 @@ def ends_recorded(run, command: str, checkpoint: Path):
     """How a search or a training ends early, the same for both.
 
     A stop request (at a step boundary) saves a checkpoint; a second signal keeps the last one.
-    Either way the run is marked ``interrupted`` and :class:`Interrupted` says how to resume. A
-    :class:`FactorspaceError` (a non-finite value) marks it ``failed``. ``run`` has ``save()``,
+    Either way the run is marked ``interrupted`` and :class:`Interrupted` says how to resume. Any
+    other exception (a non-finite value, a bug) marks it ``failed`` with
+    :func:`failure_reason`. ``run`` has ``save()``,
     ``set_status(status, **extra)``, ``epoch``, ``step`` and ``run_dir``.
     """
     try:
@@ -76,6 +77,14 @@ def ends_recorded(run, command: str, checkpoint: Path):
             f"interrupted at epoch {run.epoch + 1}, step {run.step}; {where}. "
             f"Continue with: factorspace {command} ... --out {run.run_dir} --resume"
         ) from None
-    except FactorspaceError as e:
-        run.set_status("failed", error=str(e))
+    except Exception as e:
+        run.set_status("failed", error=failure_reason(e))
         raise
+
+
+def failure_reason(error: BaseException) -> str:
+    """``run.json``'s ``error``: a :class:`FactorspaceError`'s message, or any other exception's
+    type and message."""
+    if isinstance(error, FactorspaceError):
+        return str(error)
+    return f"{error.__class__.__name__}: {error}"

@@ -3,9 +3,12 @@
 :class:`FiniteGuard` hooks the supernet and the search's optimizers:
 
 * the supernet's output during a weight step (a NaN or inf there makes the training loss one);
+* the supernet's output during an architecture step (finite architecture parameters, checked
+  after their own steps, leave the weights to blame: a weight learning rate that blew up);
 * every optimizer's gradients, just before its step (so a bad gradient is never applied);
 * each architecture group's parameters just after its step (restored if the step made them
-  non-finite).
+  non-finite), and the weights just after theirs (a step too large for them; not restored: the
+  batch cannot be skipped).
 
 Each raises :class:`NonFinite`, naming what was non-finite and its parameter group. Under
 ``search.on_nonfinite: skip`` the search drops the batch: :meth:`FiniteGuard.snapshot` keeps the
@@ -26,10 +29,12 @@ from factorspace.run.distributed import DistributedContext
 
 
 class NonFinite(Exception):
-    """A NaN or inf in ``what`` (loss, gradient, parameter) of parameter group ``group``."""
+    """A NaN or inf in ``what`` (loss, gradient, parameter) of parameter group ``group``;
+    ``skippable``: the state before the batch can be put back (not after a weight step made
+    the weights non-finite)."""
 
-    def __init__(self, what: str, group: str) -> None:
-        self.what, self.group = what, group
+    def __init__(self, what: str, group: str, *, skippable: bool = True) -> None:
+        self.what, self.group, self.skippable = what, group, skippable
         super().__init__(f"non-finite {what} in parameter group {group!r}")
 
 
@@ -48,35 +53,44 @@ class FiniteGuard:
         self, net: nn.Module, weight_optimizer, arch_optimizers: dict, *, keep_buffers: bool
     ) -> None:
         self.net, self.keep_buffers = net, keep_buffers
-        self.checking_output = False
+        self.checking_output = self.checking_arch_output = False
         self.saved_buffers: list[torch.Tensor] = []
         self.handles = [net.register_forward_hook(self._check_output)]
-        self._guard(weight_optimizer, "weights", check_params=False)
+        self._guard(weight_optimizer, "weights", restore=False)
         for group, opt in arch_optimizers.items():
-            self._guard(opt, group, check_params=True)
+            self._guard(opt, group, restore=True)
 
-    def _guard(self, opt: torch.optim.Optimizer, group: str, *, check_params: bool) -> None:
+    def _guard(self, opt: torch.optim.Optimizer, group: str, *, restore: bool) -> None:
+        """Check ``opt``'s gradients before its step and its parameters after it; ``restore``:
+        put non-finite parameters back as they were (cheap for the architecture's few)."""
         params = [p for g in opt.param_groups for p in g["params"]]
         before: list[torch.Tensor] = []
 
         def pre(optimizer, args, kwargs):
             if not all_finite(p.grad for p in params if p.grad is not None):
                 raise NonFinite("gradient", group)
-            if check_params:
+            if restore:
                 before[:] = [p.detach().clone() for p in params]
 
         def post(optimizer, args, kwargs):
-            if check_params and not all_finite(params):
-                with torch.no_grad():
-                    for p, old in zip(params, before, strict=True):
-                        p.copy_(old)
-                raise NonFinite("parameter", group)
+            if all_finite(params):
+                return
+            if not restore:
+                raise NonFinite("parameter (after its step)", group, skippable=False)
+            with torch.no_grad():
+                for p, old in zip(params, before, strict=True):
+                    p.copy_(old)
+            raise NonFinite("parameter", group)
 
         self.handles += [opt.register_step_pre_hook(pre), opt.register_step_post_hook(post)]
 
     def _check_output(self, module, inputs, output) -> None:
         if self.checking_output and not all_finite([output]):
             raise NonFinite("loss (network output)", "weights")
+        if self.checking_arch_output and not all_finite([output]):
+            # the architecture parameters are finite (checked after each step): the weights
+            # (or the batch) made the output non-finite
+            raise NonFinite("network output of the architecture step", "weights")
 
     def snapshot(self) -> None:
         """Keep the buffers for :meth:`rollback` (``keep_buffers`` only): called before an
@@ -96,6 +110,15 @@ class FiniteGuard:
         finally:
             self.checking_output = False
 
+    @contextlib.contextmanager
+    def arch_step(self):
+        """Around the architecture steps: check the network's output."""
+        self.checking_arch_output = True
+        try:
+            yield
+        finally:
+            self.checking_arch_output = False
+
     def rollback(self) -> None:
         """Put back the buffers of the last :meth:`snapshot` (``keep_buffers`` only)."""
         with torch.no_grad():
@@ -106,6 +129,15 @@ class FiniteGuard:
         for h in self.handles:
             h.remove()
         self.handles = []
+
+
+def nonfinite_hint(error: NonFinite, skip: bool) -> str:
+    """What to change after ``error`` stopped a search (``skip``: under on_nonfinite=skip)."""
+    skip_hint = "set search.on_nonfinite=skip to skip such batches"
+    if error.skippable:
+        return f"lower search.weights.lr, or {skip_hint}" if error.group == "weights" else skip_hint
+    hint = "the weights' step was too large: lower search.weights.lr or search.weights.grad_clip"
+    return hint + (" (such a batch cannot be skipped)" if skip else "")
 
 
 def check_single_path_allowed(net, distributed: DistributedContext) -> None:

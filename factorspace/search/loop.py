@@ -34,6 +34,7 @@ from factorspace.search.faults import (
     NonFinite,
     check_single_path_allowed,
     check_skip_allowed,
+    nonfinite_hint,
 )
 from factorspace.search.init_arch import load_initial_arch
 from factorspace.search.progress import mean_entropy, print_epoch, strongest_choices
@@ -84,9 +85,10 @@ def search(
         distributed=distributed,
         checks=[partial(check_same_recipe, resolved=resolved)],
     )
-    if not resume:
-        searcher.record_start(resolved, seed=recipe.search.seed)
-    return searcher.run(resume)
+    with searcher:  # the run directory's lock held; an escaping error recorded as the failure
+        if not searcher.resuming:
+            searcher.record_start(resolved, seed=recipe.search.seed)
+        return searcher.run(searcher.resuming)
 
 
 class Search(Run):
@@ -229,6 +231,7 @@ class Search(Run):
                     val, val_iter = next_batch(
                         val_iter, self.data.val, self.device, self.memory_format
                     )
+                n = 0  # images counted: none for a skipped batch
                 try:
                     loss, correct = self.iteration(train, val, guard)
                 except NonFinite as e:
@@ -239,12 +242,8 @@ class Search(Run):
                     self.totals["correct"] += correct
                     self.totals["n"] += n
                 self.step = i + 1
-                bar.update(
-                    self.step,
-                    n,
-                    self.totals["loss"] / self.totals["n"],
-                    self.totals["correct"] / self.totals["n"],
-                )
+                seen = max(self.totals["n"], 1)  # 0 while every batch so far was skipped
+                bar.update(self.step, n, self.totals["loss"] / seen, self.totals["correct"] / seen)
                 every = cfg.checkpoint_every_steps
                 if every and self.step % every == 0 and self.step < steps:
                     self.save()
@@ -261,21 +260,23 @@ class Search(Run):
         pre_step = None
         if arch_first:
             guard.snapshot()
-            self.arch_step(val, train, pre_step=None)
+            self.arch_step(val, train, None, guard)
         elif val is not None and cfg.order == "second":
             pre_step = pre_step_weights(self.net)  # the unrolling's origin (unrolled.py)
         with autocast(self.device, cfg.precision), guard.weight_step(snapshot=not arch_first):
             loss, correct = self.weight_step(train)
         check_finite(loss, "weights")
         if val is not None and not arch_first:
-            self.arch_step(val, train, pre_step)
+            self.arch_step(val, train, pre_step, guard)
         return loss, correct
 
-    def arch_step(self, val, train, pre_step: list[torch.Tensor] | None) -> None:
+    def arch_step(
+        self, val, train, pre_step: list[torch.Tensor] | None, guard: FiniteGuard
+    ) -> None:
         """Lines 4-5 of Algorithm 1: every architecture group's step on the validation batch."""
         cfg = self.recipe.search
         grad_fn = arch_grad_fn(cfg, self.w_opt, train, pre_step)
-        with autocast(self.device, cfg.precision):
+        with autocast(self.device, cfg.precision), guard.arch_step():
             vloss, _ = optim.arch_steps(
                 self.net, self.a_opts, val, update=cfg.update, grad_fn=self.dist.averaged(grad_fn)
             )
@@ -296,15 +297,15 @@ class Search(Run):
     def nonfinite(self, error: NonFinite, guard: FiniteGuard, index: int, steps: int) -> None:
         """Stop with a message naming the step, epoch and group, or (on_nonfinite: skip) drop
         the batch: its updates were not applied, the buffers are put back, and it is counted."""
-        if self.recipe.search.on_nonfinite == "skip":
+        skip = self.recipe.search.on_nonfinite == "skip"
+        if skip and error.skippable:
             guard.rollback()
             self.w_opt.zero_grad(set_to_none=True)
             self.totals["skipped"] = self.totals.get("skipped", 0) + 1
             return
         raise FactorspaceError(
-            f"{error} at epoch {self.epoch + 1}, step {index + 1} of {steps}; the run stops and "
-            f"the last good checkpoint stays: {self.paths.checkpoint} (set "
-            "search.on_nonfinite=skip to skip such batches)"
+            f"{error} at epoch {self.epoch + 1}, step {index + 1} of {steps}; the run stops "
+            f"and {self.checkpoint_note()} ({nonfinite_hint(error, skip)})"
         )
 
     @torch.no_grad()

@@ -12,7 +12,7 @@ import torch
 from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.checkpoint import save_checkpoint
-from factorspace.run.rundir import RunDir
+from factorspace.run.rundir import MetricsLog, RunDir
 from factorspace.run.stopping import StopRequested
 
 CPU = torch.device("cpu")
@@ -45,9 +45,9 @@ def test_restore_continues_as_an_uninterrupted_run(tmp_path):
     torch.manual_seed(0)
     run = Counting(tmp_path)
     run.advance(2)
-    run.epoch = 1
-    run.metrics.write([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}])
+    run.epoch, run.rows = 1, [{"epoch": 1, "loss": 0.5}]
     run.save()
+    run.metrics.write([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}])  # then killed
     run.advance(3)
     expected = run.weights.clone()
 
@@ -117,6 +117,67 @@ def test_a_run_that_fails_to_start_leaves_nothing(tmp_path, existed):
 
 def test_open_run_checks_before_resuming(tmp_path):
     RunDir(tmp_path).update_record(status="interrupted")
+    Counting(tmp_path).save()
     seen = []
-    run = open_run(tmp_path, "count", True, Counting, checks=[seen.append])
-    assert seen == [tmp_path] and run.run_dir == tmp_path
+    with open_run(tmp_path, "count", True, Counting, checks=[seen.append]) as run:
+        assert seen == [tmp_path] and run.run_dir == tmp_path and run.resuming
+
+
+def test_a_run_holds_its_directory_until_its_end(tmp_path):
+    refused = pytest.raises(FactorspaceError, match=f"{tmp_path}: in use by another run")
+    with open_run(tmp_path, "count", False, Counting) as run, refused:
+        run.record_start({"name": "r"})
+        open_run(tmp_path, "count", True, Counting)
+    with open_run(tmp_path, "count", True, Counting):  # free again (restarted: no checkpoint)
+        pass
+
+
+def test_any_error_after_the_start_marks_the_run_failed_with_its_type(tmp_path):
+    with pytest.raises(RuntimeError, match="boom"), open_run(tmp_path, "c", False, Counting) as run:
+        run.record_start({"name": "r"})
+        raise RuntimeError("boom")
+    assert run.paths.read_record()["status"] == "failed"
+    assert run.paths.read_record()["error"] == "RuntimeError: boom"
+
+
+def test_an_error_before_the_start_changes_nothing(tmp_path):
+    Counting(tmp_path).record_start({"name": "r"})
+    Counting(tmp_path).save()
+    RunDir(tmp_path).update_record(status="interrupted")
+    with pytest.raises(RuntimeError), open_run(tmp_path, "c", True, Counting):
+        raise RuntimeError("refused before restore")
+    assert RunDir(tmp_path).status() == "interrupted"
+
+
+def test_missing_metrics_rows_are_rebuilt_from_the_checkpoint_and_said(tmp_path):
+    rows = [{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": float("nan")}]
+    run = Counting(tmp_path)
+    run.epoch, run.rows = 2, rows
+    run.metrics.write(rows)
+    run.save()
+    said = []
+    for damage, problem in [
+        (
+            lambda: run.metrics.jsonl.unlink(),
+            "missing (the rows of epochs 1-2 are in the checkpoint)",
+        ),
+        (lambda: run.metrics.write(rows[:1]), "no row for epoch(s) 2"),
+        (
+            lambda: run.metrics.write([{"epoch": 1, "loss": 9}]),
+            "no row for epoch(s) 2 and row(s) of epoch(s) 1 differ from the checkpoint's",
+        ),
+    ]:
+        damage()
+        resumed = Counting(tmp_path)
+        resumed.say = said.append
+        resumed.restore()
+        assert json.dumps(resumed.rows) == json.dumps(rows)
+        assert json.dumps(MetricsLog(tmp_path).rows()) == json.dumps(rows)  # written back
+        assert (
+            said.pop()
+            == f"{run.metrics.jsonl}: {problem}; rewritten from the checkpoint {run.paths.checkpoint}"
+        )
+    resumed = Counting(tmp_path)
+    resumed.say = said.append
+    resumed.restore()
+    assert said == []  # nothing wrong: nothing said

@@ -13,7 +13,16 @@ import torch
 import yaml
 
 import factorspace as fs
-from factorspace.run.rundir import MetricsLog, RunDir, new_run_dir, prepare_run_dir, seed_runs
+from factorspace.run.checkpoint import save_checkpoint
+from factorspace.run.lock import RunLock
+from factorspace.run.rundir import (
+    MetricsLog,
+    RunDir,
+    claim_run_dir,
+    new_run_dir,
+    prepare_run_dir,
+    seed_runs,
+)
 from factorspace.search import search
 from tests.search.tiny import ROOT, one_thread, tiny_recipe
 
@@ -53,10 +62,15 @@ def test_run_files_are_readable_by_others(recorded):
 
 def test_a_run_never_writes_into_an_existing_run(recorded):
     recipe, run_dir, _ = recorded
-    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")}
+    before = run_files(run_dir)
     with pytest.raises(fs.FactorspaceError, match="already exists and is not empty; use --resume"):
         search(recipe, out=run_dir, device="cpu")
-    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
+    assert run_files(run_dir) == before
+
+
+def run_files(run_dir) -> dict:
+    """Every file's modification time, but the lock's (its holder's pid changes)."""
+    return {p: p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.name != "run.lock"}
 
 
 def test_runs_started_at_once_get_their_own_directories(tmp_path):
@@ -154,3 +168,64 @@ def test_the_version_is_read_without_the_package_root():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == _version.__version__ == fs.__version__
     assert environment.__version__ is _version.__version__
+
+
+def ended_early(root, status: str, checkpoint: bool = False) -> RunDir:
+    """A run directory whose run.json says ``status``, with files, and a checkpoint or none."""
+    d = RunDir(root)
+    d.update_record(status=status)
+    d.recipe.write_text("name: r\n")
+    d.arch_dir.mkdir(parents=True)
+    if checkpoint:
+        save_checkpoint(d.checkpoint, {"epoch": 0})
+    return d
+
+
+@pytest.mark.parametrize(
+    ("status", "ended"),
+    [
+        ("failed", "failed"),
+        ("interrupted", "was interrupted"),
+        ("running", "was killed (run.json said running, but no process held its lock)"),
+    ],
+)
+def test_a_run_that_ended_before_its_first_checkpoint_is_reused(tmp_path, status, ended):
+    d = ended_early(tmp_path / "run", status)
+    claim = claim_run_dir(d.root, "r", resume=False)
+    claim.lock.release()
+    assert (claim.root, claim.resume) == (d.root, False)
+    assert claim.note == (
+        f"{d.root}: reusing the directory of a run that {ended} before its first checkpoint"
+    )
+    assert [p.name for p in d.root.iterdir()] == ["run.lock"]  # emptied, but for the lock
+
+
+@pytest.mark.parametrize("status", ["failed", "interrupted", "running"])
+def test_resuming_a_run_without_a_checkpoint_starts_it_again(tmp_path, status):
+    d = ended_early(tmp_path / "run", status)
+    claim = claim_run_dir(d.root, "r", resume=True)
+    claim.lock.release()
+    assert claim.resume is False
+    assert claim.note.startswith(f"{d.root}: no checkpoint to resume from (the run ")
+    assert claim.note.endswith("before its first one); starting it again from the beginning")
+    assert [p.name for p in d.root.iterdir()] == ["run.lock"]
+
+
+def test_a_run_with_a_checkpoint_is_resumed_or_refused_never_reused(tmp_path):
+    d = ended_early(tmp_path / "run", "running", checkpoint=True)
+    claim = claim_run_dir(d.root, "r", resume=True)
+    claim.lock.release()
+    assert (claim.resume, claim.note) == (True, None)
+    with pytest.raises(fs.FactorspaceError, match="already exists and is not empty; use --resume"):
+        claim_run_dir(d.root, "r", resume=False)
+    assert d.checkpoint.is_file() and d.arch_dir.is_dir()
+
+
+def test_a_running_run_is_neither_reused_nor_resumed(tmp_path):
+    d = ended_early(tmp_path / "run", "running")
+    held = RunLock.acquire(d.root)  # its process is alive
+    for resume in (False, True):
+        with pytest.raises(fs.FactorspaceError, match="in use by another run"):
+            claim_run_dir(d.root, "r", resume=resume)
+    held.release()
+    assert d.recipe.is_file()  # nothing removed

@@ -4,6 +4,7 @@ either stopping the run (the last good checkpoint kept) or skipped and counted."
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -147,3 +148,116 @@ def test_sampled_paths_are_refused_under_torchrun_only(overrides, refused):
         "search.relaxation: gumbel (group 'activation') computes one sampled path per edge, "
         "which is not supported under torchrun yet"
     )
+
+
+@pytest.mark.parametrize("order", ["weights_first", "arch_first"])
+def test_skip_of_an_epochs_first_batch(tmp_path, monkeypatch, order):
+    poison(monkeypatch, "weight_step", "output", at={1})  # nothing counted yet in the epoch
+    recipe = tiny_recipe(*FAULTY, "search.on_nonfinite=skip", f"search.step_order={order}")
+    with one_thread():
+        result = search(recipe, out=tmp_path / "run", device="cpu")
+    assert result.status == "complete" and run_json(result.run_dir)["status"] == "complete"
+    assert [row["skipped_batches"] for row in result.metrics] == [1]
+    assert math.isfinite(result.metrics[0]["train_loss"])  # the other batches' mean
+
+
+def break_weights(monkeypatch, at: set[int]) -> None:
+    """Make the SGD steps of the weights in ``at`` leave an inf in a weight, as a learning rate
+    that blew up would."""
+    original, calls = torch.optim.SGD.step, []
+
+    def step(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) in at:
+            weight = self.param_groups[0]["params"][0]
+            with torch.no_grad():
+                weight[(0,) * weight.dim()] = float("inf")
+        return result
+
+    monkeypatch.setattr(torch.optim.SGD, "step", step)
+
+
+@pytest.mark.parametrize("order", ["weights_first", "arch_first"])
+def test_weights_made_infinite_by_their_step_are_named_not_an_architecture_group(
+    tmp_path, monkeypatch, order
+):
+    break_weights(monkeypatch, at={3})
+    run_dir = tmp_path / "run"
+    with one_thread(), pytest.raises(fs.FactorspaceError) as info:
+        search(tiny_recipe(*FAULTY, f"search.step_order={order}"), out=run_dir, device="cpu")
+    checkpoint = RunDir(run_dir).checkpoint
+    assert str(info.value) == (
+        "non-finite parameter (after its step) in parameter group 'weights' at epoch 1, step 3 "
+        f"of 10; the run stops and the last good checkpoint stays: {checkpoint} (the weights' "
+        "step was too large: lower search.weights.lr or search.weights.grad_clip)"
+    )
+    assert load_checkpoint(checkpoint)["step"] == 2  # it exists, and is the last good one
+    assert run_json(run_dir)["status"] == "failed"
+
+
+@pytest.mark.parametrize(("order", "step"), [("weights_first", 1), ("arch_first", 2)])
+def test_a_weight_learning_rate_blow_up_names_the_weights(tmp_path, order, step):
+    """A real blow-up (no poisoning): the weights grow so large that the architecture step's
+    output overflows, which used to be reported as a non-finite gradient of 'op'."""
+    run_dir = tmp_path / "run"
+    recipe = tiny_recipe(
+        "search.epochs=1",
+        "search.weights.lr=1e30",
+        "search.weights.grad_clip=null",
+        f"search.step_order={order}",
+    )
+    with one_thread(), pytest.raises(fs.FactorspaceError) as info:
+        search(recipe, out=run_dir, device="cpu")
+    checkpoint = RunDir(run_dir).checkpoint
+    assert str(info.value) == (
+        "non-finite network output of the architecture step in parameter group 'weights' at "
+        f"epoch 1, step {step} of 10; the run stops and no checkpoint was written yet "
+        f"({checkpoint} does not exist), so --resume starts the run again from the beginning "
+        "(lower search.weights.lr, or set search.on_nonfinite=skip to skip such batches)"
+    )
+    assert not checkpoint.exists()
+
+
+def test_skip_cannot_skip_weights_made_infinite_by_their_step(tmp_path, monkeypatch):
+    break_weights(monkeypatch, at={3})
+    with one_thread(), pytest.raises(fs.FactorspaceError) as info:
+        search(tiny_recipe(*FAULTY, "search.on_nonfinite=skip"), out=tmp_path / "r", device="cpu")
+    assert "in parameter group 'weights' at epoch 1, step 3 of 10" in str(info.value)
+    assert str(info.value).endswith("(such a batch cannot be skipped))")
+
+
+def test_any_crash_in_the_loop_leaves_the_run_failed_with_its_reason(tmp_path, monkeypatch):
+    original, calls = optim.weight_step, []
+
+    def crashing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("CUDA error: an illegal memory access")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(optim, "weight_step", crashing)
+    run_dir = tmp_path / "run"
+    with one_thread(), pytest.raises(RuntimeError, match="illegal memory access"):
+        search(tiny_recipe(*FAULTY), out=run_dir, device="cpu")
+    record = run_json(run_dir)
+    assert record["status"] == "failed"
+    assert record["error"] == "RuntimeError: CUDA error: an illegal memory access"
+    monkeypatch.undo()
+    with one_thread():  # the lock went with the failed run: it resumes from its checkpoint
+        result = search(tiny_recipe(*FAULTY), out=run_dir, device="cpu", resume=True)
+    assert result.status == "complete" and run_json(run_dir)["status"] == "complete"
+
+
+def test_a_crash_after_the_loop_leaves_the_run_failed(tmp_path, monkeypatch):
+    from factorspace.search import loop
+
+    def crashing(*args, **kwargs):
+        raise ValueError("no genotype")
+
+    monkeypatch.setattr(loop, "save_genotype", crashing)
+    run_dir = tmp_path / "run"
+    with one_thread(), pytest.raises(ValueError):
+        search(tiny_recipe(*FAULTY), out=run_dir, device="cpu")
+    assert run_json(run_dir)["status"] == "failed"
+    assert run_json(run_dir)["error"] == "ValueError: no genotype"
