@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from factorspace.errors import RecipeError, clip, format_loc
+from factorspace.errors import RecipeError, clip, format_loc, shown
 
 Loc = tuple[str | int, ...]
 
@@ -245,7 +245,7 @@ class _Walk:
                 child = (*loc, key.value)
                 if key.value in first and key.value != "<<":
                     self.refuse(
-                        f"duplicate key {clip(key.value)!r} (first at line {first[key.value]}); "
+                        f"duplicate key {shown(key.value)} (first at line {first[key.value]}); "
                         "YAML would silently keep the last",
                         line,
                         child,
@@ -276,7 +276,7 @@ def _constructed(loader: _Loader, node: yaml.Node, path: Path) -> Any:
     except (ValueError, OverflowError, TypeError, RecursionError) as e:
         bad = _unbuildable_scalar(node)
         line = bad.start_mark.line + 1 if bad is not None else None
-        value = f" {clip(bad.value)!r}" if bad is not None else ""
+        value = f" {shown(bad.value)}" if bad is not None else ""
         raise RecipeError(
             f"cannot read the value{value}: {clip(str(e).split(';')[0], 120)}", path=path, line=line
         ) from None
