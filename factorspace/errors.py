@@ -76,10 +76,13 @@ class FieldError(ValueError):
 
 
 def format_loc(loc: Sequence[str | int]) -> str:
-    """('space', 'factors', 1, 'choices') -> 'space.factors[1].choices'."""
+    """('space', 'factors', 1, 'choices') -> 'space.factors[1].choices' (long keys shortened)."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{clip(str(part))}" if out else clip(str(part))
     return out
 
 

@@ -63,14 +63,14 @@ def apply_override(data: dict, item: str, path: Path) -> Loc:
     key, sep, raw = item.partition("=")
     if not sep or not key:
         raise RecipeError(f"--set {shown(item)}: expected dotted.key=value", path=path)
-    key = clip(key)
-    if "" in key.split("."):
+    loc = _dotted_loc(key)
+    key = clip(key)  # for messages
+    if "" in loc:
         raise RecipeError(f"--set {key}: an empty part in the dotted key", path=path)
     try:  # the value is YAML, read with the recipe's limits; what YAML refuses stays a string
         value, _ = parse_yaml(raw, path)
     except RecipeError:
         value = raw
-    loc: Loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
     target: Any = data
     for i, part in enumerate(loc[:-1]):
         nxt = loc[i + 1]
@@ -92,6 +92,11 @@ def apply_override(data: dict, item: str, path: Path) -> Loc:
         raise RecipeError(f"--set {key}: {format_loc(loc[:-1])} is not a mapping", path=path)
     target[last] = value
     return loc
+
+
+def _dotted_loc(key: str) -> Loc:
+    """``"a.0.b"`` -> ``("a", 0, "b")``; a part of digits is a list index (when it could be one)."""
+    return tuple(int(p) if p.isdigit() and len(p) < 19 else p for p in key.split("."))
 
 
 def import_modules(names: list, path: Path, lines: dict[Loc, int]) -> None:
@@ -220,7 +225,7 @@ def locate(error: FactorspaceError, path: Path, overrides: Iterable[str] = ()) -
     """
     if error.field is None or error.file is not None:
         return error
-    loc: Loc = tuple(int(p) if p.isdigit() else p for p in error.field.split("."))
+    loc: Loc = _dotted_loc(error.field)
     if loc[0] not in SECTIONS:
         return error
     setting = _overriding(loc, {_override_loc(item) for item in overrides})
@@ -236,5 +241,4 @@ def locate(error: FactorspaceError, path: Path, overrides: Iterable[str] = ()) -
 
 
 def _override_loc(item: str) -> Loc:
-    key = item.partition("=")[0]
-    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+    return _dotted_loc(item.partition("=")[0])

@@ -46,11 +46,11 @@ EXTRA_MEMORY = 4 * 1024**3  # bytes a command may allocate beyond what the test 
 
 pytestmark = pytest.mark.slow
 
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.sampled_from([-1, 0, 1, 2, 3, 4, 7, 1000, 10**6, 10**9, 10**30, -(10**30), 2**63, 10**400]),
-    st.sampled_from([math.nan, math.inf, -math.inf, -0.5, 0.0, 1e300, 2.5]),
+INTEGERS = st.sampled_from(
+    [-1, 0, 1, 2, 3, 4, 7, 1000, 10**6, 10**9, 10**30, -(10**30), 2**63, 10**400]
+)
+FLOATS = st.sampled_from([math.nan, math.inf, -math.inf, -0.5, 0.0, 1e300, 2.5])
+STRINGS = st.one_of(
     st.sampled_from(
         [
             "",
@@ -58,6 +58,7 @@ SCALARS = st.one_of(
             "none",
             "sep_conv_3x3",
             "skip_connect",
+            "sep_conv",
             "op",
             "3x3",
             "[/x]",
@@ -69,6 +70,7 @@ SCALARS = st.one_of(
     ),
     st.text(max_size=12),
 )
+SCALARS = st.one_of(st.none(), st.booleans(), INTEGERS, FLOATS, STRINGS)
 VALUES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(
@@ -96,6 +98,13 @@ def locations(node, prefix=()):
         yield from locations(value, (*prefix, key))
 
 
+def replacement(old) -> st.SearchStrategy:
+    """Any value, or (as often) one of ``old``'s type: a wrong size more than a wrong type."""
+    kinds = {bool: st.booleans(), int: INTEGERS, float: FLOATS, str: STRINGS}
+    same = kinds.get(type(old))
+    return VALUES if same is None else st.one_of(VALUES, same)
+
+
 @st.composite
 def mutated(draw, document: dict) -> dict:
     """``document`` (a fresh copy) with one to three random mutations."""
@@ -108,7 +117,7 @@ def mutated(draw, document: dict) -> dict:
         target = parent[where[-1]] if where else data
         how = draw(st.sampled_from(["replace", "delete", "add_key", "duplicate"]))
         if how == "replace" and where:
-            parent[where[-1]] = draw(VALUES)
+            parent[where[-1]] = draw(replacement(target))
         elif how == "delete" and where:
             del parent[where[-1]]
         elif how == "add_key" and isinstance(target, dict):
