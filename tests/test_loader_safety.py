@@ -259,3 +259,14 @@ def test_yaml_loads_the_same_data_as_pyyaml_for_shipped_recipes():
     for path in sorted((ROOT / "recipes").rglob("*.yaml")):
         data, _ = parse_yaml(read_text(path), path)
         assert data == yaml.safe_load(path.read_text(encoding="utf-8")), path
+
+
+def test_long_keys_are_shortened_in_the_field(tmp_path):
+    path = write(tmp_path, "name: tiny\n" + "q" * 300 + ": 1\n")
+    assert refusal(path).startswith(f"{path}:2: {'q' * 79}…: ")
+
+
+def test_set_with_a_part_too_long_for_an_index_is_a_key(tmp_path):
+    data = {"a": {}}
+    assert apply_override(data, "a." + "9" * 5000 + "=1", tmp_path / "r.yaml") == ("a", "9" * 5000)
+    assert data == {"a": {"9" * 5000: 1}}
