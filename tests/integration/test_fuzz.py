@@ -136,13 +136,15 @@ def limited(seconds: int, extra_memory: int):
         raise TimeoutError(f"the command ran over {seconds} s")
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as f:
-        held = int(f.read().split()[0]) * resource.getpagesize()
-    ceiling = (
-        held + extra_memory if hard == resource.RLIM_INFINITY else min(held + extra_memory, hard)
-    )
+    statm = Path("/proc/self/statm")  # Linux; elsewhere only the time limit applies
+    if statm.exists():
+        held = int(statm.read_text().split()[0]) * resource.getpagesize()
+        ceiling = held + extra_memory
+        resource.setrlimit(
+            resource.RLIMIT_AS,
+            (ceiling if hard == resource.RLIM_INFINITY else min(ceiling, hard), hard),
+        )
     previous = signal.signal(signal.SIGALRM, expire)
-    resource.setrlimit(resource.RLIMIT_AS, (ceiling, hard))
     signal.alarm(seconds)
     try:
         yield
