@@ -76,8 +76,33 @@ class FieldError(ValueError):
 
 
 def format_loc(loc: Sequence[str | int]) -> str:
-    """('space', 'factors', 1, 'choices') -> 'space.factors[1].choices'."""
+    """('space', 'factors', 1, 'choices') -> 'space.factors[1].choices' (long keys shortened)."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{clip(str(part))}" if out else clip(str(part))
     return out
+
+
+ECHO_LIMIT = 80
+"""Most characters of a user's value an error message repeats."""
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, ending in an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)`` for an error message, at most ``limit`` characters.
+
+    A user's value may be a megabyte string or an integer too long for ``repr`` (Python
+    refuses more than 4,300 digits): either reads as a short, recognisable stand-in.
+    """
+    try:
+        text = repr(value)
+    except ValueError:  # int too long to convert
+        return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
+    return clip(text, limit)

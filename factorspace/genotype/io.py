@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from factorspace.errors import FactorspaceError, FieldError, RecipeError, format_loc
+from factorspace.errors import FactorspaceError, FieldError, RecipeError, format_loc, shown
 from factorspace.genotype.check import check_fits_space, check_structure
 from factorspace.genotype.model import GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype
 from factorspace.loader import line_of, parse_yaml, read_text, validate
@@ -99,7 +99,7 @@ def _require_genotype_document(data: Any, path: Path, lines: dict) -> None:
         )
     if data["format"] != GENOTYPE_FORMAT:
         raise RecipeError(
-            f"not a factorspace genotype: format is {data['format']!r}, "
+            f"not a factorspace genotype: format is {shown(data['format'])}, "
             f"expected {GENOTYPE_FORMAT!r}",
             path=path,
             line=lines.get(("format",)),
@@ -108,7 +108,7 @@ def _require_genotype_document(data: Any, path: Path, lines: dict) -> None:
     version = data.get("version", GENOTYPE_VERSION)
     if version != GENOTYPE_VERSION:
         raise RecipeError(
-            f"genotype version {version!r} is not supported; this factorspace reads version "
+            f"genotype version {shown(version)} is not supported; this factorspace reads version "
             f"{GENOTYPE_VERSION}",
             path=path,
             line=lines.get(("version",)),

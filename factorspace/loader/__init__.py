@@ -8,12 +8,35 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from factorspace.errors import FactorspaceError, FieldError, Interrupted, RecipeError, format_loc
+from factorspace.errors import (
+    FactorspaceError,
+    FieldError,
+    Interrupted,
+    RecipeError,
+    clip,
+    format_loc,
+    shown,
+)
+from factorspace.loader.document import MAX_BYTES, MAX_VALUES, Lines, line_of, parse_yaml, read_text
 from factorspace.schema import Recipe
 from factorspace.schema.train import TrainRecipe
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_VALUES",
+    "Lines",
+    "apply_override",
+    "errors_located",
+    "import_modules",
+    "line_of",
+    "load_recipe",
+    "locate",
+    "parse_yaml",
+    "read_text",
+    "validate",
+]
 
 Loc = tuple[str | int, ...]
 ROLE_TAGS = {"operator", "input", "argument"}
@@ -35,68 +58,19 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
     return validate(Recipe, data, path, lines, overridden)
 
 
-def read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecipeError("no such file", path=path) from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
-        raise RecipeError(f"cannot read: {e.__class__.__name__}", path=path) from None
-
-
-def parse_yaml(text: str, path: Path) -> tuple[Any, dict[Loc, int]]:
-    """The YAML document and the line of every key and list item, by location."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e)
-        raise RecipeError(
-            f"YAML syntax error: {problem}", path=path, line=mark.line + 1 if mark else None
-        ) from None
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _collect_lines(node, (), lines, path)
-    return data, lines
-
-
-def _collect_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: Path) -> None:
-    """Fill ``lines``; a key given twice in one mapping is refused (YAML would keep the last)."""
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        first: dict[object, int] = {}
-        for key, value in node.value:
-            child = (*loc, key.value)
-            line = key.start_mark.line + 1
-            if key.value in first and key.value != "<<":
-                raise RecipeError(
-                    f"duplicate key {key.value!r} (first at line {first[key.value]}); "
-                    "YAML would silently keep the last",
-                    path=path,
-                    line=line,
-                    field=format_loc(child),
-                )
-            first[key.value] = line
-            lines[child] = line
-            _collect_lines(value, child, lines, path)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _collect_lines(item, (*loc, i), lines, path)
-
-
 def apply_override(data: dict, item: str, path: Path) -> Loc:
     """Set ``a.b.0.c=value`` (value parsed as YAML) in ``data``; returns the location set."""
     key, sep, raw = item.partition("=")
     if not sep or not key:
-        raise RecipeError(f"--set {item!r}: expected dotted.key=value", path=path)
-    if "" in key.split("."):
+        raise RecipeError(f"--set {shown(item)}: expected dotted.key=value", path=path)
+    loc = _dotted_loc(key)
+    key = clip(key)  # for messages
+    if "" in loc:
         raise RecipeError(f"--set {key}: an empty part in the dotted key", path=path)
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+    try:  # the value is YAML, read with the recipe's limits; what YAML refuses stays a string
+        value, _ = parse_yaml(raw, path)
+    except RecipeError:
         value = raw
-    loc: Loc = tuple(int(p) if p.isdigit() else p for p in key.split("."))
     target: Any = data
     for i, part in enumerate(loc[:-1]):
         nxt = loc[i + 1]
@@ -120,6 +94,11 @@ def apply_override(data: dict, item: str, path: Path) -> Loc:
     return loc
 
 
+def _dotted_loc(key: str) -> Loc:
+    """``"a.0.b"`` -> ``("a", 0, "b")``; a part of digits is a list index (when it could be one)."""
+    return tuple(int(p) if p.isdigit() and len(p) < 19 else p for p in key.split("."))
+
+
 def import_modules(names: list, path: Path, lines: dict[Loc, int]) -> None:
     """Import the recipe's ``imports`` so their registrations exist before validation."""
     if not isinstance(names, list):  # validation reports the wrong type
@@ -129,7 +108,7 @@ def import_modules(names: list, path: Path, lines: dict[Loc, int]) -> None:
             importlib.import_module(str(name))
         except Exception as e:  # any failure of user code is reported, never a traceback
             raise RecipeError(
-                f"cannot import module {name!r}: {e.__class__.__name__}: {e}",
+                f"cannot import module {shown(name)}: {e.__class__.__name__}: {clip(str(e), 200)}",
                 path=path,
                 line=lines.get(("imports", i)),
                 field=f"imports[{i}]",
@@ -166,7 +145,7 @@ def located_error(
         if err["type"] == "missing":
             message = "required key is missing"
         elif err["type"] not in ("extra_forbidden",) and not isinstance(err.get("input"), dict):
-            message += f" (got {err.get('input')!r})"
+            message += f" (got {shown(err.get('input'))})"
     more = len(e.errors()) - 1
     if more:
         message += f" (+{more} more error{'s' if more > 1 else ''})"
@@ -246,7 +225,7 @@ def locate(error: FactorspaceError, path: Path, overrides: Iterable[str] = ()) -
     """
     if error.field is None or error.file is not None:
         return error
-    loc: Loc = tuple(int(p) if p.isdigit() else p for p in error.field.split("."))
+    loc: Loc = _dotted_loc(error.field)
     if loc[0] not in SECTIONS:
         return error
     setting = _overriding(loc, {_override_loc(item) for item in overrides})
@@ -262,12 +241,4 @@ def locate(error: FactorspaceError, path: Path, overrides: Iterable[str] = ()) -
 
 
 def _override_loc(item: str) -> Loc:
-    key = item.partition("=")[0]
-    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
-
-
-def line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
-    for n in range(len(loc), -1, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return None
+    return _dotted_loc(item.partition("=")[0])
