@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from factorspace.errors import FieldError
+from factorspace.errors import FieldError, shown
 from factorspace.registry import ACTIVATIONS, OPERATORS
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -62,7 +62,7 @@ class Strict(BaseModel):
                 if key not in allowed:
                     raise FieldError(
                         (key,),
-                        f"unknown key {key!r}{did_you_mean(key, allowed)}; "
+                        f"unknown key {shown(key)}{did_you_mean(key, allowed)}; "
                         f"allowed: {', '.join(allowed)}",
                     )
         return data
@@ -162,7 +162,9 @@ def did_you_mean(name: object, allowed: list[str]) -> str:
 
 
 def _unknown(kind: str, name: object, allowed: list[str]) -> str:
-    return f"unknown {kind} {name!r}{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}"
+    return (
+        f"unknown {kind} {shown(name)}{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}"
+    )
 
 
 class SpaceConfig(Strict):
