@@ -142,6 +142,8 @@ def test_a_valid_kernel_factor_passes(tmp_path):
         ("data", "image_size", 65_536, "data.image_size"),
         ("search", "batch_size", 10**7, "search.batch_size"),
         ("supernet", "classes", 10**12, "supernet.classes"),
+        # found by the fuzz test: the estimate once looped over every cell
+        ("supernet", "cells", 10**9, "supernet.cells"),
     ],
 )
 def test_terabyte_supernets_are_refused_naming_the_field_that_drives_them(
@@ -162,10 +164,8 @@ def test_a_lower_memory_limit_refuses_the_valid_recipe(tmp_path):
     assert "above limits.memory = 1 MiB" in error.message
 
 
-def test_400_nodes_are_refused_at_once(tmp_path):
-    start = time.perf_counter()
+def test_400_nodes_are_refused_by_their_bound(tmp_path):
     error = refusal(recipe_with(tmp_path, lambda d: d["space"]["cell"].update(nodes=400)))
-    assert time.perf_counter() - start < 2
     assert (error.field, error.message) == (
         "space.cell.nodes",
         "Input should be less than or equal to 32 (got 400)",
