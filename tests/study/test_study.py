@@ -151,8 +151,9 @@ def test_two_workers_give_the_results_of_one(finished, tmp_path):
 
 
 @pytest.mark.slow
-def test_submitit_local_executor_runs_the_cells(finished, tmp_path):
+def test_submitit_local_executor_runs_the_cells(finished, tmp_path, monkeypatch):
     pytest.importorskip("submitit")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the jobs' processes: as the reference run
     done, _ = finished
     out = tmp_path / "tiny"
     run_study(STUDY, out, device="cpu", launcher="submitit",
