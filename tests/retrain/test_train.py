@@ -22,6 +22,7 @@ from factorspace.retrain.train import Trainer, learning_rate
 from factorspace.schema import TrainConfig
 from factorspace.search import Interrupted
 from tests.conftest import ROOT
+from tests.search.tiny import one_thread
 
 TRAIN_RECIPES = sorted((ROOT / "recipes").glob("train_*.yaml"))
 
@@ -58,12 +59,10 @@ def tiny(root: Path, *extra: str) -> list[str]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
+def _one_thread():
     """One intra-op thread: on a loaded machine OpenMP's spinning threads make a step 30x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from factorspace.cli import app
@@ -16,6 +15,7 @@ from factorspace.errors import Interrupted
 from factorspace.study import cell as cell_module
 from factorspace.study import run_study
 from factorspace.study.schema import PLACEHOLDER
+from tests.search.tiny import one_thread
 
 HERE = Path(__file__).resolve().parent
 STUDY = HERE / "tiny_study.yaml"  # 2 variants x 2 seeds, a few seconds a cell
@@ -23,11 +23,9 @@ CELLS = [("factorized", 0), ("factorized", 1), ("relu", 0), ("relu", 1)]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread():
+    with one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
