@@ -34,6 +34,7 @@ modules its custom operators need (:func:`import_extension` imports them again).
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import importlib
 import importlib.util
 import inspect
@@ -377,3 +378,14 @@ def extension_file(module: str) -> Path | None:
         return path if _module_name_of(path)[0] == module else None
     except ValueError:
         return None
+
+
+def list_operators(pattern: str = "*") -> list[str]:
+    """The registered operators' names matching the shell-style ``pattern``, in registration
+    order, e.g. ``list_operators("sep_conv*")``; a recipe's ``imports`` add theirs."""
+    return [n for n in OPERATORS if fnmatch.fnmatchcase(n, pattern)]
+
+
+def list_activations(pattern: str = "*") -> list[str]:
+    """The registered activations' names matching ``pattern``, e.g. ``['relu', 'relu6', ...]``."""
+    return [n for n in ACTIVATIONS if fnmatch.fnmatchcase(n, pattern)]

@@ -134,6 +134,10 @@ _ZOO: dict[str, tuple[str, str]] = {
 }
 
 
+DARTS_STRING = "darts_string"
+"""The name of a genotype given as a DARTS string (``render`` writes ``darts_string_cells.pdf``)."""
+
+
 def list_genotypes() -> list[str]:
     """The zoo's names, e.g. ``['darts_v1', 'darts_v2', 'pc_darts_cifar', ...]``."""
     return list(_ZOO)
@@ -188,8 +192,8 @@ def resolve_genotype(spec: Genotype | str | Path, *, registered: bool = False) -
     key = _normalize(str(spec))
     if key in _ZOO:
         return get_genotype(key)
-    if looks_like_darts_string(str(spec)):
-        return _buildable(from_darts_string(str(spec)), None, registered)
+    if looks_like_darts_string(str(spec)):  # named so that titles and file names stay short
+        return _buildable(from_darts_string(str(spec), name=DARTS_STRING), None, registered)
     why = " (a name too long for a file)" if kind == "too long" else ""
     raise FactorspaceError(
         f"{shown(str(spec))} is no genotype file, run directory or zoo genotype{why}{_suggest(key)}"
