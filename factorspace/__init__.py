@@ -19,7 +19,6 @@ The public API, as a notebook uses it::
 # ``search`` and ``train`` are bound after (and over) their packages of the same name.
 from factorspace import ops  # noqa: F401  (registers the built-in operators and activations)
 from factorspace._version import __version__ as __version__
-from factorspace.catalog import list_recipes
 from factorspace.compile import Space, Supernet, compile_supernet
 from factorspace.derive import derive_genotype
 from factorspace.errors import FactorspaceError, RecipeError
@@ -32,8 +31,9 @@ from factorspace.genotype import (
     save_genotype,
 )
 from factorspace.loader import load_recipe
+from factorspace.loader.extensions import import_extension
+from factorspace.loader.shipped import list_recipes
 from factorspace.registry import (
-    import_extension,
     list_activations,
     list_operators,
     register_activation,

@@ -28,24 +28,17 @@ non-affine BatchNorm after it in the search supernet), ``zero`` (the ``none`` op
 computed), ``skip`` (skip-connect, counted by collapse diagnostics).
 
 Each entry remembers the module that registered it (``module``), so a genotype file can name the
-modules its custom operators need (:func:`import_extension` imports them again).
+modules its custom operators need (:func:`factorspace.loader.extensions.import_extension`
+imports them again).
 """
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-import importlib
-import importlib.util
 import inspect
-import sys
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-from factorspace.errors import FactorspaceError, clip, shown
 
 if TYPE_CHECKING:  # the registry itself needs no torch: genotypes and schemas import it
     from torch import nn
@@ -103,6 +96,25 @@ class OperatorEntry:
 
     def build(self, channels: int, stride: int, affine: bool, **arguments: Any) -> nn.Module:
         return self.factory(channels, stride, affine, **arguments)
+
+    def argument_info(self) -> dict[str, dict[str, Any]]:
+        """Each keyword the factory takes after ``(channels, stride, affine)``, and each declared
+        one: its ``default`` and what it ``accepts`` (the values, or the checking function)."""
+        params = list(inspect.signature(self.factory).parameters.values())[RESERVED_PARAMETERS:]
+        named = {p.name: p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        described: dict[str, dict[str, Any]] = {}
+        for keyword in dict.fromkeys([*named, *self.arguments]):
+            info: dict[str, Any] = {}
+            param = named.get(keyword)
+            if param is not None and param.default is not param.empty:
+                info["default"] = param.default
+            check = self.arguments.get(keyword)
+            if callable(check):
+                info["accepts"] = f"{getattr(check, '__name__', 'check')}(value)"
+            elif check is not None:
+                info["accepts"] = sorted(check, key=repr)
+            described[keyword] = info
+        return described
 
 
 @dataclass(frozen=True)
@@ -249,135 +261,12 @@ def register_activation(name: str, *, description: str = "") -> Callable[[Factor
     return decorate
 
 
-@dataclass(frozen=True)
-class ExtensionModule:
-    """A module imported for its registrations and the folder it was found in: with ``folder``
-    on ``sys.path``, ``import module`` finds the same file (``None`` for a module without one)."""
-
-    module: str
-    folder: Path | None
-
-
-def import_extension(spec: str, *, folders: Sequence[str | Path] = ()) -> ExtensionModule:
-    """Import the module ``spec`` so its ``register_*`` calls run; returns it and its folder.
-
-    ``spec`` is a dotted module name, looked up on ``sys.path`` first and then in ``folders``
-    (a recipe's folder: its ``my_ops.py`` needs no ``PYTHONPATH``), or a ``.py`` file, relative
-    to ``folders`` and then the working directory (``pkg/ops.py`` inside a package, its folders
-    holding ``__init__.py``, is imported as ``pkg.ops``). While it imports, its folder is first on
-    ``sys.path``, so it can import the modules beside it; ``sys.path`` is restored after.
-
-    Example::
-
-        import_extension("my_ops", folders=[Path("recipes/mine")])
-
-    Raises:
-        FactorspaceError: ``cannot import module 'my_ops': ModuleNotFoundError: ...``, or any
-            error the module raised, never a traceback.
-    """
-    try:
-        return _import_extension(str(spec).strip(), [Path(f) for f in folders])
-    except Exception as e:  # any failure of user code is reported, never a traceback
-        raise FactorspaceError(
-            f"cannot import module {shown(spec)}: {e.__class__.__name__}: {clip(str(e), 200)}"
-        ) from None
-
-
-def _import_extension(spec: str, folders: list[Path]) -> ExtensionModule:
-    if spec.endswith(".py") or "/" in spec or "\\" in spec:
-        name, root = _module_name_of(_find_file(spec, folders))
-        return _import_from(name, root)
-    if not spec or not all(part.isidentifier() for part in spec.split(".")):
-        raise ValueError("not a module name (a.b.c) or a .py file")
-    top = spec.partition(".")[0]
-    if top in sys.modules or importlib.util.find_spec(top) is not None:
-        module = importlib.import_module(spec)
-        return ExtensionModule(spec, module_folder(module, spec))
-    for folder in folders:
-        if (folder / f"{top}.py").is_file() or (folder / top).is_dir():
-            return _import_from(spec, folder.resolve())
-    where = f" nor in {', '.join(str(f) for f in folders)}" if folders else ""
-    raise ModuleNotFoundError(f"No module named {top!r} on the Python path{where}")
-
-
-def _find_file(spec: str, folders: list[Path]) -> Path:
-    path = Path(spec).expanduser()
-    candidates = [path] if path.is_absolute() else [*(f / path for f in folders), path]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    raise FileNotFoundError(f"no file {clip(spec)}")
-
-
-def _module_name_of(path: Path) -> tuple[str, Path]:
-    """``(dotted name, root folder)`` of a ``.py`` file: its parents holding ``__init__.py``
-    are its packages (as pytest names test modules)."""
-    parts, folder = ([] if path.name == "__init__.py" else [path.stem]), path.parent
-    if path.name == "__init__.py":
-        parts, folder = [folder.name], folder.parent
-    while (folder / "__init__.py").is_file():
-        parts, folder = [folder.name, *parts], folder.parent
-    if not all(part.isidentifier() for part in parts):
-        raise ValueError(f"{path}: {'.'.join(parts)!r} is not a module name")
-    return ".".join(parts), folder
-
-
-def _import_from(name: str, root: Path) -> ExtensionModule:
-    """Import ``name`` with ``root`` first on ``sys.path``, refusing a module of that name
-    already imported from another file (its registrations would be the other file's)."""
-    with _first_on_path(root):
-        module = importlib.import_module(name)
-    folder = module_folder(module, name)
-    if folder != root:
-        raise ImportError(f"a module {name!r} is already imported from {module.__file__}")
-    return ExtensionModule(name, folder)
-
-
-@contextlib.contextmanager
-def _first_on_path(folder: Path):
-    entry = str(folder)
-    added = entry not in sys.path
-    if added:
-        sys.path.insert(0, entry)
-        importlib.invalidate_caches()
-    try:
-        yield
-    finally:
-        if added and entry in sys.path:
-            sys.path.remove(entry)
-
-
-def module_folder(module: ModuleType, name: str) -> Path | None:
-    """The ``sys.path`` folder ``module`` was found in: its file's folder, up one per package."""
-    file = getattr(module, "__file__", None)
-    if not file:
-        return None
-    folder = Path(file).resolve().parent
-    depth = name.count(".") + (Path(file).name == "__init__.py")
-    for _ in range(depth):
-        folder = folder.parent
-    return folder
-
-
 def registering_module(name: str) -> str:
     """The module that registered the operator or activation ``name`` (``""`` if unknown)."""
     for registry in (OPERATORS, ACTIVATIONS):
         if name in registry:
             return registry.get(name).module
     return ""
-
-
-def extension_file(module: str) -> Path | None:
-    """The absolute ``.py`` file that :func:`import_extension` imports as the loaded ``module``
-    again (from any working directory); ``None`` if there is none (a namespace package)."""
-    file = getattr(sys.modules.get(module), "__file__", None)
-    if not file or not file.endswith(".py"):
-        return None
-    path = Path(file).resolve()
-    try:
-        return path if _module_name_of(path)[0] == module else None
-    except ValueError:
-        return None
 
 
 def list_operators(pattern: str = "*") -> list[str]:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from factorspace.registry import ExtensionModule, import_extension
+from factorspace.loader.extensions import ExtensionModule, import_extension
 
 ImportOpt = Annotated[
     list[str] | None,

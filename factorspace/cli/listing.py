@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.table import Table
 
 from factorspace.cli.app import app, out, reports_errors
 from factorspace.cli.imports import ImportOpt, import_extensions
+from factorspace.genotype import get_genotype, list_genotypes
+from factorspace.loader.shipped import list_recipes
+from factorspace.registry import ACTIVATIONS, OPERATORS, list_activations, list_operators
 
 Section = Literal["operators", "activations", "recipes", "zoo", "all"]
+SECTIONS = ("operators", "activations", "recipes", "zoo")
 
 
 @app.command("list")
@@ -25,8 +29,6 @@ def list_(
 ) -> None:
     """List the registered operators (tags, arguments) and activations, the shipped recipes and
     the zoo genotypes; `--import my_ops` adds a module's own."""
-    from factorspace.catalog import SECTIONS, catalog
-
     import_extensions(imports)
     listed = catalog(SECTIONS if section == "all" else (section,))
     if as_json:
@@ -68,3 +70,38 @@ def _argument(keyword: str, info: dict) -> str:
     if isinstance(accepts, list):
         return f"{text} in {{{', '.join(map(repr, accepts))}}}"
     return f"{text}, {accepts}" if accepts else text
+
+
+def catalog(sections: tuple[str, ...] = SECTIONS) -> dict[str, list[dict[str, Any]]]:
+    """The listed ``sections`` as plain data (what ``--json`` prints)."""
+    makers = {"operators": _operators, "activations": _activations, "recipes": _recipes}
+    return {section: makers.get(section, _zoo)() for section in sections}
+
+
+def _operators() -> list[dict[str, Any]]:
+    entries = [OPERATORS.get(n) for n in list_operators()]
+    return [
+        {
+            "name": e.name,
+            "tags": sorted(e.tags),
+            "arguments": e.argument_info(),
+            "description": e.description,
+            "module": e.module,
+        }
+        for e in entries
+    ]
+
+
+def _activations() -> list[dict[str, Any]]:
+    entries = [ACTIVATIONS.get(n) for n in list_activations()]
+    return [{"name": e.name, "description": e.description, "module": e.module} for e in entries]
+
+
+def _recipes() -> list[dict[str, Any]]:
+    return [
+        {"name": r.name, "path": str(r.path), "description": r.description} for r in list_recipes()
+    ]
+
+
+def _zoo() -> list[dict[str, Any]]:
+    return [{"name": n, "source": get_genotype(n).source} for n in list_genotypes()]

@@ -12,14 +12,8 @@ import sys
 
 from factorspace.errors import FactorspaceError
 from factorspace.genotype.model import CELL_TYPES, Genotype, GenotypeImport
-from factorspace.registry import (
-    ACTIVATIONS,
-    OPERATORS,
-    ExtensionModule,
-    import_extension,
-    module_folder,
-    registering_module,
-)
+from factorspace.loader.extensions import ExtensionModule, import_extension, module_folder
+from factorspace.registry import ACTIVATIONS, OPERATORS, registering_module
 
 BUILT_IN = "factorspace"
 

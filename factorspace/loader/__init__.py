@@ -19,7 +19,7 @@ from factorspace.errors import (
     shown,
 )
 from factorspace.loader.document import MAX_BYTES, MAX_VALUES, Lines, line_of, parse_yaml, read_text
-from factorspace.registry import extension_file, import_extension
+from factorspace.loader.extensions import extension_file, import_extension
 from factorspace.schema import Recipe
 from factorspace.schema.train import TrainRecipe
 
