@@ -74,7 +74,7 @@ def tiny_recipe_text(ops: CustomOps, imports: str | None = None) -> str:
 imports: [{imports or ops.module}]
 space:
   factors:
-    - {{name: op, role: operator, choices: [none, skip_connect, {ops.op}]}}
+    - {{name: op, role: operator, choices: [none, {ops.op}]}}
     - name: activation
       role: input
       choices: [relu, {ops.activation}]
