@@ -23,3 +23,17 @@ ImportOpt = Annotated[
 def import_extensions(specs: list[str] | None) -> list[ExtensionModule]:
     """Import each ``--import`` in order (a bad one: one message, exit 2)."""
     return [import_extension(spec, folders=[Path.cwd()]) for spec in specs or []]
+
+
+def may_name_a_file(spec: str) -> bool:
+    """Whether ``spec`` can be a path: neither a DARTS ``Genotype(...)`` string nor a name too
+    long for the file system (``Path.is_dir`` raises on those instead of answering)."""
+    from factorspace.genotype.darts_files import looks_like_darts_string
+
+    if looks_like_darts_string(spec):
+        return False
+    try:
+        Path(spec).exists()
+    except OSError:
+        return False
+    return True

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
-from factorspace.cli.imports import ImportOpt, import_extensions
+from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_file
 from factorspace.cli.search import DeviceOpt
 from factorspace.errors import FactorspaceError
 from factorspace.loader import errors_located
@@ -67,7 +67,7 @@ def train(
     r = load_train_recipe(recipe, set_ or [])
     from factorspace.retrain.multiseed import format_summary, is_multiseed_parent, train_seeds
 
-    if is_multiseed_parent(genotype):  # `search --seeds` output: re-train each, mean ± std
+    if may_name_a_file(genotype) and is_multiseed_parent(genotype):  # `search --seeds` output
         with errors_located(recipe, set_ or []):
             summary = train_seeds(
                 genotype,
@@ -200,7 +200,7 @@ def export(
     from factorspace.retrain.trained import load_trained
 
     import_extensions(imports)
-    if _is_checkpoint(Path(source)):
+    if may_name_a_file(source) and _is_checkpoint(Path(source)):
         trained = load_trained(source)
         g, model, network = trained.genotype, trained.model, trained.recipe.network
         side = trained.recipe.data.image_size

@@ -108,3 +108,17 @@ def test_a_name_too_long_for_a_file_is_one_message():
     result = invoke("render", "g" * 5000)
     assert_one_message(result, "'" + "g" * 78)
     assert "(a name too long for a file)" in result.output
+
+
+def test_train_and_export_take_a_darts_string_longer_than_a_file_name(tmp_path):
+    assert len(DARTS_V2) > 255  # no file system takes it as a name: Path.is_dir() raises
+    exported = invoke("export", DARTS_V2, "--format", "source", "-o", tmp_path / "net.py")
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "net.py").is_file()
+    typo = DARTS_V2.replace("dil_conv_3x3", "dil_conv_9x9")
+    assert_one_message(invoke("train", typo), "normal[7]: unknown operator 'dil_conv_9x9'")
+    for command in ("train", "export", "info"):
+        extra = ["--format", "source", "-o", tmp_path / "x.py"] if command == "export" else []
+        result = invoke(command, "y" * 300, *extra)
+        assert_one_message(result, "'" + "y" * 78)
+        assert "(a name too long for a file)" in result.output
