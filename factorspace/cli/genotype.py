@@ -20,7 +20,10 @@ app.add_typer(genotype_app, name="genotype")
 @genotype_app.command("set-activation")
 @reports_errors
 def set_activation(
-    genotype: Annotated[str, typer.Argument(help="a genotype file, a run directory or a zoo name")],
+    genotype: Annotated[
+        str,
+        typer.Argument(help="a genotype file, a run directory, a zoo name or a DARTS string"),
+    ],
     activation: Annotated[str, typer.Argument(help="the activation every edge gets, e.g. relu")],
     output: Annotated[Path, typer.Option("-o", "--output", help="the genotype file to write")],
     factor: Annotated[str, typer.Option(help="the input-role factor to set")] = "activation",
@@ -50,12 +53,12 @@ def import_darts(
         ),
     ] = None,
     name: Annotated[
-        str | None, typer.Option(help="the genotype's name [default: FILE's NAME]")
+        str | None, typer.Option(help="the genotype's name (default: NAME of FILE.py:NAME)")
     ] = None,
     imports: ImportOpt = None,
 ) -> None:
     """Convert a DARTS genotype string into a factorspace genotype file (parameterized edges get
-    ReLU, as in DARTS); `render`, `info` and `train` also take the string or file directly."""
+    ReLU, as in DARTS); `render`, `info`, `export` and `train` also take the string or file."""
     from factorspace.genotype import check_buildable, check_genotype, from_darts_string
     from factorspace.genotype.darts_files import darts_file_reference, read_darts_file
     from factorspace.loader import load_recipe
