@@ -9,6 +9,7 @@ The public API, as a notebook uses it::
     print(fs.space_summary(recipe)["space_size"])
     result = fs.search(recipe, out="runs/quickstart")      # Algorithm 1, then derive
     fs.render_genotype(result.genotype, "cells.pdf")         # cells_normal.pdf, cells_reduce.pdf
+    fs.list_operators("sep_conv*")                           # what a recipe can name
     trained = fs.train(result.run_dir / "genotype.json", "recipes/train_cifar.yaml")
 
 ``fs.search`` and ``fs.train`` are the functions; their packages stay importable as
@@ -21,9 +22,23 @@ from factorspace._version import __version__ as __version__
 from factorspace.compile import Space, Supernet, compile_supernet
 from factorspace.derive import derive_genotype
 from factorspace.errors import FactorspaceError, RecipeError
-from factorspace.genotype import Genotype, load_genotype, resolve_genotype, save_genotype
+from factorspace.genotype import (
+    Genotype,
+    from_darts_string,
+    list_genotypes,
+    load_genotype,
+    resolve_genotype,
+    save_genotype,
+)
 from factorspace.loader import load_recipe
-from factorspace.registry import register_activation, register_operator
+from factorspace.loader.extensions import import_extension
+from factorspace.loader.shipped import list_recipes
+from factorspace.registry import (
+    list_activations,
+    list_operators,
+    register_activation,
+    register_operator,
+)
 from factorspace.relax import register_relaxation
 from factorspace.retrain import train
 from factorspace.schema import Recipe
@@ -40,6 +55,12 @@ __all__ = [
     "Supernet",
     "compile_supernet",
     "derive_genotype",
+    "from_darts_string",
+    "import_extension",
+    "list_activations",
+    "list_genotypes",
+    "list_operators",
+    "list_recipes",
     "load_genotype",
     "load_recipe",
     "register_activation",

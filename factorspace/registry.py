@@ -26,10 +26,15 @@ Tags carry the facts the compiler needs, so no model code sniffs names:
 ``parameterized`` (has weights; the paper's activations apply to these), ``pooling`` (DARTS adds a
 non-affine BatchNorm after it in the search supernet), ``zero`` (the ``none`` op: never kept, never
 computed), ``skip`` (skip-connect, counted by collapse diagnostics).
+
+Each entry remembers the module that registered it (``module``), so a genotype file can name the
+modules its custom operators need (:func:`factorspace.loader.extensions.import_extension`
+imports them again).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +62,8 @@ class OperatorEntry:
     tags: frozenset[str] = frozenset()
     description: str = ""
     arguments: Mapping[str, ArgumentCheck] = field(default_factory=dict)
+    module: str = ""
+    """The module whose import registered it (``factorspace.ops...`` for the built-in ones)."""
 
     def accepts(self, keyword: str) -> bool:
         """Whether the factory takes ``keyword`` as an argument-role value.
@@ -90,6 +97,25 @@ class OperatorEntry:
     def build(self, channels: int, stride: int, affine: bool, **arguments: Any) -> nn.Module:
         return self.factory(channels, stride, affine, **arguments)
 
+    def argument_info(self) -> dict[str, dict[str, Any]]:
+        """Each keyword the factory takes after ``(channels, stride, affine)``, and each declared
+        one: its ``default`` and what it ``accepts`` (the values, or the checking function)."""
+        params = list(inspect.signature(self.factory).parameters.values())[RESERVED_PARAMETERS:]
+        named = {p.name: p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        described: dict[str, dict[str, Any]] = {}
+        for keyword in dict.fromkeys([*named, *self.arguments]):
+            info: dict[str, Any] = {}
+            param = named.get(keyword)
+            if param is not None and param.default is not param.empty:
+                info["default"] = param.default
+            check = self.arguments.get(keyword)
+            if callable(check):
+                info["accepts"] = f"{getattr(check, '__name__', 'check')}(value)"
+            elif check is not None:
+                info["accepts"] = sorted(check, key=repr)
+            described[keyword] = info
+        return described
+
 
 @dataclass(frozen=True)
 class ActivationEntry:
@@ -98,6 +124,8 @@ class ActivationEntry:
     name: str
     factory: Factory
     description: str = ""
+    module: str = ""
+    """The module whose import registered it."""
 
     def build(self, channels: int) -> nn.Module:
         return self.factory(channels)
@@ -159,12 +187,15 @@ def register_operator(
     unknown = set(tags) - OPERATOR_TAGS
     if unknown:
         raise ValueError(f"unknown operator tags {sorted(unknown)}; known: {sorted(OPERATOR_TAGS)}")
+    module = _caller_module()
 
     def decorate(factory: Factory) -> Factory:
         _require_positional(
             factory, RESERVED_PARAMETERS, f"operator {name!r}", OPERATOR_CALL, keywords=True
         )
-        entry = OperatorEntry(name, factory, frozenset(tags), description, dict(arguments or {}))
+        entry = OperatorEntry(
+            name, factory, frozenset(tags), description, dict(arguments or {}), module
+        )
         for keyword in entry.arguments:
             if not entry.accepts(keyword):
                 raise TypeError(
@@ -178,6 +209,15 @@ def register_operator(
 
 
 OPERATOR_CALL = "(channels, stride, affine, **arguments)"
+
+
+def _caller_module(depth: int = 2) -> str:
+    """The ``__name__`` of the module calling the ``register_*`` function: importing it registers
+    the entry again (frame 0 is this function, 1 the ``register_*`` function)."""
+    frame = inspect.currentframe()
+    for _ in range(depth):
+        frame = frame.f_back if frame is not None else None
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
 def _qualified(factory: Callable) -> str:
@@ -211,10 +251,30 @@ def register_activation(name: str, *, description: str = "") -> Callable[[Factor
     Raises:
         TypeError: when the factory cannot be called as ``(channels)``, naming it.
     """
+    module = _caller_module()
 
     def decorate(factory: Factory) -> Factory:
         _require_positional(factory, 1, f"activation {name!r}", "(channels)")
-        ACTIVATIONS.add(name, ActivationEntry(name, factory, description))
+        ACTIVATIONS.add(name, ActivationEntry(name, factory, description, module))
         return factory
 
     return decorate
+
+
+def registering_module(name: str) -> str:
+    """The module that registered the operator or activation ``name`` (``""`` if unknown)."""
+    for registry in (OPERATORS, ACTIVATIONS):
+        if name in registry:
+            return registry.get(name).module
+    return ""
+
+
+def list_operators(pattern: str = "*") -> list[str]:
+    """The registered operators' names matching the shell-style ``pattern``, in registration
+    order, e.g. ``list_operators("sep_conv*")``; a recipe's ``imports`` add theirs."""
+    return [n for n in OPERATORS if fnmatch.fnmatchcase(n, pattern)]
+
+
+def list_activations(pattern: str = "*") -> list[str]:
+    """The registered activations' names matching ``pattern``, e.g. ``['relu', 'relu6', ...]``."""
+    return [n for n in ACTIVATIONS if fnmatch.fnmatchcase(n, pattern)]

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from factorspace.cli.app import app, err, labelled, out, reports_errors
+from factorspace.cli.imports import ImportOpt, import_extensions
 from factorspace.viz.render import FORMATS, GraphvizMissingWarning, render_genotype
 
 Format = Literal["pdf", "svg", "png", "gv"]
@@ -36,9 +37,12 @@ def render(
         ),
     ] = None,
     cell: Annotated[Cell, typer.Option(help="which cell to draw")] = "both",
+    imports: ImportOpt = None,
 ) -> None:
     """Draw a genotype's cells as the DARTS papers do, each edge with its activation."""
     from factorspace.genotype import resolve_genotype
+
+    import_extensions(imports)
 
     g = resolve_genotype(genotype, registered=True)
     if output is None:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
+from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_file
 from factorspace.cli.search import DeviceOpt
 from factorspace.errors import FactorspaceError
 from factorspace.loader import errors_located
@@ -48,6 +49,7 @@ def train(
             "still spans train.epochs)",
         ),
     ] = None,
+    imports: ImportOpt = None,
 ) -> None:
     """Re-train a genotype's network from scratch; leave a run directory with its checkpoint.
 
@@ -59,12 +61,13 @@ def train(
     from factorspace.retrain.train import train as run_train
     from factorspace.run import distributed
 
+    import_extensions(imports)
     if max_steps is not None:
         set_ = [*(set_ or []), f"train.max_steps={max_steps}"]
     r = load_train_recipe(recipe, set_ or [])
     from factorspace.retrain.multiseed import format_summary, is_multiseed_parent, train_seeds
 
-    if is_multiseed_parent(genotype):  # `search --seeds` output: re-train each, mean ± std
+    if may_name_a_file(genotype) and is_multiseed_parent(genotype):  # `search --seeds` output
         with errors_located(recipe, set_ or []):
             summary = train_seeds(
                 genotype,
@@ -137,10 +140,13 @@ def info(
     channels: Annotated[int | None, typer.Option(help="default: DARTS's")] = None,
     cells: Annotated[int | None, typer.Option(help="default: DARTS's")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    imports: ImportOpt = None,
 ) -> None:
     """Parameters (without and with the auxiliary tower) and multiply-accumulates of a network."""
     from factorspace.genotype import resolve_genotype
     from factorspace.retrain.info import model_info
+
+    import_extensions(imports)
 
     g = resolve_genotype(genotype, registered=True)
     sizes = {k: v for k, v in {"channels": channels, "cells": cells}.items() if v is not None}
@@ -182,6 +188,7 @@ def export(
     dataset: Annotated[
         Dataset, typer.Option(help="for a genotype: which network (a checkpoint knows)")
     ] = "cifar10",
+    imports: ImportOpt = None,
 ) -> None:
     """Export a network for use without factorspace."""
     import torch
@@ -192,7 +199,8 @@ def export(
     from factorspace.retrain.network import create_model
     from factorspace.retrain.trained import load_trained
 
-    if _is_checkpoint(Path(source)):
+    import_extensions(imports)
+    if may_name_a_file(source) and _is_checkpoint(Path(source)):
         trained = load_trained(source)
         g, model, network = trained.genotype, trained.model, trained.recipe.network
         side = trained.recipe.data.image_size

@@ -12,6 +12,7 @@ import yaml
 
 from factorspace.errors import FactorspaceError, FieldError, RecipeError, format_loc, shown
 from factorspace.genotype.check import check_fits_space, check_structure
+from factorspace.genotype.imports import import_recorded, with_imports
 from factorspace.genotype.model import GENOTYPE_FORMAT, GENOTYPE_VERSION, Genotype
 from factorspace.loader import line_of, parse_yaml, read_text, validate
 from factorspace.schema.space import SpaceConfig
@@ -22,13 +23,15 @@ def save_genotype(genotype: Genotype, path: str | Path) -> Path:
     """Write ``genotype`` as JSON (``.json``) or YAML (``.yaml``/``.yml``), atomically.
 
     The text goes to a temporary file in the same folder, which then replaces ``path``: a reader
-    never sees half a genotype. Returns the path written.
+    never sees half a genotype. A genotype with custom operators or activations records the
+    modules registering them (:func:`~factorspace.genotype.imports.with_imports`), so loading the
+    file imports them. Returns the path written.
 
     Raises:
         FactorspaceError: for a suffix that names no format.
     """
     path = Path(path)
-    data = genotype.model_dump(mode="json", exclude_none=True)
+    data = with_imports(genotype).model_dump(mode="json", exclude_none=True)
     suffix = path.suffix.lower()
     if suffix == ".json":
         text = json.dumps(data, indent=2) + "\n"
@@ -66,7 +69,8 @@ def load_genotype(
     (:func:`~factorspace.genotype.check.check_fits_space`). Without, the cells' shape is checked
     (:func:`~factorspace.genotype.check.check_structure`), and with ``registered`` also that every
     operator, activation and argument is in the registries (what building its network needs;
-    drawing it does not).
+    drawing it does not), after importing the modules the file records (``imports``) when it
+    names one that is not registered yet.
 
     Example::
 
@@ -80,6 +84,12 @@ def load_genotype(
     data, lines = parse_yaml(read_text(path), path)
     _require_genotype_document(data, path, lines)
     genotype = validate(Genotype, data, path, lines)
+    try:
+        if registered:
+            import_recorded(genotype)
+    except FactorspaceError as e:
+        loc = tuple(_dotted(e.field))
+        raise RecipeError(e.message, path=path, line=line_of(loc, lines), field=e.field) from None
     try:
         if space is not None:
             check_fits_space(genotype, space)
@@ -114,3 +124,9 @@ def _require_genotype_document(data: Any, path: Path, lines: dict) -> None:
             line=lines.get(("version",)),
             field="version",
         )
+
+
+def _dotted(field: str | None) -> list[str | int]:
+    """``"imports[0]"`` -> ``["imports", 0]``, the location :func:`line_of` looks up."""
+    name, _, index = (field or "").partition("[")
+    return [name, int(index.rstrip("]"))] if index else [name]

@@ -44,10 +44,24 @@ class GenotypeCell(Strict):
     )
 
 
+class GenotypeImport(Strict):
+    """A module that registers some of the genotype's operators or activations."""
+
+    module: str = Field(description="its dotted name, e.g. my_ops")
+    folder: str | None = Field(
+        None, description="the folder it was imported from; tried after sys.path"
+    )
+
+
 class Genotype(Strict):
     format: Literal["factorspace.genotype"] = GENOTYPE_FORMAT
     version: Literal[1] = GENOTYPE_VERSION
     name: str | None = None
     source: str | None = Field(None, description="where it comes from: a run, a paper")
+    imports: list[GenotypeImport] | None = Field(
+        None,
+        description="modules to import before building it: those registering its custom "
+        "operators and activations (none for the built-in ones)",
+    )
     normal: GenotypeCell
     reduce: GenotypeCell

@@ -7,7 +7,7 @@ cells: five nodes, operators outside DARTS's eight and a ``concat`` of the unuse
 they fit no factorspace search space; they are here to be re-trained and compared.
 
 :func:`resolve_genotype` turns what a user passes (a Genotype, a file, a run directory, a zoo
-name) into a Genotype; every command and API function that takes a genotype calls it.
+name, a DARTS string or a ``genotypes.py``) into a Genotype; every command and API function that takes a genotype calls it.
 
     >>> from factorspace.genotype.zoo import get_genotype, list_genotypes
     >>> get_genotype("darts_v2").normal.edges[0].op
@@ -19,8 +19,15 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from factorspace.errors import FactorspaceError
+from factorspace.errors import FactorspaceError, shown
+from factorspace.genotype.check import check_buildable
 from factorspace.genotype.darts import from_darts_string
+from factorspace.genotype.darts_files import (
+    DARTS_SUFFIXES,
+    darts_file_reference,
+    looks_like_darts_string,
+    read_darts_file,
+)
 from factorspace.genotype.io import load_genotype
 from factorspace.genotype.model import Genotype
 
@@ -127,6 +134,10 @@ _ZOO: dict[str, tuple[str, str]] = {
 }
 
 
+DARTS_STRING = "darts_string"
+"""The name of a genotype given as a DARTS string (``render`` writes ``darts_string_cells.pdf``)."""
+
+
 def list_genotypes() -> list[str]:
     """The zoo's names, e.g. ``['darts_v1', 'darts_v2', 'pc_darts_cifar', ...]``."""
     return list(_ZOO)
@@ -146,36 +157,61 @@ def get_genotype(name: str) -> Genotype:
 
 
 def resolve_genotype(spec: Genotype | str | Path, *, registered: bool = False) -> Genotype:
-    """A genotype from what a user passes: a :class:`Genotype` (returned as is), a genotype file
-    (JSON or YAML), a run directory holding ``genotype.json``, or a zoo name, tried in that order.
+    """A genotype from what a user passes, tried in this order: a :class:`Genotype` (returned as
+    is), a run directory holding ``genotype.json``, a genotype file (JSON or YAML), a ``.py`` or
+    ``.txt`` file holding a DARTS genotype (``genotypes.py:DARTS_V2`` picks one by name), a zoo
+    name, or a DARTS string ``Genotype(normal=[...], ...)`` itself.
 
-    ``registered``: also check that a file's operators and activations are registered (see
+    ``registered``: also check that its operators and activations are registered (see
     :func:`~factorspace.genotype.io.load_genotype`), so building its network cannot fail on them.
 
     Example::
 
         resolve_genotype("runs/adarts")  # runs/adarts/genotype.json
         resolve_genotype("pc_darts_cifar")
+        resolve_genotype("darts/cnn/genotypes.py:PC_DARTS_cifar")
 
     Raises:
-        FactorspaceError: when ``spec`` is none of these (listing the zoo, with a did-you-mean);
+        FactorspaceError: when ``spec`` is none of these (listing the zoo, with a did-you-mean),
+            or a DARTS string or file that does not parse;
             :class:`~factorspace.errors.RecipeError` for a file that does not validate.
     """
     if isinstance(spec, Genotype):
         return spec
     path = Path(spec)
-    if path.is_dir():
+    kind = _kind(path)
+    if kind == "dir":
         if not (path / "genotype.json").is_file():
             raise FactorspaceError(f"{path}: a run directory holds genotype.json; none here")
         return load_genotype(path / "genotype.json", registered=registered)
-    if path.is_file():
+    if kind == "file" and path.suffix not in DARTS_SUFFIXES:
         return load_genotype(path, registered=registered)
+    reference = darts_file_reference(str(spec))
+    if reference is not None:
+        return _buildable(read_darts_file(*reference), reference[0], registered)
     key = _normalize(str(spec))
     if key in _ZOO:
         return get_genotype(key)
+    if looks_like_darts_string(str(spec)):  # named so that titles and file names stay short
+        return _buildable(from_darts_string(str(spec), name=DARTS_STRING), None, registered)
+    why = " (a name too long for a file)" if kind == "too long" else ""
     raise FactorspaceError(
-        f"{str(spec)!r} is no genotype file, run directory or zoo genotype{_suggest(key)}"
+        f"{shown(str(spec))} is no genotype file, run directory or zoo genotype{why}{_suggest(key)}"
     )
+
+
+def _kind(path: Path) -> str | None:
+    """``"dir"``, ``"file"``, ``None`` (nothing there) or ``"too long"`` for a file name."""
+    try:
+        return "dir" if path.is_dir() else "file" if path.is_file() else None
+    except OSError:  # ENAMETOOLONG: a DARTS string or a pasted text, not a path
+        return "too long"
+
+
+def _buildable(genotype: Genotype, path: Path | None, registered: bool) -> Genotype:
+    if registered:
+        check_buildable(genotype, path=path)
+    return genotype
 
 
 def _normalize(name: str) -> str:

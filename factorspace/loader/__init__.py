@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from factorspace.errors import (
     shown,
 )
 from factorspace.loader.document import MAX_BYTES, MAX_VALUES, Lines, line_of, parse_yaml, read_text
+from factorspace.loader.extensions import extension_file, import_extension
 from factorspace.schema import Recipe
 from factorspace.schema.train import TrainRecipe
 
@@ -100,19 +100,26 @@ def _dotted_loc(key: str) -> Loc:
 
 
 def import_modules(names: list, path: Path, lines: dict[Loc, int]) -> None:
-    """Import the recipe's ``imports`` so their registrations exist before validation."""
+    """Import the recipe's ``imports`` so their registrations exist before validation.
+
+    Each is a module on ``sys.path`` or beside the recipe (``my_ops`` finds ``my_ops.py`` in the
+    recipe's folder), or a ``.py`` file relative to it. An entry found in the recipe's folder is
+    rewritten in ``names`` to its file's absolute path, so the recipe as validated, and as a run
+    directory records it (``recipe.yaml``), finds the module from anywhere.
+    """
     if not isinstance(names, list):  # validation reports the wrong type
         return
+    folder = path.parent.resolve()
     for i, name in enumerate(names):
         try:
-            importlib.import_module(str(name))
-        except Exception as e:  # any failure of user code is reported, never a traceback
+            found = import_extension(str(name), folders=[folder])
+        except FactorspaceError as e:
             raise RecipeError(
-                f"cannot import module {shown(name)}: {e.__class__.__name__}: {clip(str(e), 200)}",
-                path=path,
-                line=lines.get(("imports", i)),
-                field=f"imports[{i}]",
+                e.message, path=path, line=lines.get(("imports", i)), field=f"imports[{i}]"
             ) from None
+        file = extension_file(found.module)
+        if file is not None and (found.folder == folder or str(name).endswith(".py")):
+            names[i] = str(file)
 
 
 def validate(

@@ -17,6 +17,8 @@ MODULES = [
     "factorspace.genotype.model",
     "factorspace.genotype.io",
     "factorspace.genotype.darts",
+    "factorspace.genotype.darts_files",
+    "factorspace.genotype.imports",
     "factorspace.genotype.check",
     "factorspace.genotype.zoo",
     "factorspace.genotype",
