@@ -20,7 +20,12 @@ Cell = Literal["normal", "reduce", "both"]
 @app.command()
 @reports_errors
 def render(
-    genotype: Annotated[str, typer.Argument(help="a genotype file, a run directory or a zoo name")],
+    genotype: Annotated[
+        str,
+        typer.Argument(
+            help="a genotype file, a run directory, a zoo name or a DARTS string (FILE.py:NAME)"
+        ),
+    ],
     output: Annotated[
         Path | None,
         typer.Option(

@@ -19,7 +19,10 @@ from factorspace.loader import errors_located
 from factorspace.run.rundir import RunDir
 
 GenotypeArg = Annotated[
-    str, typer.Argument(help="a genotype file, a search run directory or a zoo name")
+    str,
+    typer.Argument(
+        help="a genotype file, a search run directory, a zoo name or a DARTS string (FILE.py:NAME)"
+    ),
 ]
 Dataset = Literal["cifar10", "imagenet"]
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")

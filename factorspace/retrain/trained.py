@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from factorspace.data import eval_loaders
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import Genotype
+from factorspace.genotype import Genotype, import_recorded
 from factorspace.retrain.network import build_network
 from factorspace.retrain.recipe import validate_train_recipe
 from factorspace.run.checkpoint import load_checkpoint
@@ -128,6 +128,7 @@ def load_trained(path: str | Path, overrides: Iterable[str] = ()) -> Trained:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise FactorspaceError(f"{path}: not a checkpoint of `factorspace train`")
     genotype = Genotype.model_validate(state["genotype"])
+    import_recorded(genotype)  # the modules of its custom operators
     recipe = validate_train_recipe(dict(state["recipe"]), path, {}, overrides)
     model = build_model(genotype, recipe.network, recipe.data.image_size)
     model.load_state_dict(state["model"])
