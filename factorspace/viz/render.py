@@ -1,8 +1,10 @@
 """Draw a genotype's cells as the DARTS papers do, with each edge's activation and arguments.
 
 Inputs c_{k-2}, c_{k-1} on the left, intermediate nodes 0..N-1 in the middle, the output c_{k}
-on the right; each kept edge is labelled ``operator · arguments · activation`` and coloured by its
-activation, with a legend of the activations used. Sizes suit one column of a two-column paper.
+on the right; each kept edge is labelled ``operator · arguments · activation``, the label tied to
+its edge by a line (graphviz's ``decorate``), and coloured by its activation, with a legend of the
+activations used. Sizes suit one column of a two-column paper; :func:`fit_width` lays a cell out
+for a given print width with every label at least :data:`MIN_LABEL_PT` points.
 
 Building a graph needs only the ``graphviz`` Python package. Rendering needs graphviz's ``dot``
 program; without it :func:`render_genotype` writes the ``.gv`` source and warns how to finish.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import shutil
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -61,7 +64,15 @@ NODE_ATTR = {
     "width": "0.36",
     "margin": "0.06,0.03",
 }
-EDGE_ATTR = {"fontname": FONT, "fontsize": "11", "arrowsize": "0.6", "penwidth": "1.6"}
+EDGE_ATTR = {
+    "fontname": FONT,
+    "fontsize": "11",
+    "arrowsize": "0.6",
+    "penwidth": "1.6",
+    "decorate": "true",  # a line from each label to its edge: no label sits between two edges
+}
+FONT_SIZES = {"graph": 14, "node": 14, "edge": 11, "legend": 11}  # points, before scaling
+MIN_LABEL_PT = 7.0  # the smallest print size journals accept for figure text (Nature, IEEE)
 INPUT_FILL, NODE_FILL, OUTPUT_FILL = "darkseagreen2", "lightblue", "palegoldenrod"  # as DARTS
 LEGEND = "legend"
 SEP = " · "
@@ -83,13 +94,22 @@ def _label_lines(edge: GenotypeEdge) -> list[str]:
     return [line for line in (SEP.join([edge.op, *args]), SEP.join(acts)) if line]
 
 
-def cell_graph(genotype: Genotype, cell: str = "normal", *, label: str | None = None):
+def cell_graph(
+    genotype: Genotype,
+    cell: str = "normal",
+    *,
+    label: str | None = None,
+    rankdir: str = "LR",
+    font_scale: float = 1.0,
+):
     """Draw one cell of ``genotype`` as a left-to-right :class:`graphviz.Digraph`.
 
     Args:
         genotype: the architecture to draw.
         cell: ``"normal"`` or ``"reduce"``.
         label: an optional title under the graph; none by default (the caption is the paper's).
+        rankdir: ``"LR"`` (inputs left, output right, as DARTS draws) or ``"TB"`` (top down).
+        font_scale: every font size times this (see :func:`fit_width`).
 
     Returns:
         The graph; ``.source`` is its dot text, ``.pipe(format="svg")`` renders it (needs ``dot``).
@@ -102,12 +122,15 @@ def cell_graph(genotype: Genotype, cell: str = "normal", *, label: str | None = 
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, not {cell!r}")
     c = getattr(genotype, cell)
+    size = {k: f"{v * font_scale:.3g}" for k, v in FONT_SIZES.items()}
     g = graphviz.Digraph(
         name=f"{genotype.name or 'genotype'}_{cell}",
         engine="dot",
-        graph_attr=GRAPH_ATTR | ({"label": label, "labelloc": "b"} if label else {}),
-        node_attr=NODE_ATTR,
-        edge_attr=EDGE_ATTR,
+        graph_attr=GRAPH_ATTR
+        | {"rankdir": rankdir, "fontsize": size["graph"]}
+        | ({"label": label, "labelloc": "b"} if label else {}),
+        node_attr=NODE_ATTR | {"fontsize": size["node"]},
+        edge_attr=EDGE_ATTR | {"fontsize": size["edge"]},
     )
     with g.subgraph() as inputs:  # c_{k-2} above c_{k-1}, as in the DARTS figures
         inputs.attr(rank="same")
@@ -130,7 +153,7 @@ def cell_graph(genotype: Genotype, cell: str = "normal", *, label: str | None = 
     if colors:
         with g.subgraph() as out:  # the legend beside c_{k}, where the graph has room
             out.attr(rank="same")
-            out.node(LEGEND, _legend(colors), shape="plain", style="")
+            out.node(LEGEND, _legend(colors, size["legend"]), shape="plain", style="")
             out.edge(OUTPUT_NAME, LEGEND, style="invis")
     return g
 
@@ -142,6 +165,7 @@ def render_genotype(
     fmt: str = "pdf",
     cells: Iterable[str] = CELLS,
     dpi: int = 300,
+    width: float | None = None,
 ) -> list[Path]:
     """Write one drawing per cell: ``out``'s stem + ``_normal.pdf``, ``_reduce.pdf``...
 
@@ -151,6 +175,8 @@ def render_genotype(
         fmt: ``"pdf"``, ``"svg"``, ``"png"`` (at ``dpi``) or ``"gv"`` (the dot source).
         cells: which cells to draw.
         dpi: the resolution of a ``png``.
+        width: the print width in inches (3.3 for one column of a two-column paper): each
+            drawing is laid out by :func:`fit_width` and scaled to exactly this width.
 
     Returns:
         The paths written. Each is written atomically (a temporary file, then a rename). If
@@ -163,7 +189,12 @@ def render_genotype(
     have_dot = fmt == "gv" or shutil.which("dot") is not None
     written = []
     for cell in cells:
-        g = cell_graph(genotype, cell)
+        if width is not None and have_dot:
+            g = fit_width(genotype, cell, width).graph
+        else:
+            g = cell_graph(genotype, cell)
+            if width is not None:  # no `dot` to measure with: scaled to the width when drawn
+                g.graph_attr["size"] = _size(width)
         path = out.with_name(f"{out.stem}_{cell}.{fmt}")
         if have_dot and fmt != "gv":
             if fmt == "png":
@@ -182,6 +213,53 @@ def render_genotype(
     return written
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """A cell laid out for a print width: the graph and its smallest label's printed size."""
+
+    graph: graphviz.Digraph
+    label_pt: float
+
+
+def fit_width(genotype: Genotype, cell: str, width: float) -> Fitted:
+    """Lay ``cell`` out to print ``width`` inches wide, its labels at least :data:`MIN_LABEL_PT`.
+
+    The drawing is scaled to ``width`` (graphviz ``size="W,H!"``), which scales its fonts by
+    ``width`` over the natural width. Left to right first; where the labels would print smaller
+    than :data:`MIN_LABEL_PT`, the fonts are enlarged (a few layouts: wider labels widen the
+    drawing) and top to bottom is tried, keeping the layout whose labels print largest. Needs
+    graphviz's ``dot`` (each layout is measured).
+    """
+    best: Fitted | None = None
+    for rankdir in ("LR", "TB"):
+        font_scale = 1.0
+        for _ in range(FIT_ATTEMPTS):
+            g = cell_graph(genotype, cell, rankdir=rankdir, font_scale=font_scale)
+            label_pt = FONT_SIZES["edge"] * font_scale * width / _natural_width(g)
+            if best is None or label_pt > best.label_pt:
+                best = Fitted(g, label_pt)
+            if label_pt >= MIN_LABEL_PT:
+                break
+            font_scale *= 1.05 * MIN_LABEL_PT / label_pt
+        if best.label_pt >= MIN_LABEL_PT:
+            break
+    best.graph.graph_attr["size"] = _size(width)
+    return best
+
+
+FIT_ATTEMPTS = 4  # layouts per direction: enlarging the fonts converges in two or three
+
+
+def _natural_width(g: graphviz.Digraph) -> float:
+    """The drawing's width in inches at its font sizes (``dot -Tplain``: ``graph 1 W H``)."""
+    return float(g.pipe(format="plain").split(maxsplit=3)[2])
+
+
+def _size(width: float) -> str:
+    """graphviz's size: exactly ``width`` wide (``!`` scales up too), any height."""
+    return f"{width:g},{100 * width:g}!"
+
+
 def missing_dot_notice(gv: Path, fmt: str = "pdf") -> str:
     """The one line that says what was written instead and how to finish the job."""
     target = gv.with_suffix(f".{fmt}")
@@ -197,10 +275,11 @@ def _subscript(name: str) -> str:
     return f"<{base}<sub>{sub.strip('{}')}</sub>>"
 
 
-def _legend(colors: dict[str, str]) -> str:
+def _legend(colors: dict[str, str], point_size: str) -> str:
     rows = "".join(
         f'<tr><td width="18" height="10" fixedsize="true" bgcolor="{color}"></td>'
-        f'<td align="left"><font point-size="11">{escape(display_name(name))}</font></td></tr>'
+        f'<td align="left"><font point-size="{point_size}">{escape(display_name(name))}</font>'
+        "</td></tr>"
         for name, color in colors.items()
     )
     return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{rows}</table>>'
