@@ -12,6 +12,8 @@ program; without it :func:`render_genotype` writes the ``.gv`` source and warns 
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
 import warnings
 from collections.abc import Iterable
@@ -78,8 +80,16 @@ LEGEND = "legend"
 SEP = " · "
 
 
-class GraphvizMissingWarning(UserWarning):
+class RenderNotice(UserWarning):
+    """Something the user of a drawing should hear about (the CLI prints it as one line)."""
+
+
+class GraphvizMissingWarning(RenderNotice):
     """graphviz's ``dot`` is not installed: the ``.gv`` source was written instead."""
+
+
+class SmallLabelsWarning(RenderNotice):
+    """At the asked print width, a cell's labels print smaller than :data:`MIN_LABEL_PT`."""
 
 
 def edge_label(edge: GenotypeEdge) -> str:
@@ -176,7 +186,9 @@ def render_genotype(
         cells: which cells to draw.
         dpi: the resolution of a ``png``.
         width: the print width in inches (3.3 for one column of a two-column paper): each
-            drawing is laid out by :func:`fit_width` and scaled to exactly this width.
+            drawing is laid out by :func:`fit_width` and scaled to exactly this width, with a
+            :class:`SmallLabelsWarning` (naming the width that keeps them legible) where its
+            labels still print under :data:`MIN_LABEL_PT`.
 
     Returns:
         The paths written. Each is written atomically (a temporary file, then a rename). If
@@ -190,7 +202,10 @@ def render_genotype(
     written = []
     for cell in cells:
         if width is not None and have_dot:
-            g = fit_width(genotype, cell, width).graph
+            fitted = fit_width(genotype, cell, width)
+            g = fitted.graph
+            if fitted.label_pt < MIN_LABEL_PT:
+                warnings.warn(small_labels_notice(cell, fitted, width), SmallLabelsWarning, 2)
         else:
             g = cell_graph(genotype, cell)
             if width is not None:  # no `dot` to measure with: scaled to the width when drawn
@@ -225,34 +240,41 @@ def fit_width(genotype: Genotype, cell: str, width: float) -> Fitted:
     """Lay ``cell`` out to print ``width`` inches wide, its labels at least :data:`MIN_LABEL_PT`.
 
     The drawing is scaled to ``width`` (graphviz ``size="W,H!"``), which scales its fonts by
-    ``width`` over the natural width. Left to right first; where the labels would print smaller
-    than :data:`MIN_LABEL_PT`, the fonts are enlarged (a few layouts: wider labels widen the
-    drawing) and top to bottom is tried, keeping the layout whose labels print largest. Needs
-    graphviz's ``dot`` (each layout is measured).
+    ``width`` over the natural width. The layouts tried, in order of preference: left to right,
+    then top to bottom, each at the font scales of :data:`FONT_SCALES` (larger fonts widen the
+    drawing less than in proportion). The first whose labels print at :data:`MIN_LABEL_PT` or
+    more is taken, else the one whose labels print largest. A layout's label size is proportional
+    to ``width``, so the width that makes the best one legible is ``width * MIN_LABEL_PT /
+    label_pt``. Needs graphviz's ``dot`` (each layout is measured).
     """
-    best: Fitted | None = None
+    layouts = []
     for rankdir in ("LR", "TB"):
-        font_scale = 1.0
-        for _ in range(FIT_ATTEMPTS):
+        for font_scale in FONT_SCALES:
             g = cell_graph(genotype, cell, rankdir=rankdir, font_scale=font_scale)
             label_pt = FONT_SIZES["edge"] * font_scale * width / _natural_width(g)
-            if best is None or label_pt > best.label_pt:
-                best = Fitted(g, label_pt)
-            if label_pt >= MIN_LABEL_PT:
-                break
-            font_scale *= 1.05 * MIN_LABEL_PT / label_pt
-        if best.label_pt >= MIN_LABEL_PT:
-            break
+            layouts.append(Fitted(g, label_pt))
+    legible = [f for f in layouts if f.label_pt >= MIN_LABEL_PT]
+    best = legible[0] if legible else max(layouts, key=lambda f: f.label_pt)
     best.graph.graph_attr["size"] = _size(width)
     return best
 
 
-FIT_ATTEMPTS = 4  # layouts per direction: enlarging the fonts converges in two or three
+FONT_SCALES = (1.0, 1.25, 1.6, 2.0)
+
+
+def small_labels_notice(cell: str, fitted: Fitted, width: float) -> str:
+    """The one line that says how small the labels print and which width keeps them legible."""
+    legible = math.ceil(10 * width * MIN_LABEL_PT / fitted.label_pt) / 10
+    return (
+        f"the {cell} cell's labels print at {fitted.label_pt:.1f} pt at {width:g} in wide, under "
+        f"{MIN_LABEL_PT:g} pt; --width {legible:g} keeps them at {MIN_LABEL_PT:g} pt"
+    )
 
 
 def _natural_width(g: graphviz.Digraph) -> float:
-    """The drawing's width in inches at its font sizes (``dot -Tplain``: ``graph 1 W H``)."""
-    return float(g.pipe(format="plain").split(maxsplit=3)[2])
+    """The drawing's width in inches, padding included, at its font sizes (from its SVG)."""
+    svg = g.pipe(format="svg").decode()
+    return float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) / 72
 
 
 def _size(width: float) -> str:
