@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 
+from factorspace.errors import FactorspaceError
 from factorspace.retrain import create_model
 from factorspace.retrain.export import export_onnx, export_program
 from tests.retrain.conftest import MIXED, TINY
 from tests.retrain.test_export import run_without_factorspace
-
-pytestmark = pytest.mark.slow  # each export traces the network (seconds)
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def eval_logits(model, images):
     return logits
 
 
+@pytest.mark.slow  # each export traces the network (seconds)
 def test_torch_export_program_loads_and_gives_the_eval_logits_at_any_batch_size(model, tmp_path):
     path = tmp_path / "model.pt2"
     export_program(model, path, torch.randn(1, 3, 32, 32))
@@ -49,6 +51,7 @@ def test_torch_export_program_loads_and_gives_the_eval_logits_at_any_batch_size(
         torch.testing.assert_close(got, eval_logits(model, images[:n]))
 
 
+@pytest.mark.slow
 def test_onnx_file_runs_in_onnxruntime_and_gives_the_eval_logits(model, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
@@ -65,3 +68,11 @@ def test_onnx_file_runs_in_onnxruntime_and_gives_the_eval_logits(model, tmp_path
         torch.testing.assert_close(
             torch.from_numpy(logits), eval_logits(model, images), rtol=1e-4, atol=1e-5
         )
+
+
+@pytest.mark.parametrize("package", ["onnx", "onnxscript"])
+def test_onnx_without_its_packages_says_what_to_install(model, tmp_path, monkeypatch, package):
+    monkeypatch.setitem(sys.modules, package, None)  # import fails as if not installed
+    with pytest.raises(FactorspaceError, match=rf"ONNX export needs {package}: pip install"):
+        export_onnx(model, tmp_path / "model.onnx", torch.randn(2, 3, 32, 32))
+    assert not (tmp_path / "model.onnx").exists()
