@@ -16,7 +16,7 @@ import math
 import re
 import shutil
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -75,6 +75,7 @@ EDGE_ATTR = {
 }
 FONT_SIZES = {"graph": 14, "node": 14, "edge": 11, "legend": 11}  # points, before scaling
 MIN_LABEL_PT = 7.0  # the smallest print size journals accept for figure text (Nature, IEEE)
+FONT_SCALES = (1.0, 1.25, 1.6, 2.0)  # what fit_width tries: larger fonts widen a drawing less
 INPUT_FILL, NODE_FILL, OUTPUT_FILL = "darkseagreen2", "lightblue", "palegoldenrod"  # as DARTS
 LEGEND = "legend"
 SEP = " · "
@@ -198,14 +199,17 @@ def render_genotype(
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
     out = Path(out)
-    have_dot = fmt == "gv" or shutil.which("dot") is not None
+    can_measure = shutil.which("dot") is not None
+    have_dot = fmt == "gv" or can_measure
     written = []
     for cell in cells:
-        if width is not None and have_dot:
+        if width is not None and can_measure:
             fitted = fit_width(genotype, cell, width)
             g = fitted.graph
             if fitted.label_pt < MIN_LABEL_PT:
-                warnings.warn(small_labels_notice(cell, fitted, width), SmallLabelsWarning, 2)
+                warnings.warn(
+                    small_labels_notice(cell, fitted, width), SmallLabelsWarning, stacklevel=2
+                )
         else:
             g = cell_graph(genotype, cell)
             if width is not None:  # no `dot` to measure with: scaled to the width when drawn
@@ -247,19 +251,23 @@ def fit_width(genotype: Genotype, cell: str, width: float) -> Fitted:
     to ``width``, so the width that makes the best one legible is ``width * MIN_LABEL_PT /
     label_pt``. Needs graphviz's ``dot`` (each layout is measured).
     """
-    layouts = []
+    tried = []
+    for fitted in _layouts(genotype, cell, width):
+        if fitted.label_pt >= MIN_LABEL_PT:
+            break
+        tried.append(fitted)
+    else:
+        fitted = max(tried, key=lambda f: f.label_pt)
+    fitted.graph.graph_attr["size"] = _size(width)
+    return fitted
+
+
+def _layouts(genotype: Genotype, cell: str, width: float) -> Iterator[Fitted]:
+    """The layouts :func:`fit_width` tries, in order of preference, each measured."""
     for rankdir in ("LR", "TB"):
         for font_scale in FONT_SCALES:
             g = cell_graph(genotype, cell, rankdir=rankdir, font_scale=font_scale)
-            label_pt = FONT_SIZES["edge"] * font_scale * width / _natural_width(g)
-            layouts.append(Fitted(g, label_pt))
-    legible = [f for f in layouts if f.label_pt >= MIN_LABEL_PT]
-    best = legible[0] if legible else max(layouts, key=lambda f: f.label_pt)
-    best.graph.graph_attr["size"] = _size(width)
-    return best
-
-
-FONT_SCALES = (1.0, 1.25, 1.6, 2.0)
+            yield Fitted(g, FONT_SIZES["edge"] * font_scale * width / _natural_width(g))
 
 
 def small_labels_notice(cell: str, fitted: Fitted, width: float) -> str:

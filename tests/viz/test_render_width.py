@@ -21,7 +21,7 @@ from factorspace.viz.render import (
 )
 from tests.retrain.conftest import MIXED
 
-pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot")
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot")
 SVG = "{http://www.w3.org/2000/svg}"
 COLUMN = 3.3  # inches: one column of a two-column paper
 
@@ -38,6 +38,7 @@ def printed(svg: ET.Element) -> tuple[float, list[float]]:
     return float(svg.get("width").removesuffix("pt")) / 72, sizes
 
 
+@needs_dot
 @pytest.mark.parametrize(("genotype", "cell"), [("darts_v2", "normal"), ("darts_v2", "reduce")])
 def test_a_darts_cell_at_one_column_prints_its_labels_at_7_pt(genotype, cell):
     fitted = fit_width(resolve_genotype(genotype), cell, COLUMN)
@@ -47,6 +48,7 @@ def test_a_darts_cell_at_one_column_prints_its_labels_at_7_pt(genotype, cell):
     assert min(label_sizes) == pytest.approx(fitted.label_pt, abs=0.05)
 
 
+@needs_dot
 def test_a_wide_cell_is_laid_out_again_where_left_to_right_is_too_small():
     natural = float(cell_graph(MIXED, "normal").pipe(format="plain").split()[2])
     assert 11 * COLUMN / natural < MIN_LABEL_PT  # left to right, its labels print at ~6 pt
@@ -55,6 +57,7 @@ def test_a_wide_cell_is_laid_out_again_where_left_to_right_is_too_small():
     assert min(printed(ET.fromstring(fitted.graph.pipe(format="svg")))[1]) >= MIN_LABEL_PT - 0.05
 
 
+@needs_dot
 def test_too_narrow_a_width_warns_with_the_width_that_fits(tmp_path):
     genotype = resolve_genotype("darts_v2")
     with pytest.warns(SmallLabelsWarning, match=r"normal cell's labels print at [\d.]+ pt") as w:
@@ -68,6 +71,7 @@ def test_too_narrow_a_width_warns_with_the_width_that_fits(tmp_path):
     assert min(printed(ET.parse(path).getroot())[1]) >= MIN_LABEL_PT - 0.05
 
 
+@needs_dot
 def test_every_label_is_tied_to_its_edge():
     svg = ET.fromstring(cell_graph(MIXED, "normal").pipe(format="svg"))
     labelled = [
@@ -79,6 +83,7 @@ def test_every_label_is_tied_to_its_edge():
     assert all(g.find(f"{SVG}polyline") is not None for g in labelled)  # graphviz's decorate line
 
 
+@needs_dot
 def test_cli_width_writes_a_drawing_that_wide(tmp_path):
     result = CliRunner().invoke(
         app, ["render", "darts_v2", "--width", str(COLUMN), "-o", str(tmp_path / "d.svg")]
@@ -90,6 +95,7 @@ def test_cli_width_writes_a_drawing_that_wide(tmp_path):
         assert min(sizes) >= MIN_LABEL_PT - 0.05
 
 
+@needs_dot
 def test_cli_width_too_narrow_prints_one_warning_line(tmp_path):
     result = CliRunner().invoke(
         app,
@@ -100,3 +106,10 @@ def test_cli_width_too_narrow_prints_one_warning_line(tmp_path):
         r"warning: the normal cell's labels print at [\d.]+ pt at 2 in wide", result.output
     )
     assert "Warning" not in result.output  # no Python warning format
+
+
+def test_without_dot_the_width_is_in_the_source(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    (path,) = render_genotype(MIXED, tmp_path / "m.gv", fmt="gv", cells=["normal"], width=COLUMN)
+    assert path.suffix == ".gv"
+    assert 'size="3.3,330!"' in path.read_text()  # dot scales it to the column when run
