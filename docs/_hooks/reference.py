@@ -13,6 +13,7 @@ build, and a marker that names nothing fails the strict build.
 
 from __future__ import annotations
 
+import html
 import re
 
 import typer
@@ -54,7 +55,7 @@ def cli_reference() -> str:
     group = typer.main.get_command(app)
     root = group.context_class(group, info_name="factorspace")
     parts = []
-    for name in sorted(group.list_commands(root)):
+    for name in group.list_commands(root):
         command = group.get_command(root, name)
         ctx = command.context_class(command, parent=root, info_name=name)
         parts.append(command_section(command, ctx))
@@ -98,7 +99,8 @@ def param_row(p) -> str:
         shown = ""
     else:
         shown = f"`{p.default}`"
-    help_text = (getattr(p, "help", None) or "").replace("|", "\\|").replace("\n", " ")
+    help_text = html.escape(getattr(p, "help", None) or "", quote=False)
+    help_text = help_text.replace("|", "\\|").replace("\n", " ")
     return f"| {name} | {type_name} | {shown} | {help_text} |"
 
 

@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
+from typer.core import TyperGroup
 
+from factorspace._version import __version__
 from factorspace.errors import (
     EXIT_BAD_INPUT,
     EXIT_INTERRUPTED,
@@ -17,8 +20,60 @@ from factorspace.errors import (
     Interrupted,
 )
 
+# The commands in the order a user meets them: check and describe a space, search it, re-train
+# and use the result, draw it; then the experiments and tools. A command not named here (a plugin's,
+# a new one) follows, in the order it was registered.
+COMMAND_ORDER = (
+    "validate",
+    "space",
+    "search",
+    "train",
+    "eval",
+    "info",
+    "export",
+    "render",
+    "report",
+    "genotype",
+    "import-darts",
+    "study",
+    "plant",
+    "bench",
+    "list",
+    "schema",
+)
+
+
+class WorkflowGroup(TyperGroup):
+    """The ``factorspace`` group: commands listed in :data:`COMMAND_ORDER`, help shown as written.
+
+    typer renders help text as rich markup, which would eat a literal ``[default: ...]`` (and
+    raise on ``[/x]``); every help text is escaped once here, so what a command's author wrote is
+    what ``--help`` prints.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        literal_help(self)
+
+    def list_commands(self, ctx) -> list[str]:
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(super().list_commands(ctx), key=lambda n: rank.get(n, len(rank)))
+
+
+def literal_help(command) -> None:
+    """Escape the rich markup in ``command``'s help texts and its subcommands', in place."""
+    for attribute in ("help", "short_help", "epilog"):
+        if isinstance(getattr(command, attribute, None), str):
+            setattr(command, attribute, escape(getattr(command, attribute)))
+    for param in command.params:
+        if isinstance(getattr(param, "help", None), str):
+            param.help = escape(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        literal_help(sub)
+
+
 app = typer.Typer(
-    add_completion=False,
+    cls=WorkflowGroup,
     no_args_is_help=True,
     help="Differentiable architecture search over factorized operator spaces.",
 )
@@ -34,6 +89,25 @@ def labelled(label: str, style: str, message: object = None) -> Text:
     if message is None:
         return Text(label, style=style)
     return Text.assemble((f"{label}:", style), f" {message}")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"factorspace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    # The options before the command; the app's help= is the group's help.
+    pass
 
 
 RecipeArg = Annotated[Path, typer.Argument(help="a recipe YAML file")]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
 
 from factorspace.cli.app import SetOpt, app, out, reports_errors
+from factorspace.cli.search import DeviceOpt
 
 
 @app.command()
@@ -17,11 +18,14 @@ from factorspace.cli.app import SetOpt, app, out, reports_errors
 def bench(
     recipes: Annotated[list[Path], typer.Argument(help="recipes; ratios are to the first")],
     set_: SetOpt = None,
-    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N")] = "cpu",
+    device: DeviceOpt = "auto",
     batch_size: Annotated[int | None, typer.Option(help="default: the recipe's")] = None,
     steps: Annotated[int, typer.Option(help="timed steps (median reported)")] = 3,
     warmup: Annotated[int, typer.Option(help="untimed steps first")] = 1,
-    update: Annotated[str | None, typer.Option(help="sequential or simultaneous")] = None,
+    update: Annotated[
+        Literal["sequential", "simultaneous"] | None,
+        typer.Option(help="the factors' update order (search.update) [default: the recipe's]"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="also write the rows to FILE.json or FILE.csv")
@@ -29,11 +33,12 @@ def bench(
 ) -> None:
     """Median time of a search step and a forward/backward, peak memory, images/s, GFLOP/s."""
     from factorspace.bench import bench as run_bench
+    from factorspace.run.device import resolve_device
 
     rows = run_bench(
         [str(r) for r in recipes],
         overrides=set_ or [],
-        device=device,
+        device=str(resolve_device(device)),
         batch_size=batch_size,
         steps=steps,
         warmup=warmup,

@@ -11,7 +11,7 @@ import typer
 
 from factorspace.cli.app import app, err, labelled, out, reports_errors
 from factorspace.cli.imports import ImportOpt, import_extensions
-from factorspace.viz.render import FORMATS, GraphvizMissingWarning, render_genotype
+from factorspace.viz.render import FORMATS, MIN_LABEL_PT, RenderNotice, render_genotype
 
 Format = Literal["pdf", "svg", "png", "gv"]
 Cell = Literal["normal", "reduce", "both"]
@@ -43,6 +43,15 @@ def render(
     ] = None,
     cell: Annotated[Cell, typer.Option(help="which cell to draw")] = "both",
     imports: ImportOpt = None,
+    width: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5,
+            help=f"print width in inches, e.g. 3.3 for one column of a two-column paper: the "
+            f"drawing is laid out and scaled to it, labels kept >= {MIN_LABEL_PT:g} pt where they "
+            "fit [default: the natural size]",
+        ),
+    ] = None,
 ) -> None:
     """Draw a genotype's cells as the DARTS papers do, each edge with its activation."""
     from factorspace.genotype import resolve_genotype
@@ -55,10 +64,10 @@ def render(
     fmt = fmt or (output.suffix[1:] if output.suffix[1:] in FORMATS else "pdf")
     cells = ("normal", "reduce") if cell == "both" else (cell,)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", GraphvizMissingWarning)
-        paths = render_genotype(g, output, fmt=fmt, cells=cells)
+        warnings.simplefilter("always", RenderNotice)
+        paths = render_genotype(g, output, fmt=fmt, cells=cells, width=width)
     for w in caught:
-        if issubclass(w.category, GraphvizMissingWarning):
+        if issubclass(w.category, RenderNotice):
             err.print(labelled("warning", "yellow", w.message), soft_wrap=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -169,6 +169,10 @@ def info(
     out.print(table)
 
 
+ExportFormat = Literal["pt2", "onnx", "source", "torchscript"]
+EXPORT_SUFFIXES = {".pt2": "pt2", ".onnx": "onnx", ".py": "source"}
+
+
 @app.command()
 @reports_errors
 def export(
@@ -179,30 +183,34 @@ def export(
             "search run directory or zoo name (fresh weights)"
         ),
     ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the file to write")],
     fmt: Annotated[
-        Literal["torchscript", "source"],
+        ExportFormat | None,
         typer.Option(
             "--format",
-            help="torchscript: the traced inference graph; source: one Python file needing "
-            "only torch (a checkpoint's weights go next to it as FILE.pt)",
+            help="pt2: torch.export's program (torch.export.load); onnx: an ONNX graph (needs "
+            "factorspace[onnx]); source: one Python file needing only torch (a checkpoint's "
+            "weights go next to it as FILE.pt); torchscript: the traced graph (deprecated by "
+            "PyTorch 2.9+: use pt2) [default: -o's suffix: .pt2, .onnx or .py]",
         ),
-    ],
-    output: Annotated[Path, typer.Option("-o", "--output", help="the file to write")],
+    ] = None,
     dataset: Annotated[
         Dataset, typer.Option(help="for a genotype: which network (a checkpoint knows)")
     ] = "cifar10",
     imports: ImportOpt = None,
 ) -> None:
-    """Export a network for use without factorspace."""
+    """Export a network for use without factorspace: torch.export, ONNX, Python source."""
     import torch
 
     from factorspace.genotype import resolve_genotype
-    from factorspace.retrain.export import export_source, export_torchscript
+    from factorspace.retrain import graph_export
+    from factorspace.retrain.export import export_source
     from factorspace.retrain.info import RESOLUTION
     from factorspace.retrain.network import create_model
     from factorspace.retrain.trained import load_trained
 
     import_extensions(imports)
+    fmt = fmt or _export_format(output)
     if may_name_a_file(source) and _is_checkpoint(Path(source)):
         trained = load_trained(source)
         g, model, network = trained.genotype, trained.model, trained.recipe.network
@@ -212,11 +220,18 @@ def export(
         model = _checked(create_model, g, dataset, {})
         network, side = None, RESOLUTION[dataset]
     output.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "torchscript":
-        with warnings.catch_warnings():  # torch 2.9+ deprecates TorchScript; it still works
-            warnings.filterwarnings("ignore", r"`torch\.jit", FutureWarning)
-            export_torchscript(model, output, torch.zeros(1, 3, side, side))
-        out.print(f"wrote {output} (TorchScript, {side}x{side} inputs)", highlight=False)
+    if fmt != "source":
+        example = torch.zeros(2, 3, side, side)
+        if fmt == "torchscript":
+            with warnings.catch_warnings():  # torch 2.9+ deprecates TorchScript; it still works
+                warnings.filterwarnings("ignore", r"`torch\.jit", FutureWarning)
+                graph_export.export_torchscript(model, output, example)
+        else:
+            exporter = {"pt2": graph_export.export_program, "onnx": graph_export.export_onnx}
+            exporter[fmt](model, output, example)
+        kind = {"pt2": "torch.export", "onnx": "ONNX", "torchscript": "TorchScript"}[fmt]
+        batch = "" if fmt == "torchscript" else ", any batch size"
+        out.print(f"wrote {output} ({kind}, {side}x{side} inputs{batch})", highlight=False)
         return
     sizes = network.model_dump(exclude={"dataset"}) if network else {}
     export_source(g, output, network.dataset if network else dataset, **sizes)
@@ -225,6 +240,16 @@ def export(
         weights = output.with_suffix(".pt")
         torch.save(model.state_dict(), weights)
         out.print(f"wrote {weights} (its trained weights: model.load_state_dict)", highlight=False)
+
+
+def _export_format(output: Path) -> str:
+    """The export format an output file's suffix names (``.pt2``, ``.onnx``, ``.py``)."""
+    if output.suffix in EXPORT_SUFFIXES:
+        return EXPORT_SUFFIXES[output.suffix]
+    raise FactorspaceError(
+        f"-o {output}: give --format (pt2, onnx, source or torchscript) or a file ending in "
+        ".pt2, .onnx or .py"
+    )
 
 
 def _is_checkpoint(path: Path) -> bool:

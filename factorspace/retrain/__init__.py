@@ -10,7 +10,12 @@ result = train("darts_v2", "recipes/train_cifar.yaml", out="runs/darts_v2")
 to ``from factorspace.retrain.train import ...``.
 """
 
-from factorspace.retrain.export import export_source, export_torchscript
+from factorspace.retrain.export import (
+    export_onnx,
+    export_program,
+    export_source,
+    export_torchscript,
+)
 from factorspace.retrain.info import count_macs, model_info
 from factorspace.retrain.network import (
     Cell,
@@ -42,6 +47,8 @@ __all__ = [
     "create_model",
     "evaluate",
     "evaluate_checkpoint",
+    "export_onnx",
+    "export_program",
     "export_source",
     "export_torchscript",
     "load_train_recipe",

@@ -1,8 +1,13 @@
 """Export a re-trained network for use without factorspace.
 
-Two forms:
+The inference graph, traced in eval mode (:mod:`~factorspace.retrain.graph_export`):
 
-- :func:`export_torchscript`: the inference graph, traced in eval mode; ``torch.jit.load`` reads it.
+- :func:`export_program`: ``torch.export`` (a ``.pt2`` file); ``torch.export.load`` reads it.
+- :func:`export_onnx`: ONNX (a ``.onnx`` file); ``onnxruntime`` runs it.
+- :func:`export_torchscript`: TorchScript, deprecated by PyTorch since 2.9; ``torch.jit.load``.
+
+Or the code:
+
 - :func:`export_source`: one readable Python file that needs only torch. It holds the network
   classes of :mod:`factorspace.retrain.network` and the operator classes it uses (their source,
   copied), and writes each edge of the genotype out as the torch modules the registry builds for
@@ -14,7 +19,7 @@ count, then each module is written as a constructor call whose arguments are rea
 module's attributes (those named like the constructor's parameters; sentinel-valued integers
 become ``c``). A ``torch.nn`` module, an ``nn.Sequential`` (or a subclass that keeps its
 ``forward``) and a class that stores its constructor arguments under their names can be written;
-another raises :class:`~factorspace.errors.FactorspaceError` (use TorchScript then). The written
+another raises :class:`~factorspace.errors.FactorspaceError` (export the graph then). The written
 file is built once before it is saved and its weights are checked, name by name and shape by shape,
 against the factorspace network's.
 """
@@ -25,7 +30,6 @@ import inspect
 import json
 import textwrap
 import types
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +41,11 @@ from factorspace.genotype import Genotype, GenotypeCell, check_buildable, resolv
 from factorspace.ops import FactorizedReduce, ReLUConvBN
 from factorspace.ops.kernels import TORCH_EQUIVALENT
 from factorspace.retrain import network as net
+from factorspace.retrain.graph_export import (  # noqa: F401  (the exports live here too)
+    export_onnx,
+    export_program,
+    export_torchscript,
+)
 from factorspace.retrain.network import build_edge, build_network
 from factorspace.schema.train import NetworkConfig
 
@@ -53,29 +62,6 @@ _ARGUMENTS: dict[type, Callable[[nn.Module], tuple[list, dict]]] = {
         {} if m.bn.affine else {"affine": False},
     ),
 }
-
-
-def export_torchscript(model: nn.Module, path: str | Path, example: torch.Tensor):
-    """Trace ``model`` in eval mode on ``example`` and save it to ``path``.
-
-    The file holds the inference graph only (no drop path, no auxiliary head: the traced model
-    returns logits) for inputs of ``example``'s size; ``torch.jit.load(path)`` reads it without
-    factorspace. The model's training mode is restored.
-
-    Returns:
-        The traced ``torch.jit.ScriptModule``.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            # FactorizedReduce compares shapes (odd-size padding): fixed for the example's size.
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            traced = torch.jit.trace(model, example)
-    finally:
-        model.train(was_training)
-    traced.save(str(path))
-    return traced
 
 
 def export_source(
@@ -267,7 +253,7 @@ class _Writer:
                 if param.default is param.empty:
                     raise FactorspaceError(
                         f"cannot write {cls.__name__} as source: its constructor argument "
-                        f"{name!r} is not an attribute; export it with export_torchscript"
+                        f"{name!r} is not an attribute; export its graph with export_program"
                     )
                 continue  # device, dtype...
             value = getattr(module, name)

@@ -171,7 +171,7 @@ def trajectory_figure(
                 ax.plot(epochs, mean[:, c], color=colors[name], **_marker(epochs), **_dash(c))
             ax.set_title(f"{cell} cell")
             ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(integer_ticks())
             ax.grid(alpha=0.3)
         axes[0].set_ylabel("weight (mean over edges)")
         _legend(fig, choices, colors)
@@ -209,7 +209,7 @@ def edge_trajectories_figure(
                     epochs, w[:, k, c], lw=1.2, color=colors[name], **_marker(epochs, 2), **_dash(c)
                 )
             ax.set_title(edge_label(edges[k]), fontsize=9)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(integer_ticks())
             ax.grid(alpha=0.3)
         fig.supxlabel("epoch")
         fig.supylabel("weight")
@@ -247,7 +247,7 @@ def metrics_figure(rows: Sequence[dict]) -> Figure:
             axes[2].set_ylim(0, 1.05)  # normalized: how far the search is from deciding
         for ax in axes:
             ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(integer_ticks())
             ax.grid(alpha=0.3)
     return fig
 
@@ -276,7 +276,7 @@ def frequency_figure(
             ax.set_xticks(x, [display_name(n) for n in names], rotation=45, ha="right")
             ax.set_title(factor)
             ax.set_ylabel("kept edges")
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(integer_ticks())
             ax.grid(axis="y", alpha=0.3)
         axes[0].legend(frameon=False)
         fig.suptitle(f"choices kept in the derived genotypes of {runs} runs")
@@ -313,6 +313,12 @@ def choice_colors(choices: Sequence[str]) -> dict[str, str]:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def integer_ticks() -> MaxNLocator:
+    """Ticks at whole numbers only (epochs, counts), also when the axis spans one value: a
+    1-epoch run gets a tick at its epoch, not fractional ones (``min_n_ticks=1``)."""
+    return MaxNLocator(integer=True, min_n_ticks=1)
 
 
 def _marker(epochs: Sequence[int], size: float = 3) -> dict:

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Paul Tol's "muted" qualitative scheme: nine colours told apart under the common colour-vision
-# deficiencies, one per activation the paper searches over. The mapping is fixed, so an activation
-# has the same colour in every figure.
+# Nine colours from Okabe & Ito (2008) and Paul Tol's schemes (https://personal.sron.nl/~pault/),
+# picked together so that every pair, and each against NO_ACTIVATION's grey, differs by a CIEDE2000
+# distance of at least 20 to normal vision and 10 under simulated protanopia and deuteranopia
+# (Machado et al. 2009); tests/viz/test_palette_contrast.py checks it. Tol's "muted" wine and
+# purple, used before, were 15 apart (SELU and Swish looked alike). The mapping is fixed, so an
+# activation has the same colour in every figure.
 ACTIVATION_COLORS = {
-    "relu": "#332288",  # indigo
-    "relu6": "#88CCEE",  # cyan
-    "leaky_relu": "#44AA99",  # teal
-    "prelu": "#117733",  # green
-    "rrelu": "#999933",  # olive
-    "elu": "#DDCC77",  # sand
-    "celu": "#CC6677",  # rose
-    "selu": "#882255",  # wine
-    "swish": "#AA4499",  # purple
+    "relu": "#0072B2",  # blue (Okabe-Ito)
+    "relu6": "#66CCEE",  # cyan (Tol bright)
+    "leaky_relu": "#117733",  # green (Tol muted)
+    "prelu": "#332288",  # indigo (Tol muted)
+    "rrelu": "#DDCC77",  # sand (Tol muted)
+    "elu": "#EE7733",  # orange (Tol vibrant)
+    "celu": "#EE3377",  # magenta (Tol vibrant)
+    "selu": "#882255",  # wine (Tol muted)
+    "swish": "#000000",  # black (Okabe-Ito)
 }
-# Okabe-Ito colours, handed to other activations in the order of their names.
-EXTRA_COLORS = ("#E69F00", "#0072B2", "#D55E00", "#000000")
+# For other activations, in the order of their names: the colours next farthest from those above.
+EXTRA_COLORS = ("#AA3377", "#CC3311", "#CC79A7", "#44AA99")
 NO_ACTIVATION = "#8C8C8C"  # pooling, skip, none
 CONCAT = "#BBBBBB"  # node -> c_{k}
 # Okabe-Ito, for choices that are not activations (operators, kernel sizes) and for series
@@ -58,7 +61,7 @@ OUTPUT_NAME = "c_{k}"
 
 
 def activation_colors(activations: Iterable[str]) -> dict[str, str]:
-    """The colour of each activation: fixed for the nine known ones, then Okabe-Ito by name."""
+    """The colour of each activation: fixed for the nine known ones, then EXTRA_COLORS by name."""
     names = sorted(set(activations))
     unknown = [a for a in names if a not in ACTIVATION_COLORS]
     extra = {a: EXTRA_COLORS[i % len(EXTRA_COLORS)] for i, a in enumerate(unknown)}

@@ -1,8 +1,10 @@
 """Draw a genotype's cells as the DARTS papers do, with each edge's activation and arguments.
 
 Inputs c_{k-2}, c_{k-1} on the left, intermediate nodes 0..N-1 in the middle, the output c_{k}
-on the right; each kept edge is labelled ``operator · arguments · activation`` and coloured by its
-activation, with a legend of the activations used. Sizes suit one column of a two-column paper.
+on the right; each kept edge is labelled ``operator · arguments · activation``, the label tied to
+its edge by a line (graphviz's ``decorate``), and coloured by its activation, with a legend of the
+activations used. Sizes suit one column of a two-column paper; :func:`fit_width` lays a cell out
+for a given print width with every label at least :data:`MIN_LABEL_PT` points.
 
 Building a graph needs only the ``graphviz`` Python package. Rendering needs graphviz's ``dot``
 program; without it :func:`render_genotype` writes the ``.gv`` source and warns how to finish.
@@ -10,9 +12,12 @@ program; without it :func:`render_genotype` writes the ``.gv`` source and warns 
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -61,14 +66,31 @@ NODE_ATTR = {
     "width": "0.36",
     "margin": "0.06,0.03",
 }
-EDGE_ATTR = {"fontname": FONT, "fontsize": "11", "arrowsize": "0.6", "penwidth": "1.6"}
+EDGE_ATTR = {
+    "fontname": FONT,
+    "fontsize": "11",
+    "arrowsize": "0.6",
+    "penwidth": "1.6",
+    "decorate": "true",  # a line from each label to its edge: no label sits between two edges
+}
+FONT_SIZES = {"graph": 14, "node": 14, "edge": 11, "legend": 11}  # points, before scaling
+MIN_LABEL_PT = 7.0  # the smallest print size journals accept for figure text (Nature, IEEE)
+FONT_SCALES = (1.0, 1.25, 1.6, 2.0)  # what fit_width tries: larger fonts widen a drawing less
 INPUT_FILL, NODE_FILL, OUTPUT_FILL = "darkseagreen2", "lightblue", "palegoldenrod"  # as DARTS
 LEGEND = "legend"
 SEP = " · "
 
 
-class GraphvizMissingWarning(UserWarning):
+class RenderNotice(UserWarning):
+    """Something the user of a drawing should hear about (the CLI prints it as one line)."""
+
+
+class GraphvizMissingWarning(RenderNotice):
     """graphviz's ``dot`` is not installed: the ``.gv`` source was written instead."""
+
+
+class SmallLabelsWarning(RenderNotice):
+    """At the asked print width, a cell's labels print smaller than :data:`MIN_LABEL_PT`."""
 
 
 def edge_label(edge: GenotypeEdge) -> str:
@@ -83,13 +105,22 @@ def _label_lines(edge: GenotypeEdge) -> list[str]:
     return [line for line in (SEP.join([edge.op, *args]), SEP.join(acts)) if line]
 
 
-def cell_graph(genotype: Genotype, cell: str = "normal", *, label: str | None = None):
+def cell_graph(
+    genotype: Genotype,
+    cell: str = "normal",
+    *,
+    label: str | None = None,
+    rankdir: str = "LR",
+    font_scale: float = 1.0,
+):
     """Draw one cell of ``genotype`` as a left-to-right :class:`graphviz.Digraph`.
 
     Args:
         genotype: the architecture to draw.
         cell: ``"normal"`` or ``"reduce"``.
         label: an optional title under the graph; none by default (the caption is the paper's).
+        rankdir: ``"LR"`` (inputs left, output right, as DARTS draws) or ``"TB"`` (top down).
+        font_scale: every font size times this (see :func:`fit_width`).
 
     Returns:
         The graph; ``.source`` is its dot text, ``.pipe(format="svg")`` renders it (needs ``dot``).
@@ -102,12 +133,15 @@ def cell_graph(genotype: Genotype, cell: str = "normal", *, label: str | None = 
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, not {cell!r}")
     c = getattr(genotype, cell)
+    size = {k: f"{v * font_scale:.3g}" for k, v in FONT_SIZES.items()}
     g = graphviz.Digraph(
         name=f"{genotype.name or 'genotype'}_{cell}",
         engine="dot",
-        graph_attr=GRAPH_ATTR | ({"label": label, "labelloc": "b"} if label else {}),
-        node_attr=NODE_ATTR,
-        edge_attr=EDGE_ATTR,
+        graph_attr=GRAPH_ATTR
+        | {"rankdir": rankdir, "fontsize": size["graph"]}
+        | ({"label": label, "labelloc": "b"} if label else {}),
+        node_attr=NODE_ATTR | {"fontsize": size["node"]},
+        edge_attr=EDGE_ATTR | {"fontsize": size["edge"]},
     )
     with g.subgraph() as inputs:  # c_{k-2} above c_{k-1}, as in the DARTS figures
         inputs.attr(rank="same")
@@ -130,7 +164,7 @@ def cell_graph(genotype: Genotype, cell: str = "normal", *, label: str | None = 
     if colors:
         with g.subgraph() as out:  # the legend beside c_{k}, where the graph has room
             out.attr(rank="same")
-            out.node(LEGEND, _legend(colors), shape="plain", style="")
+            out.node(LEGEND, _legend(colors, size["legend"]), shape="plain", style="")
             out.edge(OUTPUT_NAME, LEGEND, style="invis")
     return g
 
@@ -142,6 +176,7 @@ def render_genotype(
     fmt: str = "pdf",
     cells: Iterable[str] = CELLS,
     dpi: int = 300,
+    width: float | None = None,
 ) -> list[Path]:
     """Write one drawing per cell: ``out``'s stem + ``_normal.pdf``, ``_reduce.pdf``...
 
@@ -151,6 +186,10 @@ def render_genotype(
         fmt: ``"pdf"``, ``"svg"``, ``"png"`` (at ``dpi``) or ``"gv"`` (the dot source).
         cells: which cells to draw.
         dpi: the resolution of a ``png``.
+        width: the print width in inches (3.3 for one column of a two-column paper): each
+            drawing is laid out by :func:`fit_width` and scaled to exactly this width, with a
+            :class:`SmallLabelsWarning` (naming the width that keeps them legible) where its
+            labels still print under :data:`MIN_LABEL_PT`.
 
     Returns:
         The paths written. Each is written atomically (a temporary file, then a rename). If
@@ -160,10 +199,21 @@ def render_genotype(
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
     out = Path(out)
-    have_dot = fmt == "gv" or shutil.which("dot") is not None
+    can_measure = shutil.which("dot") is not None
+    have_dot = fmt == "gv" or can_measure
     written = []
     for cell in cells:
-        g = cell_graph(genotype, cell)
+        if width is not None and can_measure:
+            fitted = fit_width(genotype, cell, width)
+            g = fitted.graph
+            if fitted.label_pt < MIN_LABEL_PT:
+                warnings.warn(
+                    small_labels_notice(cell, fitted, width), SmallLabelsWarning, stacklevel=2
+                )
+        else:
+            g = cell_graph(genotype, cell)
+            if width is not None:  # no `dot` to measure with: scaled to the width when drawn
+                g.graph_attr["size"] = _size(width)
         path = out.with_name(f"{out.stem}_{cell}.{fmt}")
         if have_dot and fmt != "gv":
             if fmt == "png":
@@ -182,6 +232,64 @@ def render_genotype(
     return written
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """A cell laid out for a print width: the graph and its smallest label's printed size."""
+
+    graph: graphviz.Digraph
+    label_pt: float
+
+
+def fit_width(genotype: Genotype, cell: str, width: float) -> Fitted:
+    """Lay ``cell`` out to print ``width`` inches wide, its labels at least :data:`MIN_LABEL_PT`.
+
+    The drawing is scaled to ``width`` (graphviz ``size="W,H!"``), which scales its fonts by
+    ``width`` over the natural width. The layouts tried, in order of preference: left to right,
+    then top to bottom, each at the font scales of :data:`FONT_SCALES` (larger fonts widen the
+    drawing less than in proportion). The first whose labels print at :data:`MIN_LABEL_PT` or
+    more is taken, else the one whose labels print largest. A layout's label size is proportional
+    to ``width``, so the width that makes the best one legible is ``width * MIN_LABEL_PT /
+    label_pt``. Needs graphviz's ``dot`` (each layout is measured).
+    """
+    tried = []
+    for fitted in _layouts(genotype, cell, width):
+        if fitted.label_pt >= MIN_LABEL_PT:
+            break
+        tried.append(fitted)
+    else:
+        fitted = max(tried, key=lambda f: f.label_pt)
+    fitted.graph.graph_attr["size"] = _size(width)
+    return fitted
+
+
+def _layouts(genotype: Genotype, cell: str, width: float) -> Iterator[Fitted]:
+    """The layouts :func:`fit_width` tries, in order of preference, each measured."""
+    for rankdir in ("LR", "TB"):
+        for font_scale in FONT_SCALES:
+            g = cell_graph(genotype, cell, rankdir=rankdir, font_scale=font_scale)
+            yield Fitted(g, FONT_SIZES["edge"] * font_scale * width / _natural_width(g))
+
+
+def small_labels_notice(cell: str, fitted: Fitted, width: float) -> str:
+    """The one line that says how small the labels print and which width keeps them legible."""
+    legible = math.ceil(10 * width * MIN_LABEL_PT / fitted.label_pt) / 10
+    return (
+        f"the {cell} cell's labels print at {fitted.label_pt:.1f} pt at {width:g} in wide, under "
+        f"{MIN_LABEL_PT:g} pt; --width {legible:g} keeps them at {MIN_LABEL_PT:g} pt"
+    )
+
+
+def _natural_width(g: graphviz.Digraph) -> float:
+    """The drawing's width in inches, padding included, at its font sizes (from its SVG)."""
+    svg = g.pipe(format="svg").decode()
+    return float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1)) / 72
+
+
+def _size(width: float) -> str:
+    """graphviz's size: exactly ``width`` wide (``!`` scales up too), any height."""
+    return f"{width:g},{100 * width:g}!"
+
+
 def missing_dot_notice(gv: Path, fmt: str = "pdf") -> str:
     """The one line that says what was written instead and how to finish the job."""
     target = gv.with_suffix(f".{fmt}")
@@ -197,10 +305,11 @@ def _subscript(name: str) -> str:
     return f"<{base}<sub>{sub.strip('{}')}</sub>>"
 
 
-def _legend(colors: dict[str, str]) -> str:
+def _legend(colors: dict[str, str], point_size: str) -> str:
     rows = "".join(
         f'<tr><td width="18" height="10" fixedsize="true" bgcolor="{color}"></td>'
-        f'<td align="left"><font point-size="11">{escape(display_name(name))}</font></td></tr>'
+        f'<td align="left"><font point-size="{point_size}">{escape(display_name(name))}</font>'
+        "</td></tr>"
         for name, color in colors.items()
     )
     return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{rows}</table>>'

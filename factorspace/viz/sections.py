@@ -147,7 +147,7 @@ def overview(run: dict, rows: list[dict], recipe_text: str, run_dir: Path) -> st
         ("search time", _duration(run.get("seconds"))),
         ("final accuracy", f"train {_pct(last.get('train_acc'))}, val {_pct(last.get('val_acc'))}"),
         ("best val accuracy", f"{_pct(best.get('val_acc'))} (epoch {best['epoch']})"),
-        ("throughput", f"{sum(speeds) / len(speeds):,.0f} images/s" if speeds else "—"),
+        ("throughput", images_per_second(sum(speeds) / len(speeds)) if speeds else "—"),
     ]
     cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in items)
     return section(
@@ -187,12 +187,18 @@ def space_table(run_dir: Path) -> str:
     return f'<table class="kv">{rows}</table>'
 
 
+def genotype_columns(genotype: Genotype) -> list[tuple[str, str]]:
+    """The ``(where, key)`` columns of both cells' tables, the same for both: every input factor,
+    then every argument, each in the order first seen (normal cell, then reduce)."""
+    edges = [e for cell in CELL_TYPES for e in getattr(genotype, cell).edges]
+    inputs = dict.fromkeys(k for e in edges for k in e.inputs)
+    arguments = dict.fromkeys(k for e in edges for k in e.arguments)
+    return [("inputs", k) for k in inputs] + [("arguments", k) for k in arguments]
+
+
 def genotype_table(genotype: Genotype, cell: str) -> str:
     c = getattr(genotype, cell)
-    extra: list[tuple[str, str]] = []  # (where, key): inputs then arguments, in first-seen order
-    for e in c.edges:
-        for where, keys in (("inputs", e.inputs), ("arguments", e.arguments)):
-            extra += [(where, k) for k in keys if (where, k) not in extra]
+    extra = genotype_columns(genotype)
     head = "".join(f"<th>{escape(k)}</th>" for _, k in extra)
     colors = activation_colors(a for e in c.edges for a in e.inputs.values())  # as drawn
     rows = []
@@ -297,6 +303,17 @@ def _duration(seconds: float | None) -> str:
     return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s" if m else f"{s} s"
 
 
+def images_per_second(rate: float) -> str:
+    """'1,234 images/s', '12.5 images/s', '1 image/s', '0.25 images/s'."""
+    number = _rate(rate)
+    return f"{number} {'image' if number == '1' else 'images'}/s"
+
+
+def _rate(rate: float) -> str:
+    """A rate to three significant digits below 100 (a CPU run's 0.4/s is not 0), whole above."""
+    return f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
@@ -311,5 +328,5 @@ def _format(key: str, value: Any) -> str:
     if key == "lr":
         return f"{value:.3g}"
     if key == "images_per_s":
-        return f"{value:,.0f}"
+        return _rate(value)
     return f"{value:.4f}"

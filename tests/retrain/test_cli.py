@@ -95,6 +95,33 @@ def test_export_source_from_a_checkpoint_writes_code_and_weights(run_dir, tmp_pa
         torch.testing.assert_close(model.eval()(images), load_trained(run_dir).model(images))
 
 
+@pytest.mark.parametrize("suffix", [".pt2", ".onnx"])
+def test_export_graph_from_a_checkpoint_gives_the_trained_logits(run_dir, tmp_path, suffix):
+    if suffix == ".onnx":
+        ort = pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnxscript")
+    path = tmp_path / f"model{suffix}"
+    result = invoke("export", run_dir, "-o", path)  # the format from the suffix
+    assert result.exit_code == 0, result.output
+    assert f"wrote {path}" in result.output and "any batch size" in result.output
+    images = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        expected = load_trained(run_dir).model(images)
+    if suffix == ".pt2":
+        got = torch.export.load(str(path)).module()(images)
+    else:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = torch.from_numpy(session.run(None, {"images": images.numpy()})[0])
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_export_without_format_needs_a_known_suffix(tmp_path):
+    result = invoke("export", "darts_v2", "-o", tmp_path / "model.bin")
+    assert result.exit_code == 2
+    assert "give --format (pt2, onnx, source or torchscript) or a file ending in" in result.output
+    assert not (tmp_path / "model.bin").exists()
+
+
 def test_export_source_of_a_zoo_genotype(tmp_path):
     result = invoke("export", "pc_darts_cifar", "--format", "source", "-o", tmp_path / "pc.py")
     assert result.exit_code == 0, result.output
