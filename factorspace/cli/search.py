@@ -119,6 +119,11 @@ def search_to_resume(
     if target is not None and not target.is_dir():  # the old form: RECIPE --out RUN --resume
         return target, run_dir, seeds
     paths = RunDir(run_dir)
+    if paths.record.is_file() and recorded_recipe(run_dir).get("network") is not None:
+        raise FactorspaceError(
+            f"{run_dir}: a training run, not a search; continue it with: factorspace train "
+            f"--resume {shlex.quote(str(run_dir))}"
+        )
     if paths.record.is_file():
         return paths.recipe, run_dir, seeds
     if paths.is_seed_parent():
@@ -142,7 +147,8 @@ def run_to_resume(target: Path | None, out_dir: Path | None, command: str) -> Pa
         return target
     if out_dir is None:
         raise FactorspaceError(
-            f"--resume needs the run directory to continue: factorspace {command} --resume RUN"
+            f"--resume needs the run directory to continue: factorspace {command} --resume RUN "
+            "(or the recipe with --out RUN --resume)"
         )
     return out_dir
 
@@ -154,8 +160,8 @@ def refuse_run_dir(recipe: Path, out_dir: Path | None, command: str) -> None:
         paths = RunDir(where) if where is not None else None
         if paths is not None and paths.record.is_file() and paths.checkpoint.is_file():
             raise FactorspaceError(
-                f"{where}: holds a run already; continue it with: factorspace {command} "
-                f"--resume {shlex.quote(str(where))} (or choose another --out)"
+                f"{where}: already exists and is not empty (it holds a run); continue it with: "
+                f"factorspace {command} --resume {shlex.quote(str(where))}, or choose another --out"
             )
 
 
@@ -170,10 +176,8 @@ def check_same_as_recorded(run_dir: Path, recipe, command: str) -> None:
     """Refuse to resume ``run_dir`` with a recipe (after ``--set``) other than the one it recorded
     in ``recipe.yaml``, showing each difference (``limits`` may change: it only guards the start).
     """
-    path = RunDir(run_dir).recipe
-    try:
-        recorded = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
+    path, recorded = RunDir(run_dir).recipe, recorded_recipe(run_dir)
+    if not recorded:
         return  # the run's own check reports an unreadable recipe.yaml
     given = recipe.model_dump(mode="json")
     diffs = [d for d in value_differences(recorded, given) if d[0].split(".")[0] != "limits"]
@@ -182,9 +186,19 @@ def check_same_as_recorded(run_dir: Path, recipe, command: str) -> None:
     shown = "; ".join(f"{k}: recorded {clipped(a)}, given {clipped(b)}" for k, a, b in diffs[:5])
     more = f" and {len(diffs) - 5} more" if len(diffs) > 5 else ""
     raise FactorspaceError(
-        f"{run_dir}: this run was made with another recipe or --set values ({shown}{more}); "
-        f"continue it as it was with: factorspace {command} --resume {shlex.quote(str(run_dir))}"
+        f"{path}: {diffs[0][0]}: this run was made by another recipe or --set values "
+        f"({shown}{more}); continue it as it was with: "
+        f"factorspace {command} --resume {shlex.quote(str(run_dir))}"
     )
+
+
+def recorded_recipe(run_dir: Path) -> dict:
+    """``RUN/recipe.yaml`` as a dict; empty where it is missing or unreadable."""
+    try:
+        recorded = yaml.safe_load(RunDir(run_dir).recipe.read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
 
 
 def value_differences(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
