@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+import yaml
 
 from factorspace.cli.app import app, err, labelled, out, reports_errors
 from factorspace.viz.render import FORMATS, GraphvizMissingWarning, render_genotype
@@ -40,7 +41,7 @@ def render(
     """Draw a genotype's cells as the DARTS papers do, each edge with its activation."""
     from factorspace.genotype import resolve_genotype
 
-    g = resolve_genotype(genotype, registered=True)
+    g = unfinished_run_genotype(Path(genotype)) or resolve_genotype(genotype, registered=True)
     if output is None:
         output = Path(f"{_file_name(g.name or Path(genotype).stem)}_cells.pdf")
     fmt = fmt or (output.suffix[1:] if output.suffix[1:] in FORMATS else "pdf")
@@ -55,6 +56,25 @@ def render(
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     for path in paths:
         out.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def unfinished_run_genotype(run_dir: Path):
+    """For a search run directory with no ``genotype.json`` yet (running, interrupted), the
+    latest epoch's genotype, said on stderr; None for anything else."""
+    from factorspace.genotype import load_genotype
+    from factorspace.run.rundir import RunDir
+
+    paths = RunDir(run_dir)
+    if not run_dir.is_dir() or paths.genotype.exists() or not paths.epoch_genotypes():
+        return None
+    latest = paths.epoch_genotypes()[-1]
+    try:
+        epochs = yaml.safe_load(paths.recipe.read_text())["search"]["epochs"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        epochs = "?"
+    epoch = int(latest.stem.removeprefix("epoch_"))
+    err.print(f"run not finished: drawing epoch {epoch} of {epochs} ({latest})", soft_wrap=True)
+    return load_genotype(latest, registered=True)
 
 
 def _file_name(name: str) -> str:

@@ -22,6 +22,8 @@ def print_header(console: Console | None, recipe, data, run, resuming: bool) -> 
         return
     cfg, net = recipe.search, recipe.supernet
     start = f"; resuming at epoch {run.epoch + 1}, step {run.step}" if resuming else ""
+    if resuming and run.epoch >= cfg.epochs:
+        start = f"; all {cfg.epochs} epochs done already"
     lines = [
         f"search {recipe.name or 'recipe'}: {cfg.epochs} epochs of {len(data.train)} steps, "
         f"supernet of {net.cells} cells, {net.channels} channels, seed {cfg.seed}, "
