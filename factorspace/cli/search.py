@@ -12,7 +12,7 @@ import yaml
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
 from factorspace.errors import FactorspaceError
 from factorspace.loader import errors_located, load_recipe
-from factorspace.run.progress import LOG_EVERY
+from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
 
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N")]
@@ -83,8 +83,9 @@ def search(
             if first.recipe.is_file():
                 check_same_as_recorded(first.root, with_seed(r, seed_list[0]), "search")
         with errors_located(recipe, set_ or []):
+            shown = RunConsole(out, log_every=log_every)  # each seed run's progress lines
             parent = search_seeds(
-                r, seed_list, out=out_dir, device=device, resume=resume, console=out
+                r, seed_list, out=out_dir, device=device, resume=resume, console=shown
             )
         out.print(f"summary: {RunDir(parent).summary_json}", soft_wrap=True)
         return

@@ -23,7 +23,7 @@ from factorspace.cli.search import (
 )
 from factorspace.errors import FactorspaceError
 from factorspace.loader import errors_located
-from factorspace.run.progress import LOG_EVERY
+from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
 
 GenotypeArg = Annotated[
@@ -115,7 +115,7 @@ def train(
                 out=out_dir or RunDir(genotype).retrain_dir,
                 device=device,
                 resume=resume,
-                console=out,
+                console=RunConsole(out, log_every=log_every),
             )
         out.print(format_summary(summary), highlight=False)
         return

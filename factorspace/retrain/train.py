@@ -48,7 +48,7 @@ from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.device import resolve_device, to_device
 from factorspace.run.distributed import SINGLE, DistributedContext
 from factorspace.run.precision import autocast, backward_and_step, grad_scaler
-from factorspace.run.progress import LOG_EVERY, EpochProgress, RunConsole, run_console
+from factorspace.run.progress import EpochProgress, RunConsole, run_console
 from factorspace.run.resume import check_same_recipe
 from factorspace.run.rundir import RunDir
 from factorspace.run.runtime import keep_freed_memory
@@ -96,7 +96,7 @@ def train(
     resume: bool = False,
     console: Console | None = None,
     distributed: DistributedContext = SINGLE,
-    log_every: float = LOG_EVERY,
+    log_every: float | None = None,
 ) -> TrainResult:
     """Re-train ``genotype``'s network from scratch as ``recipe`` says; leave a run directory.
 

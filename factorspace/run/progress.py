@@ -25,18 +25,19 @@ class RunConsole:
     :meth:`print` writes a line to both, never hard-wrapped (a file console would wrap at 80
     columns); :meth:`progress` writes a progress line to the log, and to the screen only where
     the screen is not a terminal (a terminal shows the live bar instead), every ``log_every``
-    seconds (:class:`EpochProgress`).
+    seconds (:class:`EpochProgress`; None: ``screen``'s if it is a RunConsole, else 30 s).
     """
 
     def __init__(
         self,
         screen: Console | RunConsole | None,
         log: Path | None = None,
-        log_every: float = LOG_EVERY,
+        log_every: float | None = None,
     ) -> None:
         if isinstance(screen, RunConsole):
-            screen = screen.screen
-        self.screen, self.log, self.log_every = screen, log, log_every
+            screen, log_every = screen.screen, screen.log_every if log_every is None else log_every
+        self.screen, self.log = screen, log
+        self.log_every = LOG_EVERY if log_every is None else log_every
 
     @property
     def live(self) -> Console | None:
@@ -48,6 +49,12 @@ class RunConsole:
         if self.screen is not None:
             self.screen.print(*objects, **kwargs)
         self.write_log(*objects, **kwargs)
+
+    def rule(self, title: str = "") -> None:
+        """A titled rule on the screen (``search --seeds`` between seeds); plain in the log."""
+        if self.screen is not None:
+            self.screen.rule(title)
+        self.write_log(f"--- {title} ---")
 
     def progress(self, line: str) -> None:
         if self.screen is not None and self.live is None:
@@ -68,11 +75,10 @@ class RunConsole:
 
 def run_console(console: Console | RunConsole | None, log: Path | None) -> RunConsole | None:
     """``console`` (its ``log_every`` kept) writing ``log`` too; None when there is neither."""
-    every = console.log_every if isinstance(console, RunConsole) else LOG_EVERY
     screen = console.screen if isinstance(console, RunConsole) else console
     if screen is None and log is None:
         return None
-    return RunConsole(screen, log, every)
+    return RunConsole(console, log)
 
 
 class EpochProgress:

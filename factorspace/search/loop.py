@@ -21,7 +21,7 @@ from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.device import next_batch, resolve_device, to_device
 from factorspace.run.distributed import SINGLE, DistributedContext
 from factorspace.run.precision import autocast, backward_and_step, grad_scaler
-from factorspace.run.progress import LOG_EVERY, EpochProgress, RunConsole, run_console
+from factorspace.run.progress import EpochProgress, RunConsole, run_console
 from factorspace.run.resume import check_same_recipe
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.run.seeding import seed_everything
@@ -60,7 +60,7 @@ def search(
     resume: bool = False,
     console: Console | None = None,
     distributed: DistributedContext = SINGLE,
-    log_every: float = LOG_EVERY,
+    log_every: float | None = None,
 ) -> SearchResult:
     """Run the recipe's search; returns the run directory, final genotype and weights.
 

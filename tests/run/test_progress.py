@@ -74,3 +74,13 @@ def test_run_console_keeps_the_interval_and_adds_the_log(tmp_path):
 
 def test_clock():
     assert (clock(0), clock(59.6), clock(3725)) == ("0:00:00", "0:01:00", "1:02:05")
+
+
+def test_a_wrapping_console_keeps_the_interval_unless_given_one(tmp_path):
+    screen, buf = batch_console()
+    outer = RunConsole(screen, log_every=7.0)  # what `search --seeds` hands each seed's search
+    assert RunConsole(outer).log_every == 7.0
+    assert RunConsole(outer, log_every=1.0).log_every == 1.0
+    assert RunConsole(screen).log_every == 30.0
+    RunConsole(screen, tmp_path / "run.log").rule("seed 1")
+    assert "seed 1" in buf.getvalue() and (tmp_path / "run.log").read_text() == "--- seed 1 ---\n"
