@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from pathlib import Path
 from typing import Annotated
@@ -10,10 +11,11 @@ import typer
 import yaml
 
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
-from factorspace.errors import FactorspaceError
+from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.loader import errors_located, load_recipe
 from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
+from factorspace.run.stopping import resume_command
 
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N")]
 LogEveryOpt = Annotated[
@@ -82,7 +84,7 @@ def search(
             first = RunDir(out_dir).seed_run(seed_list[0])
             if first.recipe.is_file():
                 check_same_as_recorded(first.root, with_seed(r, seed_list[0]), "search")
-        with errors_located(recipe, set_ or []):
+        with errors_located(recipe, set_ or []), seeds_hint():
             shown = RunConsole(out, log_every=log_every)  # each seed run's progress lines
             parent = search_seeds(
                 r, seed_list, out=out_dir, device=device, resume=resume, console=shown
@@ -106,6 +108,20 @@ def search(
         return
     out.print(f"genotype: {RunDir(result.run_dir).genotype}", soft_wrap=True)
     out.print(f"run directory: {result.run_dir}", soft_wrap=True)
+
+
+@contextlib.contextmanager
+def seeds_hint():
+    """An interrupted seed run's hint made the command that continues all the seeds: the
+    parent's ``--resume`` (the seed run's alone would leave the others and the summary)."""
+    try:
+        yield
+    except Interrupted as e:
+        text, sep, command = str(e).partition("Continue with: ")
+        if not sep:
+            raise
+        seed_run = Path(shlex.split(command)[-1])
+        raise Interrupted(f"{text}{sep}{resume_command('search', seed_run.parent)}") from None
 
 
 def search_to_resume(

@@ -111,3 +111,19 @@ def test_train_resume_reads_the_run_directory_and_refuses_other_values(tmp_path)
     assert f"a training run, not a search; continue it with: factorspace train --resume {run}" in (
         search_run.stderr
     )
+
+
+def test_an_interrupted_seed_run_hints_the_parents_resume(tmp_path):
+    from factorspace.cli.search import seeds_hint
+    from factorspace.errors import Interrupted
+    from factorspace.run.stopping import resume_command
+
+    parent = tmp_path / "my seeds"
+    with pytest.raises(Interrupted) as e, seeds_hint():
+        raise Interrupted(
+            f"at epoch 1; Continue with: {resume_command('search', parent / 'seed_1')}"
+        )
+    assert (
+        str(e.value)
+        == f"at epoch 1; Continue with: factorspace search --resume {shlex.quote(str(parent))}"
+    )
