@@ -41,8 +41,9 @@ class RunConsole:
 
     @property
     def live(self) -> Console | None:
-        """The console for a live bar: the screen, if it is a terminal."""
-        return self.screen if self.screen is not None and self.screen.is_terminal else None
+        """The console for a live bar: the screen, if it is a terminal (or a notebook)."""
+        live = self.screen is not None and (self.screen.is_terminal or self.screen.is_jupyter)
+        return self.screen if live else None
 
     def print(self, *objects, **kwargs) -> None:
         kwargs["soft_wrap"] = True
