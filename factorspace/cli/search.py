@@ -170,16 +170,22 @@ def run_to_resume(target: Path | None, out_dir: Path | None, command: str) -> Pa
     return out_dir
 
 
-def refuse_run_dir(recipe: Path, out_dir: Path | None, command: str) -> None:
-    """Refuse a run directory given where a recipe goes, or an ``--out`` holding a run with a
-    checkpoint, with the command that continues it."""
-    for where in (recipe, out_dir):
-        paths = RunDir(where) if where is not None else None
-        if paths is not None and paths.record.is_file() and paths.checkpoint.is_file():
-            raise FactorspaceError(
-                f"{where}: already exists and is not empty (it holds a run); continue it with: "
-                f"factorspace {command} --resume {shlex.quote(str(where))}, or choose another --out"
-            )
+def refuse_run_dir(given: Path | None, out_dir: Path | None, command: str) -> None:
+    """Refuse a run directory (or a ``--seeds`` parent) given where a recipe goes, or an
+    ``--out`` holding a run with a checkpoint, with the command that continues it."""
+    again = f"factorspace {command} --resume"
+    paths = RunDir(given) if given is not None else None
+    if paths is not None and (paths.record.is_file() or paths.is_seed_parent()):
+        raise FactorspaceError(
+            f"{given}: a run directory, not a recipe; continue it with: {again} "
+            f"{shlex.quote(str(given))}"
+        )
+    out = RunDir(out_dir) if out_dir is not None else None
+    if out is not None and out.record.is_file() and out.checkpoint.is_file():
+        raise FactorspaceError(
+            f"{out_dir}: already exists and is not empty (it holds a run); continue it with: "
+            f"{again} {shlex.quote(str(out_dir))}, or choose another --out"
+        )
 
 
 def with_seed(recipe, seed: int | None):

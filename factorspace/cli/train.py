@@ -101,7 +101,7 @@ def train(
             f"{shlex.quote(genotype)}"
         )
     elif not resume:
-        refuse_run_dir(Path(genotype) if _is_train_run(Path(genotype)) else None, out_dir, "train")
+        refuse_run_dir(None, out_dir, "train")
     r = load_train_recipe(recipe, set_ or [])
     if resume and out_dir is not None and RunDir(out_dir).recipe.is_file():
         check_same_as_recorded(out_dir, r, "train")

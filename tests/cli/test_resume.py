@@ -127,3 +127,15 @@ def test_an_interrupted_seed_run_hints_the_parents_resume(tmp_path):
         str(e.value)
         == f"at epoch 1; Continue with: factorspace search --resume {shlex.quote(str(parent))}"
     )
+
+
+def test_a_run_directory_given_as_the_recipe_hints_its_resume(tmp_path):
+    run = fake_search_run(tmp_path / "run")
+    fake_search_run(tmp_path / "seeds" / "seed_0")
+    for given in (run, tmp_path / "seeds"):
+        result = invoke("search", given)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (
+            f"error: {given}: a run directory, not a recipe; continue it with: "
+            f"factorspace search --resume {given}"
+        )
