@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import warnings
@@ -21,7 +22,7 @@ from factorspace.cli.search import (
     refuse_run_dir,
     run_to_resume,
 )
-from factorspace.errors import FactorspaceError
+from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.loader import errors_located
 from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
@@ -108,11 +109,14 @@ def train(
     from factorspace.retrain.multiseed import format_summary, is_multiseed_parent, train_seeds
 
     if is_multiseed_parent(genotype):  # `search --seeds` output: re-train each, mean ± std
-        with errors_located(recipe, set_ or []):
+        out_dir = out_dir or RunDir(genotype).retrain_dir
+        again = ["factorspace", "train", genotype, *(["--recipe", str(recipe)] if recipe else [])]
+        again += [*(a for s in set_ or [] for a in ("--set", s)), "--out", str(out_dir), "--resume"]
+        with errors_located(recipe, set_ or []), hint_on_interrupt(shlex.join(again)):
             summary = train_seeds(
                 genotype,
                 r,
-                out=out_dir or RunDir(genotype).retrain_dir,
+                out=out_dir,
                 device=device,
                 resume=resume,
                 console=RunConsole(out, log_every=log_every),
@@ -258,6 +262,16 @@ def export(
         weights = output.with_suffix(".pt")
         torch.save(model.state_dict(), weights)
         out.print(f"wrote {weights} (its trained weights: model.load_state_dict)", highlight=False)
+
+
+@contextlib.contextmanager
+def hint_on_interrupt(command: str):
+    """An interrupted run's hint replaced by ``command``: what continues the whole job."""
+    try:
+        yield
+    except Interrupted as e:
+        text, sep, _ = str(e).partition("Continue with: ")
+        raise Interrupted(f"{text}{sep or ' Continue with: '}{command}") from None
 
 
 def _is_train_run(path: Path) -> bool:

@@ -139,3 +139,13 @@ def test_a_run_directory_given_as_the_recipe_hints_its_resume(tmp_path):
             f"error: {given}: a run directory, not a recipe; continue it with: "
             f"factorspace search --resume {given}"
         )
+
+
+def test_an_interrupted_seed_retraining_hints_the_whole_command():
+    from factorspace.cli.train import hint_on_interrupt
+    from factorspace.errors import Interrupted
+
+    command = "factorspace train runs/s --set train.epochs=2 --out runs/s/retrain --resume"
+    with pytest.raises(Interrupted) as e, hint_on_interrupt(command):
+        raise Interrupted("at epoch 1; Continue with: factorspace train --resume runs/s/retrain/a")
+    assert str(e.value) == f"at epoch 1; Continue with: {command}"
