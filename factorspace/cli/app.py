@@ -118,7 +118,8 @@ SetOpt = Annotated[
 
 EXIT_CODES = (
     "Exit codes: 0 done; 2 bad input (one message naming the file, line and field); 130 stopped "
-    "by Ctrl-C or SIGTERM after writing a checkpoint: --resume continues it."
+    "by Ctrl-C, SIGTERM or SIGHUP after writing a checkpoint: the printed `factorspace ... --resume "
+    "RUN` continues it."
 )
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+import yaml
 
 from factorspace.cli.app import app, err, labelled, out, reports_errors
-from factorspace.cli.imports import ImportOpt, import_extensions
+from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_file
 from factorspace.viz.render import FORMATS, MIN_LABEL_PT, RenderNotice, render_genotype
 
 Format = Literal["pdf", "svg", "png", "gv"]
@@ -57,8 +58,8 @@ def render(
     from factorspace.genotype import resolve_genotype
 
     import_extensions(imports)
-
-    g = resolve_genotype(genotype, registered=True)
+    unfinished = may_name_a_file(genotype) and unfinished_run_genotype(Path(genotype))
+    g = unfinished or resolve_genotype(genotype, registered=True)
     if output is None:
         output = Path(f"{_file_name(g.name or Path(genotype).stem)}_cells.pdf")
     fmt = fmt or (output.suffix[1:] if output.suffix[1:] in FORMATS else "pdf")
@@ -73,6 +74,25 @@ def render(
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     for path in paths:
         out.print(f"wrote {path}", highlight=False, soft_wrap=True)
+
+
+def unfinished_run_genotype(run_dir: Path):
+    """For a search run directory with no ``genotype.json`` yet (running, interrupted), the
+    latest epoch's genotype, said on stderr; None for anything else."""
+    from factorspace.genotype import load_genotype
+    from factorspace.run.rundir import RunDir
+
+    paths = RunDir(run_dir)
+    if not run_dir.is_dir() or paths.genotype.exists() or not paths.epoch_genotypes():
+        return None
+    latest = paths.epoch_genotypes()[-1]
+    try:
+        epochs = yaml.safe_load(paths.recipe.read_text())["search"]["epochs"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        epochs = "?"
+    epoch = int(latest.stem.removeprefix("epoch_"))
+    err.print(f"run not finished: drawing epoch {epoch} of {epochs} ({latest})", soft_wrap=True)
+    return load_genotype(latest, registered=True)
 
 
 def _file_name(name: str) -> str:

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shlex
 import warnings
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
 from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_file
-from factorspace.cli.search import DeviceOpt
-from factorspace.errors import FactorspaceError
+from factorspace.cli.search import (
+    DeviceOpt,
+    LogEveryOpt,
+    check_same_as_recorded,
+    refuse_run_dir,
+    run_to_resume,
+)
+from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.loader import errors_located
+from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
 
 GenotypeArg = Annotated[
@@ -31,7 +41,13 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 @app.command(epilog=EXIT_CODES)
 @reports_errors
 def train(
-    genotype: GenotypeArg,
+    genotype: Annotated[
+        str | None,
+        typer.Argument(
+            help="a genotype file, a search run directory or a zoo name (with --resume: or the "
+            "training run directory)"
+        ),
+    ] = None,
     recipe: Annotated[
         Path | None,
         typer.Option(help="a train recipe, e.g. recipes/train_cifar.yaml [default: DARTS's]"),
@@ -42,7 +58,15 @@ def train(
         typer.Option("--out", help="run directory (default: runs/RECIPE-GENOTYPE-TIME)"),
     ] = None,
     device: DeviceOpt = "auto",
-    resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="continue a run: `--resume RUN` reads its genotype, recipe and --set values "
+            "from RUN (`GENOTYPE --out RUN --resume` works too, with the same ones)",
+        ),
+    ] = False,
+    log_every: LogEveryOpt = LOG_EVERY,
     max_steps: Annotated[
         int | None,
         typer.Option(
@@ -67,18 +91,50 @@ def train(
     import_extensions(imports)
     if max_steps is not None:
         set_ = [*(set_ or []), f"train.max_steps={max_steps}"]
+    if resume and (
+        genotype is None or (may_name_a_file(genotype) and _is_train_run(Path(genotype)))
+    ):
+        out_dir = run_to_resume(Path(genotype) if genotype else None, out_dir, "train")
+        if not _is_train_run(out_dir):
+            raise FactorspaceError(
+                f"{out_dir}: not a `factorspace train` run directory (no run.json, recipe.yaml "
+                "with network: and genotype.json) — cannot --resume"
+            )
+        genotype, recipe = str(RunDir(out_dir).genotype), recipe or RunDir(out_dir).recipe
+    elif genotype is None:
+        raise FactorspaceError("give a genotype: factorspace train GENOTYPE [--recipe RECIPE]")
+    elif (
+        resume
+        and out_dir is None
+        and may_name_a_file(genotype)
+        and RunDir(genotype).record.is_file()
+    ):
+        raise FactorspaceError(
+            f"{genotype}: a search run, not a training run; continue it with: factorspace search "
+            f"--resume {shlex.quote(genotype)}, or re-train its genotype with: factorspace train "
+            f"{shlex.quote(genotype)}"
+        )
+    elif not resume:
+        refuse_run_dir(None, out_dir, "train")
     r = load_train_recipe(recipe, set_ or [])
+    if resume and out_dir is not None and RunDir(out_dir).recipe.is_file():
+        check_same_as_recorded(out_dir, r, "train")
     from factorspace.retrain.multiseed import format_summary, is_multiseed_parent, train_seeds
 
-    if may_name_a_file(genotype) and is_multiseed_parent(genotype):  # `search --seeds` output
-        with errors_located(recipe, set_ or []):
+    if may_name_a_file(genotype) and is_multiseed_parent(
+        genotype
+    ):  # `search --seeds` output: re-train each, mean ± std
+        out_dir = out_dir or RunDir(genotype).retrain_dir
+        again = ["factorspace", "train", genotype, *(["--recipe", str(recipe)] if recipe else [])]
+        again += [*(a for s in set_ or [] for a in ("--set", s)), "--out", str(out_dir), "--resume"]
+        with errors_located(recipe, set_ or []), hint_on_interrupt(shlex.join(again)):
             summary = train_seeds(
                 genotype,
                 r,
-                out=out_dir or RunDir(genotype).retrain_dir,
+                out=out_dir,
                 device=device,
                 resume=resume,
-                console=out,
+                console=RunConsole(out, log_every=log_every),
             )
         out.print(format_summary(summary), highlight=False)
         return
@@ -92,6 +148,7 @@ def train(
             resume=resume,
             console=out,
             distributed=ctx,
+            log_every=log_every,
         )
     if not ctx.is_main:
         return
@@ -99,7 +156,7 @@ def train(
         f"test top-1 {100 * result.test_acc:.2f}%  top-5 {100 * result.test_top5:.2f}%",
         highlight=False,
     )
-    out.print(f"checkpoint: {RunDir(result.run_dir).checkpoint}", highlight=False)
+    out.print(f"checkpoint: {RunDir(result.run_dir).checkpoint}", highlight=False, soft_wrap=True)
 
 
 @app.command("eval")
@@ -250,6 +307,27 @@ def _export_format(output: Path) -> str:
         f"-o {output}: give --format (pt2, onnx, source or torchscript) or a file ending in "
         ".pt2, .onnx or .py"
     )
+
+
+@contextlib.contextmanager
+def hint_on_interrupt(command: str):
+    """An interrupted run's hint replaced by ``command``: what continues the whole job."""
+    try:
+        yield
+    except Interrupted as e:
+        text, sep, _ = str(e).partition("Continue with: ")
+        raise Interrupted(f"{text}{sep or ' Continue with: '}{command}") from None
+
+
+def _is_train_run(path: Path) -> bool:
+    """A `factorspace train` run directory: run.json, genotype.json and a train recipe."""
+    paths = RunDir(path)
+    if not (path.is_dir() and paths.record.is_file() and paths.genotype.is_file()):
+        return False
+    try:
+        return "network" in (yaml.safe_load(paths.recipe.read_text()) or {})
+    except (OSError, yaml.YAMLError, TypeError):
+        return False
 
 
 def _is_checkpoint(path: Path) -> bool:

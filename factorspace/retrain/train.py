@@ -48,11 +48,12 @@ from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.device import resolve_device, to_device
 from factorspace.run.distributed import SINGLE, DistributedContext
 from factorspace.run.precision import autocast, backward_and_step, grad_scaler
-from factorspace.run.progress import EpochProgress
+from factorspace.run.progress import EpochProgress, RunConsole, run_console
 from factorspace.run.resume import check_same_recipe
 from factorspace.run.rundir import RunDir
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.run.seeding import seed_everything
+from factorspace.run.stopping import resume_command
 from factorspace.schema.train import TrainConfig, TrainRecipe
 
 __all__ = [  # with what retrain/__init__.py reads from here, now in retrain.trained and .recipe
@@ -95,6 +96,7 @@ def train(
     resume: bool = False,
     console: Console | None = None,
     distributed: DistributedContext = SINGLE,
+    log_every: float | None = None,
 ) -> TrainResult:
     """Re-train ``genotype``'s network from scratch as ``recipe`` says; leave a run directory.
 
@@ -104,7 +106,9 @@ def train(
         out: the run directory (default ``runs/RECIPE-GENOTYPE-TIME``); never overwritten.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         resume: continue the run in ``out`` from its checkpoint (same recipe and genotype).
-        console: where the progress bar and the epoch lines go; None: silent.
+        console: where the progress bar and the epoch lines go; None: silent. Where it is not
+            a terminal, a progress line every ``log_every`` seconds instead of the bar; every
+            line also goes to the run directory's ``run.log``.
         distributed: this process's place under torchrun (:func:`factorspace.run.distributed.launch`);
             the recipe's batch is then the global batch, and rank 0 alone writes.
 
@@ -127,6 +131,7 @@ def train(
     keep_freed_memory(device)  # CPU: malloc keeps activation buffers, no page faults per step
     name = "-".join(_file_name(n) for n in (recipe.name or "train", genotype.name) if n)
     resolved = recipe.model_dump(mode="json")
+    console = RunConsole(console, log_every=log_every)  # and run.log, once there is a run dir
     trainer = open_run(  # a bad start leaves no run directory behind
         Path(out) if out else None,
         name,
@@ -170,6 +175,7 @@ class Trainer(Run):
         distributed: DistributedContext = SINGLE,
     ) -> None:
         super().__init__(run_dir, device, console, distributed)
+        self.console = run_console(self.console, self.paths.run_log if self.dist.is_main else None)
         self.genotype, self.recipe, cfg = genotype, recipe, recipe.train
         seed_everything(cfg.seed)  # the initial weights, then drop path's draws
         self.model = build_model(genotype, recipe.network, recipe.data.image_size).to(device)
@@ -346,7 +352,8 @@ class Trainer(Run):
         self.console.print(
             f"{self.genotype.name or 'genotype'}: {weights - aux:,} parameters "
             f"(+{aux:,} auxiliary) on {self.device}{start}\n{self.data.describe()}\n"
-            f"run directory: {self.run_dir}",
+            f"run directory: {self.run_dir}\n"
+            f"resume with: {resume_command(self.command, self.run_dir)}",
             highlight=False,
             soft_wrap=True,
         )

@@ -27,7 +27,7 @@ from factorspace.run.environment import environment
 from factorspace.run.lock import RunLock
 from factorspace.run.rundir import MetricsLog, RunDir, claim_run_dir, discard_on_failure
 from factorspace.run.seeding import rng_state, set_rng_state
-from factorspace.run.stopping import StopOnSignal, ends_recorded, failure_reason
+from factorspace.run.stopping import StopOnSignal, ends_recorded, failure_reason, resume_command
 
 R = TypeVar("R", bound="Run")
 POSITION = frozenset(["epoch", "step", "totals", "rng"])  # in every run's checkpoint
@@ -158,8 +158,8 @@ class Run:
         if path.is_file():
             return f"the last good checkpoint stays: {path}"
         return (
-            f"no checkpoint was written yet ({path} does not exist), so --resume starts the run "
-            "again from the beginning"
+            f"no checkpoint was written yet ({path} does not exist), so "
+            f"{resume_command(self.command, self.run_dir)} starts the run again from the beginning"
         )
 
     # ---- run.json ----------------------------------------------------------------------------

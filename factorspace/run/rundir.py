@@ -3,7 +3,7 @@
 A search's directory holds ``recipe.yaml`` (resolved), ``run.json`` (environment, status),
 ``metrics.jsonl`` and ``metrics.csv`` (a row per epoch), ``arch/epoch_NNN.json`` (every factor's
 weights and logits), ``genotypes/epoch_NNN.json``, ``genotype.json`` (final),
-``checkpoints/last.pt``, ``tensorboard/`` and ``run.lock`` (held by the process running it,
+``checkpoints/last.pt``, ``run.log`` (what it printed), ``tensorboard/`` and ``run.lock`` (held by the process running it,
 :mod:`factorspace.run.lock`) (and, after ``factorspace report``, ``plots/`` and
 ``report.html``). A re-training's holds the recipe, the genotype,
 ``run.json``, the metrics and the checkpoint. A multi-seed parent holds ``seed_N/`` runs and
@@ -84,6 +84,11 @@ class RunDir:
         return self.root / "checkpoints" / "last.pt"
 
     @property
+    def run_log(self) -> Path:
+        """``run.log``: every line the run printed, plain (:mod:`factorspace.run.progress`)."""
+        return self.root / "run.log"
+
+    @property
     def lock(self) -> Path:
         """``run.lock``: held by the process running the run (:mod:`factorspace.run.lock`)."""
         return self.root / LOCK_FILE
@@ -154,6 +159,19 @@ class RunDir:
 
     def seed_run(self, seed: int) -> RunDir:
         return RunDir(self.root / f"seed_{seed}")
+
+    def is_seed_parent(self) -> bool:
+        """A ``search --seeds`` parent: no ``run.json`` of its own, ``seed_N/`` runs under it."""
+        return (
+            self.root.is_dir()
+            and not self.record.exists()
+            and any(d.is_dir() and re.fullmatch(r"seed_-?\d+", d.name) for d in self.root.iterdir())
+        )
+
+    def seeds(self) -> list[int]:
+        """The seeds of a ``search --seeds`` parent's ``seed_N/`` directories, in order."""
+        found = (re.fullmatch(r"seed_(-?\d+)", d.name) for d in self.root.iterdir() if d.is_dir())
+        return sorted(int(m.group(1)) for m in found if m)
 
 
 def seed_runs(parent: Path | str) -> list[Path]:

@@ -1,25 +1,32 @@
-"""Ctrl-C and SIGTERM as a request to stop at the next step boundary, where the state is whole.
+"""Ctrl-C, SIGTERM and SIGHUP as a request to stop at the next step boundary, where the state is whole.
 
 A run checks :meth:`StopOnSignal.check` between steps; the first signal makes the next check raise
 :class:`StopRequested`, so the checkpoint written then holds whole steps only. A second signal
-raises ``KeyboardInterrupt`` at once, keeping the last checkpoint already on disk.
+raises ``KeyboardInterrupt`` at once, keeping the last checkpoint already on disk. SIGHUP (the
+terminal of a batch job or an ssh session closing) is handled like SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 from pathlib import Path
 
 from factorspace.errors import FactorspaceError, Interrupted
 
+# the signals that ask a run to stop (SIGHUP: a closed terminal; not on Windows)
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
 
 class StopRequested(Exception):
-    """Raised at a step boundary after Ctrl-C or SIGTERM: the state is whole, save it."""
+    """Raised at a step boundary after Ctrl-C, SIGTERM or SIGHUP: the state is whole, save it."""
 
 
 class StopOnSignal:
-    """A context manager installing the SIGINT and SIGTERM handlers (restored on exit).
+    """A context manager installing the SIGINT, SIGTERM and SIGHUP handlers (restored on exit).
 
     Outside the main thread signals cannot be handled; it then does nothing. DataLoader workers
     forked while it is installed inherit the handler: they ignore the first signal.
@@ -31,7 +38,9 @@ class StopOnSignal:
 
     def __enter__(self) -> StopOnSignal:
         self.requested = False
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
+            if sig == getattr(signal, "SIGHUP", None) and ignored(sig):
+                continue  # `nohup`: the user asked the run to outlive its terminal
             try:
                 self.previous[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread: leave signals alone
@@ -52,6 +61,13 @@ class StopOnSignal:
         """Raise :class:`StopRequested` if a signal came since the run started."""
         if self.requested:
             raise StopRequested
+
+
+def ignored(sig: int) -> bool:
+    try:
+        return signal.getsignal(sig) is signal.SIG_IGN
+    except ValueError:
+        return False
 
 
 @contextlib.contextmanager
@@ -75,11 +91,18 @@ def ends_recorded(run, command: str, checkpoint: Path):
         run.set_status("interrupted")
         raise Interrupted(
             f"interrupted at epoch {run.epoch + 1}, step {run.step}; {where}. "
-            f"Continue with: factorspace {command} ... --out {run.run_dir} --resume"
+            f"Continue with: {resume_command(command, run.run_dir)}"
         ) from None
     except Exception as e:
         run.set_status("failed", error=failure_reason(e))
         raise
+
+
+def resume_command(command: str, run_dir: Path | str) -> str:
+    """The whole command that continues a run: ``factorspace search --resume RUN_DIR`` (the
+    recipe and ``--set`` values are read from the run directory). ``command`` is the run's
+    command (its first word: ``search``, ``train``)."""
+    return f"factorspace {command.split()[0]} --resume {shlex.quote(str(run_dir))}"
 
 
 def failure_reason(error: BaseException) -> str:

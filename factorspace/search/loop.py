@@ -21,7 +21,7 @@ from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.device import next_batch, resolve_device, to_device
 from factorspace.run.distributed import SINGLE, DistributedContext
 from factorspace.run.precision import autocast, backward_and_step, grad_scaler
-from factorspace.run.progress import EpochProgress
+from factorspace.run.progress import EpochProgress, RunConsole, run_console
 from factorspace.run.resume import check_same_recipe
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.run.seeding import seed_everything
@@ -37,7 +37,7 @@ from factorspace.search.faults import (
     nonfinite_hint,
 )
 from factorspace.search.init_arch import load_initial_arch
-from factorspace.search.progress import mean_entropy, print_epoch, strongest_choices
+from factorspace.search.progress import mean_entropy, print_epoch, print_header
 from factorspace.search.step import arch_grad_fn, check_arch_optimizers, check_finite
 from factorspace.search.unrolled import pre_step_weights
 
@@ -60,6 +60,7 @@ def search(
     resume: bool = False,
     console: Console | None = None,
     distributed: DistributedContext = SINGLE,
+    log_every: float | None = None,
 ) -> SearchResult:
     """Run the recipe's search; returns the run directory, final genotype and weights.
 
@@ -77,6 +78,7 @@ def search(
     device = resolve_device(device)
     keep_freed_memory(device)  # CPU: malloc keeps activation buffers, no page faults per step
     resolved = recipe.model_dump(mode="json")
+    console = RunConsole(console, log_every=log_every)  # and run.log, once there is a run dir
     searcher = open_run(  # bad data: no run directory is left behind
         Path(out) if out else None,
         recipe.name or "search",
@@ -106,6 +108,7 @@ class Search(Run):
         distributed: DistributedContext = SINGLE,
     ) -> None:
         super().__init__(run_dir, device, console, distributed)
+        self.console = run_console(self.console, self.paths.run_log if self.dist.is_main else None)
         self.recipe, cfg = recipe, recipe.search
         check_skip_allowed(cfg.on_nonfinite, distributed)
         seed_everything(cfg.seed)
@@ -176,6 +179,7 @@ class Search(Run):
     def run(self, resume: bool) -> SearchResult:
         if resume:
             self.restore()
+        print_header(self.console, self.recipe, self.data, self, resume)
         cfg = self.recipe.search
         started = time.time()
         stop = None
@@ -328,6 +332,7 @@ class Search(Run):
 
     def end_epoch(self) -> None:
         val_loss, val_acc = self.evaluate()  # may stop (a signal): nothing of the epoch end done
+        lr = self.w_opt.param_groups[0]["lr"]  # the rate this epoch trained at
         self.sched.step()
         weights = detached_weights(self.net)
         cap = self.recipe.search.max_skip_connects
@@ -348,7 +353,7 @@ class Search(Run):
             "train_acc": t["correct"] / max(t["n"], 1),
             "val_loss": val_loss,
             "val_acc": val_acc,
-            "lr": self.w_opt.param_groups[0]["lr"],
+            "lr": lr,
             "images_per_s": t.get("images_per_s", 0.0),
             "normal_skip_count": skip_count(uncapped.normal),  # before any cap: shows collapse
             "skipped_batches": t.get("skipped", 0),  # non-finite, under on_nonfinite: skip
@@ -364,9 +369,7 @@ class Search(Run):
                     self.writer.add_scalar(k, v, e)
         self.epoch, self.step, self.totals = e, 0, new_totals()
         self.save()
-        if self.console is not None:
-            strongest = strongest_choices(weights, self.choices)
-            print_epoch(self.console, row, self.recipe.search.epochs, strongest, genotype)
+        print_epoch(self.console, row, self.recipe.search.epochs, weights, self.choices, genotype)
 
     def arch_record(self, epoch: int, weights) -> dict:
         record = {

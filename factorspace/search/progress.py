@@ -1,4 +1,5 @@
-"""What a search prints after each epoch: the strongest choices, the genotype, entropies.
+"""What a search prints: a header, and after each epoch the strongest choices, the genotype,
+entropies.
 
 The live bar during an epoch is :class:`factorspace.run.progress.EpochProgress`.
 """
@@ -11,19 +12,47 @@ import torch
 from rich.console import Console
 
 from factorspace.genotype import Genotype
+from factorspace.run.stopping import resume_command
+
+
+def print_header(console: Console | None, recipe, data, run, resuming: bool) -> None:
+    """The lines a search starts with: recipe, data and sizes, device, run directory, and the
+    command that resumes it (a batch job's log then says all of it)."""
+    if console is None:
+        return
+    cfg, net = recipe.search, recipe.supernet
+    start = f"; resuming at epoch {run.epoch + 1}, step {run.step}" if resuming else ""
+    if resuming and run.epoch >= cfg.epochs:
+        start = f"; all {cfg.epochs} epochs done already"
+    lines = [
+        f"search {recipe.name or 'recipe'}: {cfg.epochs} epochs of {len(data.train)} steps, "
+        f"supernet of {net.cells} cells, {net.channels} channels, seed {cfg.seed}, "
+        f"on {run.device}{start}",
+        f"data: {data.describe()}",
+        f"run directory: {run.run_dir}",
+        f"resume with: {resume_command('search', run.run_dir)}",
+    ]
+    for line in lines:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def print_epoch(
-    console: Console, row: dict, epochs: int, strongest: str, genotype: Genotype
+    console: Console | None, row: dict, epochs: int, weights, choices, genotype: Genotype
 ) -> None:
-    """The lines after a search epoch: its metrics, the strongest choices, the normal cell."""
-    console.print(
+    """The lines after a search epoch: its metrics, the strongest choices (of ``weights``,
+    :func:`strongest_choices`), the normal cell."""
+    if console is None:
+        return
+    strongest = strongest_choices(weights, choices)
+    lines = [
         f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.3f} "
         f"acc {100 * row['train_acc']:.1f}%  val loss {row['val_loss']:.3f} "
-        f"acc {100 * row['val_acc']:.1f}%  {row['images_per_s']:.0f} img/s"
-    )
-    console.print(f"  strongest  {strongest}")
-    console.print(f"  normal     {genotype_line(genotype)}", highlight=False)
+        f"acc {100 * row['val_acc']:.1f}%  {row['images_per_s']:.0f} img/s",
+        f"  strongest  {strongest}",
+        f"  normal     {genotype_line(genotype)}",
+    ]
+    for line in lines:  # never wrapped: a batch job's log keeps one line each
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def strongest_choices(weights: dict[str, dict[str, torch.Tensor]], choices, k: int = 2) -> str:

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 from html import escape
 
+RUN_SECTIONS = (
+    ("overview", "overview"),
+    ("genotype", "genotype"),
+    ("weights", "weights"),
+    ("metrics", "training"),
+    ("environment", "environment"),
+    ("recipe", "recipe"),
+)
 
-def document(title: str, body: str) -> str:
-    """The whole page: ``body`` (the sections) under a bar that links to each of them."""
-    nav = " ".join(
-        f'<a href="#{a}">{t}</a>'
-        for a, t in (
-            ("overview", "overview"),
-            ("genotype", "genotype"),
-            ("weights", "weights"),
-            ("metrics", "training"),
-            ("environment", "environment"),
-            ("recipe", "recipe"),
-        )
-    )
+
+def document(
+    title: str, body: str, nav: tuple[tuple[str, str], ...] | list[tuple[str, str]] = RUN_SECTIONS
+) -> str:
+    """The whole page: ``body`` (the sections) under a bar linking to each ``(anchor, label)``."""
+    links = " ".join(f'<a href="#{a}">{escape(t)}</a>' for a, t in nav)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -31,7 +32,7 @@ def document(title: str, body: str) -> str:
 <style>{CSS}</style>
 </head>
 <body>
-<nav>{nav}</nav>
+<nav>{links}</nav>
 <main>
 {body}
 </main>

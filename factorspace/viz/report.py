@@ -7,13 +7,19 @@ can be copied or archived whole. It holds the overview (status, time, space size
 genotype as tables and drawings, the architecture weights, the metrics and the environment, and
 the resolved recipe: the sections of :mod:`factorspace.viz.sections`, in the document of
 :mod:`factorspace.viz.page`.
+
+Given a ``search --seeds`` parent, it writes each seed run's page and ``PARENT/report.html``: a
+summary across the seeds (status, accuracy, mean and spread, skip-connects, genotypes, how often
+each choice was kept) linking to each seed's page.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import warnings
 from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,7 @@ from factorspace.run.atomic import atomic_write_text
 from factorspace.run.rundir import RunDir
 from factorspace.viz import plots
 from factorspace.viz.page import document
+from factorspace.viz.records import load_metrics
 from factorspace.viz.render import GraphvizMissingWarning, render_genotype
 from factorspace.viz.sections import (
     Page,
@@ -30,6 +37,7 @@ from factorspace.viz.sections import (
     header,
     overview,
     recipe_section,
+    section,
     title_of,
 )
 
@@ -38,7 +46,8 @@ def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS)
     """Draw a search run's plots and write ``RUN_DIR/report.html``; returns its path.
 
     Args:
-        run_dir: a search run directory with at least one finished epoch.
+        run_dir: a search run directory with at least one finished epoch, or a ``search
+            --seeds`` parent (:func:`write_seeds_report`).
         formats: the files of each plot; the page shows the PNG and links the others.
 
     Example:
@@ -57,6 +66,8 @@ def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS)
     run_dir = Path(run_dir)
     if "png" not in formats:
         raise ValueError(f"formats must include png, which the page shows; got {list(formats)}")
+    if RunDir(run_dir).is_seed_parent():
+        return write_seeds_report(run_dir, formats=formats)
     check_run_dir(run_dir)
     paths = RunDir(run_dir)
     run = _read_json(paths.record)
@@ -139,3 +150,109 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def write_seeds_report(parent: Path | str, *, formats: Sequence[str] = plots.FORMATS) -> Path:
+    """Write each seed run's page (:func:`write_report`) and ``PARENT/report.html``: a summary
+    across the seeds linking to them; returns the summary page's path.
+
+    A seed run without a finished epoch is listed as such, without a page.
+
+    Raises:
+        FactorspaceError: when no seed run under ``parent`` has a finished epoch.
+    """
+    parent, paths = Path(parent), RunDir(parent)
+    rows, pages = [], 0
+    for seed in paths.seeds():
+        run = paths.seed_run(seed)
+        try:
+            check_run_dir(run.root)
+            page = write_report(run.root, formats=formats)
+            pages += 1
+        except FactorspaceError as e:
+            rows.append(seed_row(seed, run, None, str(e)))
+            continue
+        rows.append(seed_row(seed, run, page, None))
+    if not pages:
+        raise FactorspaceError(f"{parent}: no seed run under it has a finished epoch yet")
+    try:
+        frequencies = plots.plot_seed_frequencies(parent, formats=formats)
+    except FactorspaceError:  # no seed has finished (genotype.json): nothing to count
+        frequencies = []
+    page = Page(parent)
+    body = [
+        f"<header><h1>{escape(f'Seeds report: {parent.resolve().name}')}</h1>"
+        f"<p><code>{escape(str(parent.resolve()))}</code> · {len(rows)} seed runs</p></header>",
+        section("overview", "Across seeds", seeds_table(parent, rows) + spread(rows)),
+        section(
+            "genotype",
+            "Choices kept across seeds",
+            page.figure(frequencies, "how often each choice was kept, over the seeds")
+            if frequencies
+            else "<p>No seed run has finished (no genotype.json): nothing to count yet.</p>",
+        ),
+    ]
+    path = paths.report
+    nav = [("overview", "across seeds"), ("genotype", "choices kept")]
+    atomic_write_text(path, document(f"Seeds report: {parent.name}", "\n".join(body), nav=nav))
+    return path
+
+
+def seed_row(seed: int, run: RunDir, page: Path | None, problem: str | None) -> dict[str, Any]:
+    """What the summary shows of one seed run."""
+    metrics = load_metrics(run.root) if page is not None else []
+    genotype = final_genotype(run.root)[0] if page is not None else None
+    return {
+        "seed": seed,
+        "run": run,
+        "page": page,
+        "problem": problem,
+        "status": run.status() or "unknown",
+        "epochs": len(metrics),
+        "val_acc": metrics[-1].get("val_acc") if metrics else None,
+        "best_val_acc": max((r.get("val_acc", 0) for r in metrics), default=None),
+        "skips": metrics[-1].get("normal_skip_count") if metrics else None,
+        "normal": cell_line(genotype, "normal") if genotype else "",
+    }
+
+
+def seeds_table(parent: Path, rows: list[dict[str, Any]]) -> str:
+    """A row per seed run, its seed linking to its page (or saying why it has none)."""
+    heads = ("seed", "status", "epochs", "final val acc", "best val acc", "normal skips")
+    body = []
+    for r in rows:
+        seed = escape(str(r["seed"]))
+        if r["page"] is not None:
+            seed = f'<a href="{escape(r["page"].relative_to(parent).as_posix())}">seed {seed}</a>'
+        values = (r["status"], r["epochs"], pct(r["val_acc"]), pct(r["best_val_acc"]))
+        values += ("—" if r["skips"] is None else r["skips"],)
+        cells = "".join(f"<td>{escape(str(v))}</td>" for v in values)
+        note = escape(r["problem"]) if r["problem"] else f"<code>{escape(r['normal'])}</code>"
+        body.append(f"<tr><td>{seed}</td>{cells}<td>{note}</td></tr>")
+    head = "".join(f"<th>{h}</th>" for h in (*heads, "normal cell"))
+    return f'<div class="scroll"><table class="data"><tr>{head}</tr>{"".join(body)}</table></div>'
+
+
+def spread(rows: list[dict[str, Any]]) -> str:
+    """Mean ± standard deviation of the final validation accuracy over the seeds that have one."""
+    accs = [r["val_acc"] for r in rows if r["val_acc"] is not None]
+    if not accs:
+        return ""
+    std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    return (
+        f"<p>final val accuracy over {len(accs)} seeds: {100 * statistics.mean(accs):.2f}% ± "
+        f"{100 * std:.2f}% (mean ± standard deviation)</p>"
+    )
+
+
+def cell_line(genotype: Genotype, cell: str) -> str:
+    """``0->2 sep_conv_3x3·relu, 1->2 skip_connect, ...``."""
+    return ", ".join(
+        f"{e.source}->{e.target} {e.op}"
+        + "".join(f"·{v}" for v in (*e.arguments.values(), *e.inputs.values()))
+        for e in getattr(genotype, cell).edges
+    )
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"

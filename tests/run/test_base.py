@@ -87,7 +87,7 @@ def test_a_stop_request_saves_and_says_how_to_resume(tmp_path):
         raise StopRequested
     assert str(e.value) == (
         f"interrupted at epoch 1, step 1; checkpoint written. "
-        f"Continue with: factorspace count THING ... --out {tmp_path} --resume"
+        f"Continue with: factorspace count --resume {tmp_path}"
     )
     assert run.paths.checkpoint.is_file() and run.paths.status() == "interrupted"
 

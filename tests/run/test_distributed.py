@@ -341,5 +341,6 @@ def test_torchrun_runs_the_cli_and_rank_0_alone_prints(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count("run directory:") == 1  # rank 0's
+    assert done.stdout.count("run directory:") == 2  # rank 0's header and last line
+    assert done.stdout.count("resume with: ") == 1  # rank 0's header
     assert sorted(p.name for p in (out / "arch").iterdir()) == ["epoch_001.json"]

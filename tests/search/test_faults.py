@@ -213,7 +213,8 @@ def test_a_weight_learning_rate_blow_up_names_the_weights(tmp_path, order, step)
     assert str(info.value) == (
         "non-finite network output of the architecture step in parameter group 'weights' at "
         f"epoch 1, step {step} of 10; the run stops and no checkpoint was written yet "
-        f"({checkpoint} does not exist), so --resume starts the run again from the beginning "
+        f"({checkpoint} does not exist), so factorspace search --resume {run_dir} starts the run "
+        "again from the beginning "
         "(lower search.weights.lr, or set search.on_nonfinite=skip to skip such batches)"
     )
     assert not checkpoint.exists()
