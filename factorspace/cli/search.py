@@ -13,6 +13,14 @@ from factorspace.loader import errors_located, load_recipe
 from factorspace.run.rundir import RunDir
 
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N")]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="CPU threads, at most the cores this process may use (default: those cores: "
+        "affinity, cgroup quota, OMP_NUM_THREADS; docs/performance.md)",
+    ),
+]
 
 
 @app.command(epilog=EXIT_CODES)
@@ -33,11 +41,17 @@ def search(
         ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out")] = False,
+    threads: ThreadsOpt = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="with --seeds: seeds at once, sharing the cores")
+    ] = 1,
 ) -> None:
     """Search a recipe's space, derive the genotype, and leave a run directory."""
     from factorspace.run import distributed
+    from factorspace.run.threads import use_threads
     from factorspace.search import search as run_search
 
+    use_threads(threads)
     r = load_recipe(recipe, set_ or [])
     if seeds is not None and distributed.launched():
         raise FactorspaceError("--seeds: not under torchrun; start one torchrun job per --seed")
@@ -48,7 +62,14 @@ def search(
             raise FactorspaceError("--seed and --seeds: give one of them")
         with errors_located(recipe, set_ or []):
             parent = search_seeds(
-                r, parse_seeds(seeds), out=out_dir, device=device, resume=resume, console=out
+                r,
+                parse_seeds(seeds),
+                out=out_dir,
+                device=device,
+                resume=resume,
+                console=out,
+                workers=workers,
+                threads=threads,
             )
         out.print(f"summary: {RunDir(parent).summary_json}")
         return

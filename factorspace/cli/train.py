@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
-from factorspace.cli.search import DeviceOpt
+from factorspace.cli.search import DeviceOpt, ThreadsOpt
 from factorspace.errors import FactorspaceError
 from factorspace.loader import errors_located
 from factorspace.run.rundir import RunDir
@@ -48,6 +48,7 @@ def train(
             "still spans train.epochs)",
         ),
     ] = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Re-train a genotype's network from scratch; leave a run directory with its checkpoint.
 
@@ -58,7 +59,9 @@ def train(
     from factorspace.retrain.recipe import load_train_recipe
     from factorspace.retrain.train import train as run_train
     from factorspace.run import distributed
+    from factorspace.run.threads import use_threads
 
+    use_threads(threads)
     if max_steps is not None:
         set_ = [*(set_ or []), f"train.max_steps={max_steps}"]
     r = load_train_recipe(recipe, set_ or [])
