@@ -53,6 +53,8 @@ def search(
 
     use_threads(threads)
     r = load_recipe(recipe, set_ or [])
+    if workers > 1 and seeds is None:
+        raise FactorspaceError("--workers: runs --seeds side by side; give --seeds too")
     if seeds is not None and distributed.launched():
         raise FactorspaceError("--seeds: not under torchrun; start one torchrun job per --seed")
     if seeds is not None:

@@ -111,3 +111,12 @@ def test_seeds_in_two_workers_match_one_after_another(tmp_path):
         (r["train_loss"], r["val_loss"]) for r in alone.metrics
     ]
     assert json.loads((parent / "summary.json").read_text())["seeds"] == [0, 1]
+
+
+def test_workers_without_seeds_is_refused():
+    from tests.conftest import ROOT
+
+    result = CliRunner().invoke(
+        app, ["search", str(ROOT / "tests/search/tiny.yaml"), "--workers", "2"]
+    )
+    assert result.exit_code == 2 and "give --seeds too" in result.output
