@@ -5,12 +5,14 @@ network, data loaders, optimizers) in a throw-away directory, times a few real i
 real batches (loading and augmentation included) after a warm-up, and a few evaluation batches,
 then multiplies out:
 
-    setup + first-step excess + sum over epochs (steps x step time) + epochs x (evaluation batches
-    x evaluation time)
+    setup + first-step excess + sum over epochs (steps x step time)
+        + epochs x (evaluation batches x evaluation time + the epoch's files)
 
-A search's warm-up epochs (``search.warmup_epochs``) take weight steps only and are timed apart.
-What is not counted: checkpoints and genotype derivation at each epoch's end (milliseconds at
-these sizes), other processes' load changing during the run.
+Setup is building the run and writing its ``run.json``; the epoch's files (genotype,
+architecture record, checkpoint) are timed once. A search's warm-up epochs
+(``search.warmup_epochs``) take weight steps only and are timed apart. Not counted: starting
+Python and importing torch (seconds, before any command runs), and a load on the machine that
+changes during the run.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Estimate:
     warmup_step_s: float  # search.warmup_epochs: an iteration without the architecture steps
     warmup_epochs: int
     eval_batch_s: float  # median no-grad forward of an evaluation batch
+    epoch_end_s: float  # an epoch's files: checkpoint, genotype, architecture record (once)
     total_steps: int
     total_s: float
     peak_memory_mib: float
@@ -67,7 +70,7 @@ class Estimate:
         lines += [
             f"  evaluation {self.eval_batch_s:.3f} s x {self.eval_batches_per_epoch} batches "
             "per epoch",
-            f"  setup {self.setup_s:.1f} s",
+            f"  setup {self.setup_s:.1f} s; each epoch's files {self.epoch_end_s:.2f} s",
             f"  {what}: about {duration(self.total_s)}; peak memory {self.peak_memory_mib:,.0f} MiB",
         ]
         return lines
@@ -128,6 +131,10 @@ def estimate_search(
         started = clock()
         run = Search(recipe, Path(tmp) / "run", device_, None)
         setup = clock() - started
+        run.run_dir.mkdir()
+        started = clock()
+        run.record_start(recipe.model_dump(mode="json"))  # run.json, the environment's git call
+        setup += clock() - started
         guard = FiniteGuard(run.net, run.w_opt, run.a_opts, keep_buffers=False)
         train, val = (_Cycle(d, device_, run.memory_format) for d in (run.data.train, run.data.val))
         run.net.train()
@@ -146,10 +153,11 @@ def estimate_search(
         with torch.no_grad():
             eval_batch = _steady(lambda: run.net(val()[0]), steps, clock, device_)
         steps_per_epoch, eval_batches = len(run.data.train), len(run.data.val)
+        epoch_end = _timed(lambda: _epoch_files(run), clock, device_)
         guard.remove()
     warmup_epochs = min(cfg.warmup_epochs, cfg.epochs)
     loop = steps_per_epoch * (warmup_epochs * warmup_step + (cfg.epochs - warmup_epochs) * step)
-    total = setup + (first - step) + loop + cfg.epochs * eval_batches * eval_batch
+    total = setup + (first - step) + loop + cfg.epochs * (eval_batches * eval_batch + epoch_end)
     return Estimate(
         kind="search",
         device=str(device_),
@@ -162,11 +170,25 @@ def estimate_search(
         warmup_step_s=warmup_step,
         warmup_epochs=warmup_epochs,
         eval_batch_s=eval_batch,
+        epoch_end_s=epoch_end,
         total_steps=steps_per_epoch * cfg.epochs,
         total_s=total,
         peak_memory_mib=_peak_mib(device_),
         timed_steps=steps,
     )
+
+
+def _epoch_files(run) -> None:
+    """What a search writes at each epoch's end besides its metrics: the genotype (derived) and
+    the checkpoint (:meth:`Search.end_epoch`)."""
+    from factorspace.derive import derive_genotype
+    from factorspace.genotype import save_genotype
+    from factorspace.run.atomic import write_json
+    from factorspace.search.loop import detached_weights
+
+    save_genotype(derive_genotype(run.net), run.paths.genotype)
+    write_json(run.paths.arch(1), run.arch_record(1, detached_weights(run.net)))
+    run.save()
 
 
 def estimate_training(
@@ -203,11 +225,14 @@ def estimate_training(
         with torch.no_grad():
             eval_batch = _steady(lambda: run.model(test()[0]), steps, clock, device_)
         steps_per_epoch, eval_batches = run.steps_per_epoch, len(run.data.test)
+        run.run_dir.mkdir()
+        epoch_end = _timed(run.save, clock, device_)
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
     epochs = math.ceil(total_steps / steps_per_epoch)
-    total = setup + (first - step) + total_steps * step + epochs * eval_batches * eval_batch
+    total = setup + (first - step) + total_steps * step
+    total += epochs * (eval_batches * eval_batch + epoch_end)
     return Estimate(
         kind="train",
         device=str(device_),
@@ -220,6 +245,7 @@ def estimate_training(
         warmup_step_s=step,
         warmup_epochs=0,
         eval_batch_s=eval_batch,
+        epoch_end_s=epoch_end,
         total_steps=total_steps,
         total_s=total,
         peak_memory_mib=_peak_mib(device_),
