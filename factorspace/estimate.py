@@ -50,6 +50,7 @@ class Estimate:
     warmup_epochs: int
     eval_batch_s: float  # median no-grad forward of an evaluation batch
     epoch_end_s: float  # an epoch's files: checkpoint, genotype, architecture record (once)
+    checkpoint_s: float  # one checkpoint (also written every search/train.checkpoint_every_steps)
     total_steps: int
     total_s: float
     peak_memory_mib: float
@@ -153,10 +154,14 @@ def estimate_search(
         with torch.no_grad():
             eval_batch = _steady(lambda: run.net(val()[0]), steps, clock, device_)
         steps_per_epoch, eval_batches = len(run.data.train), len(run.data.val)
-        epoch_end = _timed(lambda: _epoch_files(run), clock, device_)
+        checkpoint = _timed(run.save, clock, device_)
+        epoch_end = checkpoint + _timed(lambda: _epoch_files(run), clock, device_)
         guard.remove()
     warmup_epochs = min(cfg.warmup_epochs, cfg.epochs)
     loop = steps_per_epoch * (warmup_epochs * warmup_step + (cfg.epochs - warmup_epochs) * step)
+    loop += (
+        cfg.epochs * mid_epoch_checkpoints(steps_per_epoch, cfg.checkpoint_every_steps) * checkpoint
+    )
     total = setup + (first - step) + loop + cfg.epochs * (eval_batches * eval_batch + epoch_end)
     return Estimate(
         kind="search",
@@ -171,6 +176,7 @@ def estimate_search(
         warmup_epochs=warmup_epochs,
         eval_batch_s=eval_batch,
         epoch_end_s=epoch_end,
+        checkpoint_s=checkpoint,
         total_steps=steps_per_epoch * cfg.epochs,
         total_s=total,
         peak_memory_mib=_peak_mib(device_),
@@ -179,8 +185,8 @@ def estimate_search(
 
 
 def _epoch_files(run) -> None:
-    """What a search writes at each epoch's end besides its metrics: the genotype (derived) and
-    the checkpoint (:meth:`Search.end_epoch`)."""
+    """What a search writes at each epoch's end besides its metrics and checkpoint: the derived
+    genotype and the architecture record (:meth:`Search.end_epoch`)."""
     from factorspace.derive import derive_genotype
     from factorspace.genotype import save_genotype
     from factorspace.run.atomic import write_json
@@ -188,7 +194,11 @@ def _epoch_files(run) -> None:
 
     save_genotype(derive_genotype(run.net), run.paths.genotype)
     write_json(run.paths.arch(1), run.arch_record(1, detached_weights(run.net)))
-    run.save()
+
+
+def mid_epoch_checkpoints(steps_per_epoch: int, every: int | None) -> int:
+    """Checkpoints an epoch writes before its end (``checkpoint_every_steps``)."""
+    return (steps_per_epoch - 1) // every if every else 0
 
 
 def estimate_training(
@@ -227,12 +237,13 @@ def estimate_training(
         steps_per_epoch, eval_batches = run.steps_per_epoch, len(run.data.test)
         run.run_dir.mkdir()
         epoch_end = _timed(run.save, clock, device_)
+    every = mid_epoch_checkpoints(steps_per_epoch, cfg.checkpoint_every_steps)
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps is not None:
         total_steps = min(total_steps, cfg.max_steps)
     epochs = math.ceil(total_steps / steps_per_epoch)
     total = setup + (first - step) + total_steps * step
-    total += epochs * (eval_batches * eval_batch + epoch_end)
+    total += epochs * (eval_batches * eval_batch + (1 + every) * epoch_end)
     return Estimate(
         kind="train",
         device=str(device_),
@@ -246,6 +257,7 @@ def estimate_training(
         warmup_epochs=0,
         eval_batch_s=eval_batch,
         epoch_end_s=epoch_end,
+        checkpoint_s=epoch_end,
         total_steps=total_steps,
         total_s=total,
         peak_memory_mib=_peak_mib(device_),

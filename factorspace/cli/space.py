@@ -50,16 +50,17 @@ def space(
     if estimate and is_train_recipe(recipe):
         return print_training_estimate(recipe, set_ or [], device, steps, genotype, as_json)
     r = load_recipe(recipe, set_ or [])
-    with errors_located(recipe, set_ or []):
-        summary = space_summary(r)
     cost = None
-    if estimate:
-        from dataclasses import asdict
-
+    if estimate:  # first: its setup then pays the process's first-build costs, as a search does
         from factorspace.estimate import estimate_search
 
         with errors_located(recipe, set_ or []):
             cost = estimate_search(r, device=device, steps=steps)
+    with errors_located(recipe, set_ or []):
+        summary = space_summary(r)
+    if cost is not None:
+        from dataclasses import asdict
+
         summary["estimate"] = asdict(cost)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
