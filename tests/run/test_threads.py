@@ -120,3 +120,25 @@ def test_workers_without_seeds_is_refused():
         app, ["search", str(ROOT / "tests/search/tiny.yaml"), "--workers", "2"]
     )
     assert result.exit_code == 2 and "give --seeds too" in result.output
+
+
+def test_study_workers_split_the_cores_they_are_given(monkeypatch, tmp_path):
+    """``study --workers 2 --threads 4`` on 8 cores: each cell's process gets 2 threads."""
+    from factorspace.study import runner
+
+    envs = []
+
+    def cell_process(study_path, cell, out, device, env):
+        envs.append(env)
+        return {"variant": cell[0], "seed": cell[1]}
+
+    monkeypatch.setattr(runner, "_cell_process", cell_process)
+    monkeypatch.setattr(threads, "affinity_cores", lambda: 8)
+    monkeypatch.setattr(threads, "CPU_MAX", tmp_path / "no-cpu.max")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cells = [("a", 0), ("a", 1), ("b", 0)]
+    rows = list(runner._local("study.yaml", cells, tmp_path, "cpu", 2, {}, None, threads=4))
+    assert len(rows) == 3 and {e["OMP_NUM_THREADS"] for e in envs} == {"2"}
+    envs.clear()
+    list(runner._local("study.yaml", cells, tmp_path, "cpu", 2, {}, None))  # all 8 cores
+    assert {e["OMP_NUM_THREADS"] for e in envs} == {"4"}
