@@ -25,6 +25,7 @@ from factorspace.run.precision import autocast
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.schema import SearchConfig
 from factorspace.search import optim
+from factorspace.search.step import passes_per_iteration, plain_iteration
 
 
 @dataclass
@@ -33,6 +34,8 @@ class BenchResult:
     device: str
     batch_size: int
     update: str
+    order: str  # search.order: first, or second (DARTS's unrolled gradient)
+    step_order: str  # search.step_order: weights_first (Algorithm 1) or arch_first (DARTS)
     forward_backward_s: float
     step_s: float
     images_per_s: float
@@ -74,7 +77,7 @@ class BenchSetup:
     batch_size: int
     arch_optimizers: dict
     forward_backward: Callable[[], None]  # one forward and backward of the supernet
-    step: Callable[[], None]  # one whole first-order search step
+    step: Callable[[], None]  # one whole search step, as the recipe's search takes it
 
 
 def bench_setup(
@@ -100,6 +103,8 @@ def bench_setup(
     shape = (batch, recipe.supernet.in_channels, size, size)
     x = torch.randn(shape, device=device_).contiguous(memory_format=memory_format)
     y = torch.randint(0, recipe.supernet.classes, (batch,), device=device_)
+    val_x = torch.randn(shape, device=device_).contiguous(memory_format=memory_format)
+    val_y = torch.randint(0, recipe.supernet.classes, (batch,), device=device_)
     w_opt, _ = optim.weight_optimizer(net, cfg)
     a_opts = optim.arch_optimizers(net, cfg)
 
@@ -109,10 +114,8 @@ def bench_setup(
             loss = F.cross_entropy(net(x).float(), y)
         loss.backward()
 
-    def step():
-        with autocast(device_, cfg.precision):
-            optim.weight_step(net, w_opt, (x, y), cfg.weights.grad_clip)
-            optim.arch_steps(net, a_opts, (x, y), update=cfg.update)
+    def step():  # the recipe's step: step_order, order (first/second) and update
+        plain_iteration(net, w_opt, a_opts, (x, y), (val_x, val_y), cfg, device_)
 
     return BenchSetup(net, cfg, device_, batch, a_opts, forward_backward, step)
 
@@ -142,7 +145,7 @@ def measure(
         step()
         synchronize(device_)
         compile_s = time.perf_counter() - started
-    passes = 1 + (len(a_opts) if cfg.update == "sequential" else min(len(a_opts), 1))
+    passes = passes_per_iteration(cfg, len(a_opts))
     with torch.backends.cudnn.flags(enabled=True, benchmark=True):
         fb = median_time(forward_backward, device_, steps, warmup)
         st = median_time(step, device_, steps, warmup)
@@ -156,6 +159,8 @@ def measure(
         device=str(device_),
         batch_size=batch,
         update=cfg.update,
+        order=cfg.order,
+        step_order=cfg.step_order,
         forward_backward_s=fb,
         step_s=st,
         images_per_s=batch / st,

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from factorspace.cli.app import EXIT_CODES, RecipeArg, SetOpt, app, out, reports_errors
+from factorspace.cli.search import ThreadsOpt
 from factorspace.loader import errors_located, load_recipe
 
 
@@ -31,6 +32,7 @@ def plant(
     as_json: Annotated[
         bool, typer.Option("--json", help="print plant.json's contents only, no progress")
     ] = False,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Plant a genotype drawn from the space, search on its labels, score the recovery.
 
@@ -40,8 +42,10 @@ def plant(
     """
     from factorspace.evidence import plant as run_plant
     from factorspace.genotype import check_genotype, resolve_genotype
+    from factorspace.run.threads import use_threads
     from factorspace.search.multiseed import parse_seeds
 
+    use_threads(threads)
     r = load_recipe(recipe, set_ or [])
     planted = None
     if genotype:

@@ -36,6 +36,14 @@ ResumeOpt = Annotated[
     ),
 ]
 SHOWN = 60  # characters of a differing value shown
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="CPU threads, at most the cores this process may use (default: those cores: "
+        "affinity, cgroup quota, OMP_NUM_THREADS; docs/performance.md)",
+    ),
+]
 
 
 @app.command(epilog=EXIT_CODES)
@@ -60,11 +68,17 @@ def search(
     ] = None,
     resume: ResumeOpt = False,
     log_every: LogEveryOpt = LOG_EVERY,
+    threads: ThreadsOpt = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="with --seeds: seeds at once, sharing the cores")
+    ] = 1,
 ) -> None:
     """Search a recipe's space, derive the genotype, and leave a run directory."""
     from factorspace.run import distributed
+    from factorspace.run.threads import use_threads
     from factorspace.search import search as run_search
 
+    use_threads(threads)
     if resume:
         recipe, out_dir, seeds = search_to_resume(recipe, out_dir, seeds)
     elif recipe is None:
@@ -72,6 +86,8 @@ def search(
     else:
         refuse_run_dir(recipe, out_dir, "search")
     r = load_recipe(recipe, set_ or [])
+    if workers > 1 and seeds is None:
+        raise FactorspaceError("--workers: runs --seeds side by side; give --seeds too")
     if seeds is not None and distributed.launched():
         raise FactorspaceError("--seeds: not under torchrun; start one torchrun job per --seed")
     if seeds is not None:
@@ -87,7 +103,14 @@ def search(
         with errors_located(recipe, set_ or []), seeds_hint():
             shown = RunConsole(out, log_every=log_every)  # each seed run's progress lines
             parent = search_seeds(
-                r, seed_list, out=out_dir, device=device, resume=resume, console=shown
+                r,
+                seed_list,
+                out=out_dir,
+                device=device,
+                resume=resume,
+                console=shown,
+                workers=workers,
+                threads=threads,
             )
         out.print(f"summary: {RunDir(parent).summary_json}", soft_wrap=True)
         return

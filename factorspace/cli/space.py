@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,15 +28,77 @@ def space(
     recipe: RecipeArg,
     set_: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    estimate: Annotated[
+        bool,
+        typer.Option(
+            "--estimate",
+            help="time a few real steps and print the whole search's (for a train recipe: the "
+            "re-training's) expected time and peak memory",
+        ),
+    ] = False,
+    device: Annotated[str, typer.Option(help="--estimate: auto, cpu, cuda or cuda:N")] = "auto",
+    steps: Annotated[int, typer.Option(min=1, help="--estimate: timed steps")] = 5,
+    genotype: Annotated[
+        str, typer.Option(help="--estimate of a train recipe: the genotype (file, run or zoo)")
+    ] = "darts_v2",
 ) -> None:
-    """Describe a recipe's space: factors, candidates, parameters, size, memory."""
+    """Describe a recipe's space: factors, candidates, parameters, size, memory.
+
+    With --estimate, also what the whole run will cost on --device (docs/performance.md); a
+    train recipe (recipes/train_cifar.yaml) gets the re-training's estimate only.
+    """
+    if estimate and is_train_recipe(recipe):
+        return print_training_estimate(recipe, set_ or [], device, steps, genotype, as_json)
     r = load_recipe(recipe, set_ or [])
+    cost = None
+    if estimate:  # first: its setup then pays the process's first-build costs, as a search does
+        from factorspace.estimate import estimate_search
+
+        with errors_located(recipe, set_ or []):
+            cost = estimate_search(r, device=device, steps=steps)
     with errors_located(recipe, set_ or []):
         summary = space_summary(r)
+    if cost is not None:
+        from dataclasses import asdict
+
+        summary["estimate"] = asdict(cost)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
     print_space(summary)
+    for line in cost.lines() if cost else []:
+        out.print(line)
+
+
+def is_train_recipe(path: Path) -> bool:
+    """A train recipe (``network``/``train`` sections) rather than a search recipe."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return False  # load_recipe reports it
+    return isinstance(data, dict) and "train" in data and "search" not in data
+
+
+def print_training_estimate(path, overrides, device, steps, genotype, as_json) -> None:
+    from dataclasses import asdict
+
+    from factorspace.estimate import estimate_training
+    from factorspace.genotype import resolve_genotype
+    from factorspace.retrain.recipe import load_train_recipe
+
+    r = load_train_recipe(path, overrides)
+    with errors_located(path, overrides):
+        cost = estimate_training(
+            resolve_genotype(genotype, registered=True), r, device=device, steps=steps
+        )
+    if as_json:
+        typer.echo(json.dumps({"genotype": genotype, "estimate": asdict(cost)}, indent=2))
+        return
+    out.print(f"{path}: re-training {genotype}")
+    for line in cost.lines():
+        out.print(line)
 
 
 def print_space(s: dict) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from factorspace.cli.app import EXIT_CODES, app, out, reports_errors
-from factorspace.cli.search import DeviceOpt
+from factorspace.cli.search import DeviceOpt, ThreadsOpt
 from factorspace.errors import FactorspaceError
 
 
@@ -36,6 +36,7 @@ def study(
             "gpus_per_node=1, timeout_min=1440); cluster=local runs the jobs here",
         ),
     ] = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Search, derive, re-train and evaluate every variant and seed; the same command resumes.
 
@@ -44,6 +45,7 @@ def study(
     """
     import yaml
 
+    from factorspace.run.threads import use_threads
     from factorspace.study import run_study
     from factorspace.study.load import load_study
     from factorspace.study.runner import collect_rows
@@ -66,6 +68,7 @@ def study(
         submitit_options=options,
         print_line=lambda line: out.print(line, soft_wrap=True),
         console=out if workers == 1 and launcher == "local" else None,
+        threads=use_threads(threads),
     )
     plots = plot_study(
         summary["variants"], collect_rows(spec, directory), directory / "summary", title=spec.name

@@ -19,6 +19,7 @@ from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_fil
 from factorspace.cli.search import (
     DeviceOpt,
     LogEveryOpt,
+    ThreadsOpt,
     check_same_as_recorded,
     refuse_run_dir,
     run_to_resume,
@@ -77,6 +78,7 @@ def train(
         ),
     ] = None,
     imports: ImportOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Re-train a genotype's network from scratch; leave a run directory with its checkpoint.
 
@@ -87,8 +89,10 @@ def train(
     from factorspace.retrain.recipe import load_train_recipe
     from factorspace.retrain.train import train as run_train
     from factorspace.run import distributed
+    from factorspace.run.threads import use_threads
 
     import_extensions(imports)
+    use_threads(threads)
     if max_steps is not None:
         set_ = [*(set_ or []), f"train.max_steps={max_steps}"]
     if resume and (

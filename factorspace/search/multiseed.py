@@ -11,8 +11,10 @@ and each choice of each factor was picked.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +22,11 @@ import torch
 from rich.console import Console
 
 from factorspace.derive import skip_count
-from factorspace.errors import FactorspaceError
+from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.genotype import CELL_TYPES, Genotype, load_genotype
 from factorspace.run.atomic import atomic_write_text, write_json
 from factorspace.run.rundir import MetricsLog, RunDir, csv_text, prepare_run_dir
+from factorspace.run.threads import available_cores, threads_per_worker
 from factorspace.schema import Recipe, SpaceConfig
 from factorspace.schema.space import ArgumentFactor
 from factorspace.search.loop import search
@@ -41,6 +44,8 @@ def search_seeds(
     device: str | torch.device = "auto",
     resume: bool = False,
     console: Console | None = None,
+    workers: int = 1,
+    threads: int | None = None,
 ) -> Path:
     """Search ``recipe`` once per seed and summarise the runs; returns the parent directory.
 
@@ -51,7 +56,12 @@ def search_seeds(
         device: as for :func:`~factorspace.search.search`.
         resume: continue in ``out``: finished seeds are kept, interrupted ones resumed, missing
             ones run.
-        console: where progress goes (``None``: silent).
+        console: where progress goes (``None``: silent; with ``workers`` above 1, one line per
+            finished seed).
+        workers: seeds searched at once, each in its own process with an equal share of the
+            cores (:func:`factorspace.run.threads.threads_per_worker`), never more threads in
+            all than the cores.
+        threads: the cores the seeds share (default: all this process may use).
 
     Example::
 
@@ -66,20 +76,57 @@ def search_seeds(
         raise FactorspaceError(f"seeds must be distinct and at least one: {seeds}")
     out = Path(out) if out else None
     parent = RunDir(prepare_run_dir(out, recipe.name or "search", resume, suffix="-seeds"))
+    todo = []
     for seed in seeds:
         run = parent.seed_run(seed)
         if resume and run.status() in FINISHED:
             if console is not None:
                 console.print(f"seed {seed}: finished already ({run.root})")
             continue
-        if console is not None:
-            console.rule(f"seed {seed}")
-        again = resume and run.record.exists()
-        search(recipe, out=run.root, device=device, seed=seed, resume=again, console=console)
+        todo.append((seed, run.root, resume and run.record.exists()))
+    if workers > 1 and len(todo) > 1:
+        per_worker = threads_per_worker(workers, available_cores(requested=threads))
+        _search_in_workers(recipe, todo, device, workers, per_worker, console)
+    else:
+        for seed, root, again in todo:
+            if console is not None:
+                console.rule(f"seed {seed}")
+            search(recipe, out=root, device=device, seed=seed, resume=again, console=console)
     summary = summarize(parent.root, recipe, seeds)
     write_json(parent.summary_json, summary)
     atomic_write_text(parent.summary_csv, summary_csv(summary))
     return parent.root
+
+
+def _search_in_workers(recipe, todo, device, workers: int, threads: int, console) -> None:
+    """Each ``(seed, run_dir, resume)`` of ``todo`` searched in a fresh process with ``threads``
+    threads, ``workers`` at a time (``spawn``: torch's threads are set before any work)."""
+    context = mp.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(_seed_worker, recipe, seed, str(root), device, again, threads): seed
+            for seed, root, again in todo
+        }
+        for future in as_completed(futures):
+            seed, error = futures[future], future.result()
+            if error is not None:
+                for f in futures:
+                    f.cancel()
+                kind = Interrupted if error.startswith("Interrupted") else FactorspaceError
+                raise kind(f"seed {seed}: {error.partition(': ')[2]}")
+            if console is not None:
+                console.print(f"seed {seed}: done ({threads} threads)")
+
+
+def _seed_worker(recipe, seed: int, root: str, device, resume: bool, threads: int) -> str | None:
+    """One seed's search in a worker process; its error as ``"Kind: message"`` (errors with
+    keyword arguments do not survive pickling), None when it finished."""
+    torch.set_num_threads(threads)
+    try:
+        search(recipe, out=root, device=device, seed=seed, resume=resume, console=None)
+    except FactorspaceError as e:
+        return f"{e.__class__.__name__}: {e}"
+    return None
 
 
 def parse_seeds(text: str) -> list[int]:

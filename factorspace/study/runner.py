@@ -15,11 +15,13 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from queue import Queue
 
 from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.run.atomic import atomic_write_text, write_json
+from factorspace.run.threads import available_cores, threads_per_worker, worker_env
 from factorspace.study.cell import finished_result, run_cell
 from factorspace.study.load import load_study
 from factorspace.study.results import (
@@ -30,7 +32,6 @@ from factorspace.study.results import (
     summarize,
 )
 from factorspace.study.schema import Study
-from factorspace.study.threads import available_cores, threads_per_worker, worker_env
 
 Cell = tuple[str, int]  # (variant, seed)
 
@@ -90,6 +91,7 @@ def run_study(
     submitit_options: dict | None = None,
     print_line: Callable[[str], None] = print,
     console=None,
+    threads: int | None = None,
 ) -> dict:
     """Run (or finish) every cell of the study; write and return its summary.
 
@@ -101,6 +103,8 @@ def run_study(
         launcher: ``local`` or ``submitit`` (one SLURM job per cell; ``submitit_options`` go
             to the executor's ``update_parameters``, ``cluster`` to its constructor).
         console: where an in-process cell's progress bars go (``workers`` 1, local).
+        threads: the cores the local workers share (default: all this process may use,
+            :func:`factorspace.run.threads.available_cores`).
     """
     study = load_study(study_path)
     out = Path(out) if out else Path("runs") / "studies" / study.name
@@ -115,7 +119,7 @@ def run_study(
                 todo.append((variant, seed))
             else:
                 progress.finished(row, earlier=True)
-        runner = {"local": _local, "submitit": _submitit}.get(launcher)
+        runner = {"local": partial(_local, threads=threads), "submitit": _submitit}.get(launcher)
         if runner is None:
             raise FactorspaceError(f"--launcher {launcher!r}: local or submitit")
         for row in runner(study_path, todo, out, device, workers, submitit_options or {}, console):
@@ -123,12 +127,14 @@ def run_study(
     return write_outputs(study, out)
 
 
-def _local(study_path, todo, out, device, workers, _options, console) -> Iterable[dict]:
+def _local(
+    study_path, todo, out, device, workers, _options, console, threads=None
+) -> Iterable[dict]:
     if workers <= 1:
         for variant, seed in todo:
             yield run_cell(study_path, variant, seed, out, device, console)
         return
-    threads = threads_per_worker(workers, available_cores())
+    threads = threads_per_worker(workers, available_cores(requested=threads))
     gpus = _gpu_count(device)
     slots: Queue[int] = Queue()
     for slot in range(workers):

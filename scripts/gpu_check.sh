@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The GPU check of issue 21: on a CUDA machine, in under 10 minutes,
+#   1. the tests marked `gpu` (tests/gpu: supernet forward/backward in fp32 and bf16,
+#      channels_last, the CPU-only kernels unused on CUDA, a search iteration and a tiny search
+#      on CUDA, two processes on NCCL when there are two GPUs);
+#   2. `factorspace bench` at the paper's settings (batch 64, 16 channels, 8 cells, 32x32),
+#      DARTS against A-DARTS, fp32 and bf16;
+# and writes one JSON with the GPU, each part's exit status and figures.
+#
+#   scripts/gpu_check.sh [OUT.json]      default: $OUT/gpu_check.json, else ./gpu_check.json
+#
+# Exit status: 0 every part passed; 1 a part failed (the JSON says which); 3 no CUDA device.
+# Run it from the repository root. docs/performance.md ("GPU check") says what it found.
+set -uo pipefail
+
+out="${1:-${OUT:+$OUT/gpu_check.json}}"
+out="${out:-gpu_check.json}"
+python="${PYTHON:-python}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+if ! "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+    echo "gpu_check: no CUDA device here (torch.cuda.is_available() is False); nothing run" >&2
+    exit 3
+fi
+started=$(date +%s)
+
+# 1. the gpu-marked tests (at most 4 minutes; then 2 x 2.5 for the bench: under 10 in all)
+timeout 240 "$python" -m pytest -q -m gpu tests/gpu -rs --junitxml="$work/junit.xml" \
+    >"$work/pytest.log" 2>&1
+pytest_rc=$?
+tail -n 15 "$work/pytest.log"
+
+# 2. the bench at the paper's settings (the recipes' own sizes), fp32 then bf16
+bench_rc=0
+for precision in fp32 bf16; do
+    timeout 150 "$python" -m factorspace bench recipes/darts_cifar.yaml recipes/adarts_cifar.yaml \
+        --device cuda --steps 5 --warmup 2 --set "search.precision=$precision" \
+        --out "$work/bench_$precision.json" >"$work/bench_$precision.log" 2>&1 || bench_rc=$?
+    tail -n 8 "$work/bench_$precision.log"
+done
+
+"$python" - "$work" "$out" "$pytest_rc" "$bench_rc" "$started" <<'PY'
+import json, subprocess, sys, time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import torch
+
+work, out, pytest_rc, bench_rc, started = sys.argv[1:]
+work = Path(work)
+tests = {"exit_status": int(pytest_rc)}
+if (work / "junit.xml").is_file():
+    root = ET.parse(work / "junit.xml").getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    counts = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+    tests.update(counts, passed=counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"])
+tests["log_tail"] = (work / "pytest.log").read_text().splitlines()[-15:]
+bench = {"exit_status": int(bench_rc)}
+for precision in ("fp32", "bf16"):
+    path = work / f"bench_{precision}.json"
+    bench[precision] = json.loads(path.read_text()) if path.is_file() else None
+    if bench[precision] is None:
+        bench[f"{precision}_log_tail"] = (work / f"bench_{precision}.log").read_text().splitlines()[-15:]
+try:
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+except OSError:
+    commit = None
+report = {
+    "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+    "torch": torch.__version__,
+    "cuda": torch.version.cuda,
+    "git_commit": commit,
+    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "seconds": round(time.time() - int(started), 1),
+    "tests": tests,
+    "bench": bench,
+    "passed": int(pytest_rc) == 0 and int(bench_rc) == 0,
+}
+Path(out).parent.mkdir(parents=True, exist_ok=True)
+Path(out).write_text(json.dumps(report, indent=2) + "\n")
+print(f"gpu_check: {'passed' if report['passed'] else 'FAILED'}; wrote {out}")
+sys.exit(0 if report["passed"] else 1)
+PY
