@@ -11,7 +11,17 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from factorspace.errors import FieldError, shown
 from factorspace.registry import ACTIVATIONS, OPERATORS
@@ -46,6 +56,23 @@ def _short(value: object, width: int = 40) -> str:
 
 RunName = Annotated[str, AfterValidator(_safe_run_name)]
 """A recipe's ``name``: a label and a directory name (no ``/``, printable, at most 100 chars)."""
+
+
+def _not_a_boolean(value: object) -> object:
+    """YAML reads ``yes``/``no``/``on``/``off``/``true``/``false`` as booleans, which Python would
+    take as 1 and 0: an operator argument is a number or a string, never a boolean."""
+    if isinstance(value, bool):
+        raise FieldError(
+            (),
+            f"{value} is a boolean (YAML reads yes, no, on, off, true and false as one), not an "
+            "argument value; write a number, or quote the word for a string",
+        )
+    return value
+
+
+ArgumentValue = Annotated[StrictInt | StrictFloat | StrictStr, BeforeValidator(_not_a_boolean)]
+"""An operator argument's value (a recipe's argument choice, a genotype's argument): an integer,
+a float or a string, each taken as written (``3`` stays an int, ``yes`` is refused)."""
 
 
 class Strict(BaseModel):
@@ -125,7 +152,7 @@ class InputFactor(RuledFactor):
 class ArgumentFactor(RuledFactor):
     role: Literal["argument"]
     name: Name
-    choices: list[int | float | str] = Field(min_length=1, description="values for the keyword")
+    choices: list[ArgumentValue] = Field(min_length=1, description="values for the keyword")
     keyword: Name | None = Field(None, description="constructor keyword (default: the name)")
     applies_to: Rule = Field(description="the operator choices whose constructor takes it")
 
