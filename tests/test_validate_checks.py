@@ -318,3 +318,35 @@ def test_an_absurd_optimizer_setting_in_the_file_names_its_line(tmp_path):
     error = refusal(path)
     assert (error.line, error.field) == (11, "search.weights.lr")
     assert error.message == "Input should be less than or equal to 10 (got 1e+300)"
+
+
+def test_an_operator_check_that_fails_is_reported_not_raised(tmp_path, monkeypatch):
+    """Found by the independent red-team corpus: a user's argument check is user code."""
+    (tmp_path / "broken_check_19.py").write_text(
+        "from factorspace.ops.primitives import sep_conv\n"
+        "from factorspace.registry import register_operator\n"
+        "def broken(value):\n"
+        "    raise RuntimeError('the check itself is broken')\n"
+        "@register_operator('broken_check_19', tags={'parameterized'},\n"
+        "                   arguments={'kernel_size': broken})\n"
+        "def make(channels, stride, affine, kernel_size=3):\n"
+        "    return sep_conv(channels, kernel_size, stride, affine)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def edit(data):
+        data["imports"] = ["broken_check_19"]
+        data["space"]["factors"][0]["choices"].append("broken_check_19")
+        data["space"]["factors"].append(
+            {**KERNEL_FACTOR, "applies_to": {"choices": ["broken_check_19"]}}
+        )
+
+    try:
+        error = refusal(recipe_with(tmp_path, edit))
+    finally:
+        OPERATORS.remove("broken_check_19")
+    assert (error.field, error.message) == (
+        "space.factors[2].choices[0]",
+        "operator 'broken_check_19': its check of kernel_size=3 failed: RuntimeError: the check "
+        "itself is broken",
+    )

@@ -106,9 +106,10 @@ def import_modules(names: list, path: Path, lines: dict[Loc, int]) -> None:
     for i, name in enumerate(names):
         try:
             importlib.import_module(str(name))
-        except Exception as e:  # any failure of user code is reported, never a traceback
+        except (Exception, SystemExit) as e:  # user code's failure, even sys.exit(): one line
+            what = f"it called sys.exit({e.code!r})" if isinstance(e, SystemExit) else str(e)
             raise RecipeError(
-                f"cannot import module {shown(name)}: {e.__class__.__name__}: {clip(str(e), 200)}",
+                f"cannot import module {shown(name)}: {e.__class__.__name__}: {clip(what, 200)}",
                 path=path,
                 line=lines.get(("imports", i)),
                 field=f"imports[{i}]",

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from factorspace.errors import FieldError, shown
+from factorspace.errors import FieldError, clip, shown
 from factorspace.registry import ACTIVATIONS, OPERATORS
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -309,9 +309,21 @@ def _check_argument(f: ArgumentFactor, i: int, op_factor: OperatorFactor) -> Non
                 "operators that do",
             )
         for j, choice in enumerate(f.choices):
-            reason = entry.argument_error(f.argument, choice)
+            reason = argument_refusal(entry, f.argument, choice)
             if reason is not None:
                 raise FieldError(("factors", i, "choices", j), reason)
+
+
+def argument_refusal(entry, keyword: str, value: object) -> str | None:
+    """Why the operator ``entry`` refuses ``keyword=value`` (its declaration, a user's check
+    function among them), or None; a check that itself fails is reported as such."""
+    try:
+        return entry.argument_error(keyword, value)
+    except Exception as e:  # a user's check function is user code: report it, never crash
+        return (
+            f"operator {entry.name!r}: its check of {keyword}={shown(value)} failed: "
+            f"{e.__class__.__name__}: {clip(str(e), 120)}"
+        )
 
 
 def applicable_operators(factor, op_factor: OperatorFactor) -> list[str]:
