@@ -66,6 +66,10 @@ CASES = [
      f"operator 'sep_conv': kernel_size=0 {ODD}"),
     ("kernel_yes", with_kernels(3, True), "space.factors[2].choices[1]",
      f"True {BOOLEAN}"),
+    ("kernel_list", with_kernels([3, 5]), "space.factors[2].choices[0]",
+     "[3, 5] is not an argument value; write one number or one string"),
+    ("kernel_null", with_kernels(3, None), "space.factors[2].choices[1]",
+     "None is not an argument value; write one number or one string"),
     # strict types: a bool or a float is not silently an integer
     ("cells_yes", setting("supernet", "cells", True), "supernet.cells",
      "Input should be a valid integer (got True)"),

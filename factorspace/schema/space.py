@@ -58,19 +58,24 @@ RunName = Annotated[str, AfterValidator(_safe_run_name)]
 """A recipe's ``name``: a label and a directory name (no ``/``, printable, at most 100 chars)."""
 
 
-def _not_a_boolean(value: object) -> object:
-    """YAML reads ``yes``/``no``/``on``/``off``/``true``/``false`` as booleans, which Python would
-    take as 1 and 0: an operator argument is a number or a string, never a boolean."""
+def _argument_scalar(value: object) -> object:
+    """An argument value is one number or string: YAML reads ``yes``/``no``/``on``/``off``/
+    ``true``/``false`` as booleans, which Python would take as 1 and 0, and a list, a mapping or
+    null is no value a constructor keyword takes."""
     if isinstance(value, bool):
         raise FieldError(
             (),
             f"{value} is a boolean (YAML reads yes, no, on, off, true and false as one), not an "
             "argument value; write a number, or quote the word for a string",
         )
+    if not isinstance(value, int | float | str):
+        raise FieldError(
+            (), f"{shown(value)} is not an argument value; write one number or one string"
+        )
     return value
 
 
-ArgumentValue = Annotated[StrictInt | StrictFloat | StrictStr, BeforeValidator(_not_a_boolean)]
+ArgumentValue = Annotated[StrictInt | StrictFloat | StrictStr, BeforeValidator(_argument_scalar)]
 """An operator argument's value (a recipe's argument choice, a genotype's argument): an integer,
 a float or a string, each taken as written (``3`` stays an int, ``yes`` is refused)."""
 
