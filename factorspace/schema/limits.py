@@ -27,6 +27,7 @@ from factorspace.schema.space import applicable_operators as _applicable
 DEFAULT_MEMORY = 128 * 2**30  # 128 GiB: about one H200 (141 GB); one --set raises it
 TENSORS_PER_CANDIDATE = 3  # leaf outputs per computed operator: a sep_conv keeps 7, a pool 1
 TENSORS_PER_TRAIN_EDGE = 8  # a sep_conv: two (ReLU, depthwise, pointwise, BN) stacks
+TRAIN_WEIGHTS_PER_EDGE = 2  # a sep_conv's weights: two pointwise C x C convs (depthwise: small)
 TRAIN_NODES, TRAIN_EDGES = 4, 8  # DARTS's cell: 4 intermediate nodes, 2 inputs each
 BYTES_PER_WEIGHT = 12  # fp32 weight, gradient and SGD momentum
 FLOAT_BYTES = 4
@@ -60,6 +61,7 @@ class Sizes:
     partial_channels: int
     classes: int
     edges: int | None = None  # edges per cell; None: the supernet's, every pair (DARTS)
+    weights_per_edge: int | None = None  # C x C weights per edge; None: one per kept tensor
 
 
 def tensors_per_edge(space: SpaceConfig) -> int:
@@ -100,7 +102,7 @@ def memory_bytes(sizes: Sizes, per_edge: int) -> int:
         pixels = side * side
         activations += n * edges * (per_edge * mixed + c) * pixels
         activations += n * (sizes.nodes + 2) * c * pixels  # the preprocessed inputs and nodes
-        weights += n * edges * per_edge * mixed * mixed  # ~ a pointwise conv per kept tensor
+        weights += n * edges * (sizes.weights_per_edge or per_edge) * mixed * mixed
     weights += sizes.nodes * c * sizes.classes  # the classifier on the last cell's output
     total = sizes.batch_size * activations * FLOAT_BYTES + weights * BYTES_PER_WEIGHT
     return int(min(total, 2**80))  # a number, however absurd the sizes
@@ -116,6 +118,7 @@ def train_sizes(
         cells=cells,
         nodes=TRAIN_NODES,
         edges=TRAIN_EDGES,
+        weights_per_edge=TRAIN_WEIGHTS_PER_EDGE,
         image_size=image_size,
         batch_size=batch_size,
         reductions=(cells // 3, 2 * cells // 3),
@@ -144,9 +147,16 @@ def memory_driver(sizes: Sizes, per_edge: int, reference: Reference) -> tuple[st
     return best
 
 
-def check_memory(sizes: Sizes, per_edge: int, limit: int, reference: Reference, what: str) -> None:
+def check_memory(
+    sizes: Sizes,
+    per_edge: int,
+    limit: int,
+    reference: Reference,
+    what: str,
+    remedy: str = " or raise the limit with --set limits.memory=...",
+) -> None:
     """Raise a :class:`FieldError` at the field that drives the estimate when it is above
-    ``limit``; ``what`` says what the estimate counts."""
+    ``limit``; ``what`` says what the estimate counts, ``remedy`` ends the message."""
     need = memory_bytes(sizes, per_edge)
     if need <= limit:
         return
@@ -156,8 +166,7 @@ def check_memory(sizes: Sizes, per_edge: int, limit: int, reference: Reference, 
     raise FieldError(
         field,
         f"{what} needs about {human(need)} ({_counted(what)}; {per_edge} tensors per edge and "
-        f"channel), above limits.memory = {human(limit)}; reduce {'.'.join(field)}{value} or "
-        "raise the limit with --set limits.memory=...",
+        f"channel), above limits.memory = {human(limit)}; reduce {'.'.join(field)}{value}{remedy}",
     )
 
 

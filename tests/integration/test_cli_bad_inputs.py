@@ -231,3 +231,14 @@ def test_a_usage_error_exits_2_without_a_traceback(command):
     assert result.exit_code == 2
     assert "Traceback" not in result.output + result.stderr
     assert "No such option: --no-such-option" in result.output + result.stderr
+
+
+@pytest.mark.parametrize(("option", "value"), [("--cells", 10**5), ("--channels", 10**5)])
+def test_info_refuses_a_network_too_large_to_build(option, value):
+    """Found probing the commands: info built a terabyte network until the allocator failed."""
+    result = CliRunner().invoke(app, ["info", "darts_v2", option, str(value)])
+    assert result.exit_code == 2 and "Traceback" not in result.output + result.stderr
+    assert result.stderr.startswith(f"error: {option}: the network needs about ")
+    assert result.stderr.rstrip().endswith(
+        f"above limits.memory = 128 GiB; reduce {option} ({value})"
+    )
