@@ -270,3 +270,45 @@ def test_set_with_a_part_too_long_for_an_index_is_a_key(tmp_path):
     data = {"a": {}}
     assert apply_override(data, "a." + "9" * 5000 + "=1", tmp_path / "r.yaml") == ("a", "9" * 5000)
     assert data == {"a": {"9" * 5000: 1}}
+
+
+# Found by the independent red-team corpus (issue 19, /work/redteam19 outside the repository).
+@pytest.mark.parametrize(
+    ("text", "line", "field", "message"),
+    [
+        (
+            "space:\n  factors:\n    - choices: !!set {relu, swish}\n",
+            3,
+            "space.factors[0].choices",
+            "a YAML set (!!set) has no order, which the choices need; write a list: [a, b]",
+        ),
+        (
+            "name: !!binary aGVsbG8=\nspace: {}\n",
+            1,
+            "name",
+            "a binary value (!!binary) is not text; write the value itself",
+        ),
+    ],
+)
+def test_unordered_or_binary_yaml_values_are_refused(tmp_path, text, line, field, message):
+    with pytest.raises(fs.RecipeError) as info:
+        fs.load_recipe(write(tmp_path, text))
+    assert (info.value.line, info.value.field, info.value.message) == (line, field, message)
+
+
+@pytest.mark.parametrize(
+    ("module", "says"),
+    [
+        ("import sys\nsys.exit(3)\n", "SystemExit: it called sys.exit(3)"),
+        ("raise SystemExit('bye')\n", "SystemExit: it called sys.exit('bye')"),
+    ],
+)
+def test_an_imported_module_that_exits_is_one_located_message(tmp_path, monkeypatch, module, says):
+    (tmp_path / "exits_19.py").write_text(module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(__import__("sys").modules, "exits_19", raising=False)
+    path = write(tmp_path, "imports: [exits_19]\nspace: {}\n")
+    with pytest.raises(fs.RecipeError) as info:
+        fs.load_recipe(path)
+    assert (info.value.line, info.value.field) == (1, "imports[0]")
+    assert info.value.message == f"cannot import module 'exits_19': {says}"

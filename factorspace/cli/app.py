@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -123,15 +124,28 @@ EXIT_CODES = (
 )
 
 
+DEVICE_NAME = re.compile(r"auto|cpu|cuda(:\d+)?")  # what factorspace.run.device resolves
+
+
+def checked_device(device: object) -> None:
+    """Refuse a ``--device`` other than auto, cpu, cuda or cuda:N before anything starts (torch
+    accepts mps, xla or meta and fails later)."""
+    if isinstance(device, str) and not DEVICE_NAME.fullmatch(device):
+        raise FactorspaceError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
+
+
 def reports_errors(command):
     """Turn bad input into one clear message and exit code 2, never a traceback.
 
-    A run stopped by Ctrl-C or SIGTERM (its checkpoint written) exits 130 instead: resumable.
+    A file system error (``--out`` under a file, a full disk, no permission) is one such
+    message too. A run stopped by Ctrl-C or SIGTERM (its checkpoint written) exits 130
+    instead: resumable.
     """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
+            checked_device(kwargs.get("device"))
             return command(*args, **kwargs)
         except Interrupted as e:
             err.print(labelled("interrupted", "bold yellow", e), soft_wrap=True)
@@ -141,6 +155,10 @@ def reports_errors(command):
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except FactorspaceError as e:
             err.print(labelled("error", "bold red", e), soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OSError as e:
+            where = f"{e.filename}: " if e.filename else ""
+            err.print(labelled("error", "bold red", f"{where}{e.strerror or e}"), soft_wrap=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper

@@ -334,6 +334,31 @@ def _is_train_run(path: Path) -> bool:
         return False
 
 
+def _fits_in_memory(dataset: str, sizes: dict) -> None:
+    """Refuse ``--channels``/``--cells`` whose network (weights and one image) would need more
+    than the default ``limits.memory``, before building it (the estimate of a train recipe)."""
+    from factorspace.errors import FieldError
+    from factorspace.retrain.info import RESOLUTION
+    from factorspace.schema.limits import (
+        DEFAULT_MEMORY,
+        TENSORS_PER_TRAIN_EDGE,
+        check_memory,
+        train_sizes,
+    )
+    from factorspace.schema.train import USUAL_SIZES, network_defaults
+
+    net = {**network_defaults(dataset), **sizes}
+    if not all(isinstance(net[k], int) and net[k] >= 1 for k in ("channels", "cells")):
+        return  # NetworkConfig refuses them
+    side, imagenet = RESOLUTION[dataset], dataset == "imagenet"
+    shape = train_sizes(net["channels"], net["cells"], side, 1, net["classes"], imagenet)
+    reference = {k: ((f"--{k}",), USUAL_SIZES[dataset][k]) for k in ("channels", "cells")}
+    try:
+        check_memory(shape, TENSORS_PER_TRAIN_EDGE, DEFAULT_MEMORY, reference, "the network", "")
+    except FieldError as e:
+        raise FactorspaceError(f"{e.loc[0]}: {e.message}") from None
+
+
 def _is_checkpoint(path: Path) -> bool:
     if path.is_dir():
         return RunDir(path).checkpoint.is_file()
@@ -342,6 +367,7 @@ def _is_checkpoint(path: Path) -> bool:
 
 def _checked(build, genotype, dataset: str, sizes: dict):
     """``build(genotype, dataset, **sizes)``, an unknown operator or bad size reported as input."""
+    _fits_in_memory(dataset, sizes)
     try:
         return build(genotype, dataset, **sizes)
     except KeyError as e:

@@ -20,7 +20,13 @@ from pathlib import Path
 from factorspace.errors import FieldError, RecipeError, format_loc
 from factorspace.genotype.model import CELL_TYPES, Genotype, GenotypeCell, GenotypeEdge
 from factorspace.registry import ACTIVATIONS, OPERATORS
-from factorspace.schema.space import ArgumentFactor, InputFactor, SpaceConfig, did_you_mean
+from factorspace.schema.space import (
+    ArgumentFactor,
+    InputFactor,
+    SpaceConfig,
+    argument_refusal,
+    did_you_mean,
+)
 from factorspace.space import Space
 
 
@@ -77,7 +83,7 @@ def _check_registered(edge: GenotypeEdge, loc: tuple) -> None:
             raise FieldError(
                 (*loc, "arguments", keyword), f"operator {edge.op!r} takes no argument {keyword!r}"
             )
-        reason = entry.argument_error(keyword, value)
+        reason = argument_refusal(entry, keyword, value)
         if reason is not None:
             raise FieldError((*loc, "arguments", keyword), reason)
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from factorspace.schema.space import Strict
+from factorspace.schema.space import ArgumentValue, Strict
 
 GENOTYPE_FORMAT = "factorspace.genotype"
 GENOTYPE_VERSION = 1
@@ -29,7 +29,7 @@ class GenotypeEdge(Strict):
         default_factory=dict,
         description="input-role factor -> activation, applied in this order before the operator",
     )
-    arguments: dict[str, int | float | str] = Field(
+    arguments: dict[str, ArgumentValue] = Field(
         default_factory=dict, description="constructor keyword -> value (argument-role factors)"
     )
 

@@ -194,6 +194,15 @@ def _unreadable(e: yaml.reader.ReaderError, text: str, path: Path) -> RecipeErro
     return RecipeError(message, path=path, line=line)
 
 
+# YAML types that construct what no recipe, genotype or study field means: a set's order is
+# the hash order (it would differ from run to run), bytes are not text.
+UNORDERED_OR_BYTES = {
+    "tag:yaml.org,2002:set": "a YAML set (!!set) has no order, which the choices need; write a "
+    "list: [a, b]",
+    "tag:yaml.org,2002:binary": "a binary value (!!binary) is not text; write the value itself",
+}
+
+
 class _Walk:
     """One pass over the node tree: lines, duplicate keys, depth, recursion and expansion."""
 
@@ -222,6 +231,8 @@ class _Walk:
             return
         if depth > MAX_DEPTH:
             self.refuse(f"nested more than {MAX_DEPTH} levels deep", line, loc[:1])
+        if node.tag in UNORDERED_OR_BYTES:
+            self.refuse(UNORDERED_OR_BYTES[node.tag], line, loc)
         self.first[key], before = loc, self.total
         self.count(1, line, loc)
         self.open.add(key)

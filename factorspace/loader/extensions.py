@@ -43,9 +43,10 @@ def import_extension(spec: str, *, folders: Sequence[str | Path] = ()) -> Extens
     """
     try:
         return _import_extension(str(spec).strip(), [Path(f) for f in folders])
-    except Exception as e:  # any failure of user code is reported, never a traceback
+    except (Exception, SystemExit) as e:  # user code's failure, even sys.exit(): one line
+        what = f"it called sys.exit({e.code!r})" if isinstance(e, SystemExit) else str(e)
         raise FactorspaceError(
-            f"cannot import module {shown(spec)}: {e.__class__.__name__}: {clip(str(e), 200)}"
+            f"cannot import module {shown(spec)}: {e.__class__.__name__}: {clip(what, 200)}"
         ) from None
 
 

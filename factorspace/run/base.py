@@ -83,10 +83,10 @@ class Run:
         try:
             if self.paths.status() != "running":
                 return
-            if isinstance(error, Exception):
-                self.set_status("failed", error=failure_reason(error))
-            else:
+            if isinstance(error, KeyboardInterrupt):
                 self.set_status("interrupted")
+            else:  # any other error, SystemExit from user code among them
+                self.set_status("failed", error=failure_reason(error))
         except (OSError, ValueError):
             pass
 

@@ -1,16 +1,26 @@
-"""Checkpoints: ``torch.save`` written atomically behind a checksum, read back with errors a user
-can act on.
+"""Checkpoints: ``torch.save`` written atomically behind a checksum, with the run's records it
+depends on, read back with errors a user can act on.
 
-A checkpoint file is one header line, ``factorspace-checkpoint sha256=HEX``, then the bytes of
-``torch.save(state)``; :func:`load_checkpoint` refuses bytes whose SHA-256 is not the header's
-(a flipped bit, an edit), naming the file. A file without the header (written before it existed)
-is read unchecked.
+A checkpoint file is one header line, ``factorspace-checkpoint sha256=HEX``, then the body: an
+optional records block, ``records LENGTH`` and a newline followed by LENGTH bytes (the run's
+record files as they were at the save, zlib-compressed JSON), then the bytes of
+``torch.save(state)``. HEX is the SHA-256 of the whole body, so :func:`load_checkpoint` refuses a
+flipped bit or an edit anywhere in it, naming the file. A file without the header (written
+before it existed) is read unchecked; one without a records block (written before records were
+kept, or outside a run directory) has no records to check.
+
+The records (:data:`RECORD_GLOBS`: the per-epoch architecture and genotype files, a
+re-training's genotype) are what a resume continues from besides the state: on resume
+:func:`restore_records` rewrites any that went missing or changed from the checkpoint's copy,
+as the metrics rows are rewritten from the checkpoint's (``factorspace.run.base``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
+import zlib
 from pathlib import Path
 
 import torch
@@ -20,15 +30,22 @@ from factorspace.run.atomic import atomic_write_bytes
 
 MAGIC = b"factorspace-checkpoint sha256="
 HEADER_LENGTH = len(MAGIC) + 64 + 1  # the hex digest and a newline
+RECORDS_TAG = b"records "
+CHECKPOINTS_DIR = "checkpoints"  # a run's checkpoint is RUN_DIR/checkpoints/last.pt (RunDir)
+RECORD_GLOBS = ("genotype.json", "arch/epoch_*.json", "genotypes/epoch_*.json")
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    """Write ``state`` to ``path``; a kill at any moment keeps the last whole checkpoint."""
+def save_checkpoint(path: Path, state: dict, run_dir: Path | None = None) -> None:
+    """Write ``state`` to ``path`` with the records of ``run_dir`` (default: the run directory
+    of a ``RUN_DIR/checkpoints/...`` path; none elsewhere); a kill at any moment keeps the last
+    whole checkpoint."""
+    path = Path(path)
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    payload = buffer.getvalue()
-    header = MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n"
-    atomic_write_bytes(path, header + payload)
+    root = run_dir if run_dir is not None else run_dir_of(path)
+    body = records_block(read_records(root) if root is not None else {}) + buffer.getvalue()
+    header = MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n"
+    atomic_write_bytes(path, header + body)
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -38,13 +55,7 @@ def load_checkpoint(path: Path) -> dict:
         FactorspaceError: no such file, a checksum that does not match, or a truncated or
             corrupt file.
     """
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise FactorspaceError(f"{path}: no checkpoint to resume from") from None
-    except OSError as e:
-        raise FactorspaceError(f"{path}: cannot read the checkpoint ({e.strerror})") from None
-    payload = checked_payload(path, data)
+    _, payload = split_body(path, checked_payload(path, read_checkpoint(path)))
     try:
         return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
     except Exception as e:  # truncated or corrupt file
@@ -52,6 +63,107 @@ def load_checkpoint(path: Path) -> dict:
             f"{path}: not a readable checkpoint ({e.__class__.__name__}); "
             "it may be truncated or corrupt"
         ) from None
+
+
+def checkpoint_records(path: Path) -> dict[str, bytes] | None:
+    """The record files the checkpoint at ``path`` kept (path relative to the run directory ->
+    content); ``None`` for a checkpoint that kept none (older, or written outside a run).
+
+    Raises:
+        FactorspaceError: as :func:`load_checkpoint`.
+    """
+    records, _ = split_body(path, checked_payload(path, read_checkpoint(path)))
+    return records
+
+
+def restore_records(run_dir: Path, checkpoint: Path) -> list[str]:
+    """Rewrite the records of ``run_dir`` that are missing or differ from ``checkpoint``'s
+    copies; one line per file saying what was wrong (empty when every record agrees, or the
+    checkpoint kept none). Files the checkpoint did not keep (written after it) are left.
+
+    Raises:
+        FactorspaceError: as :func:`load_checkpoint`; a record that cannot be written back.
+    """
+    records = checkpoint_records(checkpoint) or {}
+    notes = []
+    for name, content in sorted(records.items()):
+        target = Path(run_dir) / name
+        problem = record_problem(target, content)
+        if problem is None:
+            continue
+        try:
+            atomic_write_bytes(target, content)
+        except OSError as e:
+            raise FactorspaceError(
+                f"{target}: {problem} and cannot be rewritten from the checkpoint {checkpoint} "
+                f"({e.strerror}); cannot --resume"
+            ) from None
+        notes.append(f"{target}: {problem}; rewritten from the checkpoint {checkpoint}")
+    return notes
+
+
+def record_problem(target: Path, content: bytes) -> str | None:
+    """What is wrong with the record ``target`` against the checkpoint's ``content``; None: right."""
+    if target.is_symlink():
+        return "a link, not the run's file"
+    if not target.exists():
+        return "missing"
+    try:
+        on_disk = target.read_bytes()
+    except OSError as e:
+        return f"unreadable ({e.strerror})"
+    return None if on_disk == content else "differs from the checkpoint's copy"
+
+
+def run_dir_of(path: Path) -> Path | None:
+    """The run directory of a checkpoint at ``RUN_DIR/checkpoints/NAME``; None elsewhere."""
+    return path.parent.parent if path.parent.name == CHECKPOINTS_DIR else None
+
+
+def read_records(run_dir: Path) -> dict[str, bytes]:
+    """The record files in ``run_dir`` (:data:`RECORD_GLOBS`), by path relative to it."""
+    records = {}
+    for pattern in RECORD_GLOBS:
+        for file in sorted(Path(run_dir).glob(pattern)):
+            if file.is_file() and not file.is_symlink():
+                records[file.relative_to(run_dir).as_posix()] = file.read_bytes()
+    return records
+
+
+def records_block(records: dict[str, bytes]) -> bytes:
+    """``records LENGTH\\n`` and the compressed records; nothing when there are none."""
+    if not records:
+        return b""
+    text = json.dumps({k: v.decode("latin-1") for k, v in records.items()})  # any bytes
+    blob = zlib.compress(text.encode("utf-8"))
+    return RECORDS_TAG + str(len(blob)).encode() + b"\n" + blob
+
+
+def split_body(path: Path, body: bytes) -> tuple[dict[str, bytes] | None, bytes]:
+    """A checked body's records (None if it has none) and its ``torch.save`` payload."""
+    if not body.startswith(RECORDS_TAG):
+        return None, body
+    line_end = body.find(b"\n")
+    try:
+        length = int(body[len(RECORDS_TAG) : line_end])
+        blob = body[line_end + 1 : line_end + 1 + length]
+        text = zlib.decompress(blob).decode("utf-8")
+        records = {k: v.encode("latin-1") for k, v in json.loads(text).items()}
+    except (ValueError, zlib.error, AttributeError) as e:
+        raise FactorspaceError(
+            f"{path}: not a readable checkpoint (its records: {e.__class__.__name__}); "
+            "it may be truncated or corrupt"
+        ) from None
+    return records, body[line_end + 1 + length :]
+
+
+def read_checkpoint(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FactorspaceError(f"{path}: no checkpoint to resume from") from None
+    except OSError as e:
+        raise FactorspaceError(f"{path}: cannot read the checkpoint ({e.strerror})") from None
 
 
 def checked_payload(path: Path, data: bytes) -> bytes:

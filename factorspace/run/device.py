@@ -23,6 +23,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
         device = torch.device(device)
     except RuntimeError:
         raise FactorspaceError(f"--device {device}: expected auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):  # mps, xla, meta: not supported by the kernels here
+        raise FactorspaceError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise FactorspaceError("--device cuda: no CUDA device is available here")
     return device

@@ -1,16 +1,44 @@
-"""Resuming a run: only with the recipe that made it."""
+"""Resuming a run: only with the recipe that made it, and with the records its checkpoint
+depends on as the checkpoint kept them."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import yaml
 
 from factorspace.errors import FactorspaceError
+from factorspace.run.checkpoint import restore_records
 from factorspace.run.rundir import RunDir
 
 
-def check_same_recipe(run_dir: Path, resolved: dict) -> None:
+class RecordsRestored(UserWarning):
+    """A resume found a record file (``arch/epoch_NNN.json``, ``genotypes/...``, a re-training's
+    ``genotype.json``) missing or changed, and rewrote it from the checkpoint."""
+
+
+def check_resumable(run_dir: Path, resolved: dict) -> None:
+    """Refuse to resume ``run_dir`` with a recipe other than the one it recorded; then put back
+    the record files its checkpoint depends on where they are missing or differ from the
+    checkpoint's copies, each said by a :class:`RecordsRestored` warning.
+
+    Raises:
+        FactorspaceError: another recipe; an unreadable checkpoint; a record that cannot be
+            written back.
+    """
+    check_recorded_recipe(run_dir, resolved)
+    checkpoint = RunDir(run_dir).checkpoint
+    if not checkpoint.exists():  # nothing to resume from: the run starts again (rundir)
+        return
+    for note in restore_records(run_dir, checkpoint):
+        warnings.warn(note, RecordsRestored, stacklevel=2)
+
+
+check_same_recipe = check_resumable  # the name the search and the re-training call it by
+
+
+def check_recorded_recipe(run_dir: Path, resolved: dict) -> None:
     """Refuse to resume ``run_dir`` with a recipe other than the one it recorded."""
     path = RunDir(run_dir).recipe
     try:

@@ -6,21 +6,29 @@ search step in fp32, the outputs every computed candidate keeps for the backward
 :data:`TENSORS_PER_CANDIDATE` tensors of the edge's size) over the batch, the cells' inputs and
 nodes, and the weights with their gradients and SGD momentum. It is an order of magnitude, not a
 measurement: ``factorspace space`` measures one image's activations with a forward pass.
+
+A train recipe has no genotype, so its estimate assumes DARTS's cell (4 nodes of 2 edges, each
+a sep_conv, the operator that keeps the most: :data:`TENSORS_PER_TRAIN_EDGE`) at the network's
+channels, cells, batch and image size.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import ByteSize, Field
 
+from factorspace.errors import FieldError
 from factorspace.registry import OPERATORS
 from factorspace.schema.space import ArgumentFactor, InputFactor, SpaceConfig, Strict
 from factorspace.schema.space import applicable_operators as _applicable
 
 DEFAULT_MEMORY = 128 * 2**30  # 128 GiB: about one H200 (141 GB); one --set raises it
 TENSORS_PER_CANDIDATE = 3  # leaf outputs per computed operator: a sep_conv keeps 7, a pool 1
+TENSORS_PER_TRAIN_EDGE = 8  # a sep_conv: two (ReLU, depthwise, pointwise, BN) stacks
+TRAIN_WEIGHTS_PER_EDGE = 2  # a sep_conv's weights: two pointwise C x C convs (depthwise: small)
+TRAIN_NODES, TRAIN_EDGES = 4, 8  # DARTS's cell: 4 intermediate nodes, 2 inputs each
 BYTES_PER_WEIGHT = 12  # fp32 weight, gradient and SGD momentum
 FLOAT_BYTES = 4
 
@@ -30,8 +38,9 @@ class LimitsConfig(Strict):
 
     memory: ByteSize = Field(
         ByteSize(DEFAULT_MEMORY),
-        description="refuse a search whose estimated memory (supernet weights and one batch's "
-        "activations, fp32, summed over a torchrun's processes: the batch is global) is above "
+        description="refuse a run whose estimated memory (the network's weights and one batch's "
+        "activations, fp32, summed over a torchrun's processes: the batch is global; a search's "
+        "supernet, a re-training's DARTS-shaped network) is above "
         "this; bytes or a size such as 64GiB or 200GB (default 128 GiB; "
         "`--set limits.memory=400GiB` raises it)",
     )
@@ -51,6 +60,8 @@ class Sizes:
     stem_multiplier: int
     partial_channels: int
     classes: int
+    edges: int | None = None  # edges per cell; None: the supernet's, every pair (DARTS)
+    weights_per_edge: int | None = None  # C x C weights per edge; None: one per kept tensor
 
 
 def tensors_per_edge(space: SpaceConfig) -> int:
@@ -76,7 +87,7 @@ def memory_bytes(sizes: Sizes, per_edge: int) -> int:
     :func:`tensors_per_edge`."""
     side = sizes.image_size / 2**sizes.stem_halvings
     c = sizes.channels
-    edges = 2 * sizes.nodes + sizes.nodes * (sizes.nodes - 1) // 2
+    edges = sizes.edges or 2 * sizes.nodes + sizes.nodes * (sizes.nodes - 1) // 2
     activations = sizes.stem_multiplier * c * sizes.image_size**2  # the stem's output
     weights = 0
     # Cells between two reductions cost the same: sum them by segment, so that the estimate
@@ -91,10 +102,78 @@ def memory_bytes(sizes: Sizes, per_edge: int) -> int:
         pixels = side * side
         activations += n * edges * (per_edge * mixed + c) * pixels
         activations += n * (sizes.nodes + 2) * c * pixels  # the preprocessed inputs and nodes
-        weights += n * edges * per_edge * mixed * mixed  # ~ a pointwise conv per kept tensor
+        weights += n * edges * (sizes.weights_per_edge or per_edge) * mixed * mixed
     weights += sizes.nodes * c * sizes.classes  # the classifier on the last cell's output
     total = sizes.batch_size * activations * FLOAT_BYTES + weights * BYTES_PER_WEIGHT
     return int(min(total, 2**80))  # a number, however absurd the sizes
+
+
+def train_sizes(
+    channels: int, cells: int, image_size: int, batch_size: int, classes: int, imagenet: bool
+) -> Sizes:
+    """The sizes of a re-trained network of DARTS's cell (``retrain.network``: reductions at
+    1/3 and 2/3 of the depth; the ImageNet stem halves the input three times)."""
+    return Sizes(
+        channels=channels,
+        cells=cells,
+        nodes=TRAIN_NODES,
+        edges=TRAIN_EDGES,
+        weights_per_edge=TRAIN_WEIGHTS_PER_EDGE,
+        image_size=image_size,
+        batch_size=batch_size,
+        reductions=(cells // 3, 2 * cells // 3),
+        stem_halvings=3 if imagenet else 0,
+        stem_multiplier=1 if imagenet else 3,
+        partial_channels=1,
+        classes=classes,
+    )
+
+
+Reference = dict[str, tuple[tuple[str, ...], int]]
+"""Size name -> (its field in the recipe, a usual value): what :func:`memory_driver` compares."""
+
+
+def memory_driver(sizes: Sizes, per_edge: int, reference: Reference) -> tuple[str, ...]:
+    """The field whose usual value would shrink the estimate most; ``("space", "factors")``
+    when no size is above its usual value (the candidates per edge drive it)."""
+    need = memory_bytes(sizes, per_edge)
+    best, saved = ("space", "factors"), 0
+    for name, (loc, usual) in reference.items():
+        if getattr(sizes, name) <= usual:
+            continue
+        smaller = memory_bytes(replace(sizes, **{name: usual}), per_edge)
+        if need - smaller > saved:
+            best, saved = loc, need - smaller
+    return best
+
+
+def check_memory(
+    sizes: Sizes,
+    per_edge: int,
+    limit: int,
+    reference: Reference,
+    what: str,
+    remedy: str = " or raise the limit with --set limits.memory=...",
+) -> None:
+    """Raise a :class:`FieldError` at the field that drives the estimate when it is above
+    ``limit``; ``what`` says what the estimate counts, ``remedy`` ends the message."""
+    need = memory_bytes(sizes, per_edge)
+    if need <= limit:
+        return
+    field = memory_driver(sizes, per_edge, reference)
+    names = {loc: name for name, (loc, _) in reference.items()}
+    value = f" ({getattr(sizes, names[field])})" if field in names else ""
+    raise FieldError(
+        field,
+        f"{what} needs about {human(need)} ({_counted(what)}; {per_edge} tensors per edge and "
+        f"channel), above limits.memory = {human(limit)}; reduce {'.'.join(field)}{value}{remedy}",
+    )
+
+
+def _counted(what: str) -> str:
+    if what == "the search":
+        return "supernet weights and one batch's activations, fp32"
+    return f"weights and one batch's activations, fp32, with DARTS's cell of {TRAIN_EDGES} edges"
 
 
 def human(n: float) -> str:

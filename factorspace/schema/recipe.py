@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
-from factorspace.schema.limits import LimitsConfig, Sizes, human, memory_bytes, tensors_per_edge
+from factorspace.schema.limits import LimitsConfig, Sizes, check_memory, tensors_per_edge
+from factorspace.schema.limits import memory_driver as limits_memory_driver
 from factorspace.schema.network import EDGE_GROUP, SupernetConfig
 from factorspace.schema.relaxation import check_relaxation_overrides
 from factorspace.schema.search import SearchConfig, operator_group
@@ -88,19 +87,9 @@ class Recipe(Strict):
 
     @model_validator(mode="after")
     def _fits_in_memory(self) -> Recipe:
-        sizes, per_edge = search_sizes(self), tensors_per_edge(self.space)
-        need, limit = memory_bytes(sizes, per_edge), int(self.limits.memory)
-        if need > limit:
-            field = memory_driver(sizes, per_edge)
-            value = getattr(sizes, field[-1] if field[-1] != "factors" else "nodes")
-            shown = f" ({value})" if field[-1] != "factors" else ""
-            raise FieldError(
-                field,
-                f"the search needs about {human(need)} (supernet weights and one batch's "
-                f"activations, fp32; {per_edge} tensors per edge and channel), above "
-                f"limits.memory = {human(limit)}; reduce {'.'.join(field)}{shown} or raise the "
-                "limit with --set limits.memory=...",
-            )
+        reference = {name: (loc, _default(loc)) for name, loc in SIZE_FIELDS.items()}
+        per_edge = tensors_per_edge(self.space)
+        check_memory(search_sizes(self), per_edge, self.limits.memory, reference, "the search")
         return self
 
 
@@ -135,18 +124,10 @@ def search_sizes(recipe: Recipe) -> Sizes:
 
 
 def memory_driver(sizes: Sizes, per_edge: int) -> tuple[str, ...]:
-    """The field whose default would shrink the estimate most; the space's factors when no
-    size is above its default (the candidates per edge drive it)."""
-    need = memory_bytes(sizes, per_edge)
-    best, saved = ("space", "factors"), 0
-    for name, loc in SIZE_FIELDS.items():
-        default = _default(loc)
-        if getattr(sizes, name) <= default:
-            continue
-        smaller = memory_bytes(replace(sizes, **{name: default}), per_edge)
-        if need - smaller > saved:
-            best, saved = loc, need - smaller
-    return best
+    """The search field whose default would shrink the estimate most (see
+    :func:`factorspace.schema.limits.memory_driver`)."""
+    reference = {name: (loc, _default(loc)) for name, loc in SIZE_FIELDS.items()}
+    return limits_memory_driver(sizes, per_edge, reference)
 
 
 def _default(loc: tuple[str, ...]) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
@@ -24,14 +24,36 @@ MAX_SEED = 2**63 - 1  # torch.manual_seed takes a 64-bit integer
 Seed = Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
 Beta = Annotated[float, Field(ge=0, lt=1)]  # Adam's decay rates: 1 never forgets, NaN at step 1
 
+# Sane bounds on optimizer settings, so that a typo (1e300, 5 for 5e-4) is refused by `validate`
+# rather than found as a non-finite step mid-run. Far above any published value: DARTS's SGD lr
+# is 0.025-0.1 (large-batch ImageNet goes to a few units), its Adam lr 3e-4-6e-3, weight decay
+# 3e-4-1e-3. NaN and infinity are refused everywhere (Strict's allow_inf_nan=False).
+MAX_SGD_LR = 10.0
+MAX_ADAM_LR = 1.0
+MAX_WEIGHT_DECAY = 1.0
+
+
+def sgd_lr_field(default: float, description: str = "") -> Any:
+    """An SGD learning rate field: in (0, MAX_SGD_LR]."""
+    return Field(default, gt=0, le=MAX_SGD_LR, description=_bounded(description, MAX_SGD_LR))
+
+
+def weight_decay_field(default: float, description: str = "") -> Any:
+    """A weight-decay field: in [0, MAX_WEIGHT_DECAY]."""
+    return Field(default, ge=0, le=MAX_WEIGHT_DECAY, description=_bounded(description, 1.0))
+
+
+def _bounded(description: str, bound: float) -> str:
+    return f"{description}{'; ' if description else ''}at most {bound:g}"
+
 
 class WeightOptimizer(Strict):
     """SGD with cosine annealing for the supernet weights (paper's CIFAR search settings)."""
 
-    lr: float = Field(0.05, gt=0)
-    lr_min: float = Field(0.001, ge=0, description="cosine annealing floor")
-    momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(3e-4, ge=0)
+    lr: float = sgd_lr_field(0.05, "peak learning rate (the paper: 0.05)")
+    lr_min: float = Field(0.001, ge=0, description="cosine annealing floor, at most lr")
+    momentum: float = Field(0.9, ge=0, lt=1, description="in [0, 1)")
+    weight_decay: float = weight_decay_field(3e-4)
     grad_clip: float | None = Field(5.0, gt=0, description="gradient-norm clip; null: off")
 
     @model_validator(mode="after")
@@ -47,9 +69,14 @@ class WeightOptimizer(Strict):
 class ArchOptimizer(Strict):
     """Adam for one factor's architecture parameters (paper: lr 6e-4, betas (0.5, 0.999))."""
 
-    lr: float = Field(6e-4, gt=0)
+    lr: float = Field(
+        6e-4,
+        gt=0,
+        le=MAX_ADAM_LR,
+        description=_bounded("Adam learning rate (the paper: 6e-4)", MAX_ADAM_LR),
+    )
     betas: tuple[Beta, Beta] = Field((0.5, 0.999), description="each in [0, 1)")
-    weight_decay: float = Field(1e-3, ge=0)
+    weight_decay: float = weight_decay_field(1e-3)
     frozen: StrictBool = Field(False, description="keep this factor's parameters fixed (Config-A)")
     init_from: Path | None = Field(
         None, description="a run directory or arch checkpoint whose values for this factor to load"

@@ -11,9 +11,19 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
-from factorspace.errors import FieldError, shown
+from factorspace.errors import FieldError, clip, shown
 from factorspace.registry import ACTIVATIONS, OPERATORS
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -46,6 +56,28 @@ def _short(value: object, width: int = 40) -> str:
 
 RunName = Annotated[str, AfterValidator(_safe_run_name)]
 """A recipe's ``name``: a label and a directory name (no ``/``, printable, at most 100 chars)."""
+
+
+def _argument_scalar(value: object) -> object:
+    """An argument value is one number or string: YAML reads ``yes``/``no``/``on``/``off``/
+    ``true``/``false`` as booleans, which Python would take as 1 and 0, and a list, a mapping or
+    null is no value a constructor keyword takes."""
+    if isinstance(value, bool):
+        raise FieldError(
+            (),
+            f"{value} is a boolean (YAML reads yes, no, on, off, true and false as one), not an "
+            "argument value; write a number, or quote the word for a string",
+        )
+    if not isinstance(value, int | float | str):
+        raise FieldError(
+            (), f"{shown(value)} is not an argument value; write one number or one string"
+        )
+    return value
+
+
+ArgumentValue = Annotated[StrictInt | StrictFloat | StrictStr, BeforeValidator(_argument_scalar)]
+"""An operator argument's value (a recipe's argument choice, a genotype's argument): an integer,
+a float or a string, each taken as written (``3`` stays an int, ``yes`` is refused)."""
 
 
 class Strict(BaseModel):
@@ -125,7 +157,7 @@ class InputFactor(RuledFactor):
 class ArgumentFactor(RuledFactor):
     role: Literal["argument"]
     name: Name
-    choices: list[int | float | str] = Field(min_length=1, description="values for the keyword")
+    choices: list[ArgumentValue] = Field(min_length=1, description="values for the keyword")
     keyword: Name | None = Field(None, description="constructor keyword (default: the name)")
     applies_to: Rule = Field(description="the operator choices whose constructor takes it")
 
@@ -282,9 +314,21 @@ def _check_argument(f: ArgumentFactor, i: int, op_factor: OperatorFactor) -> Non
                 "operators that do",
             )
         for j, choice in enumerate(f.choices):
-            reason = entry.argument_error(f.argument, choice)
+            reason = argument_refusal(entry, f.argument, choice)
             if reason is not None:
                 raise FieldError(("factors", i, "choices", j), reason)
+
+
+def argument_refusal(entry, keyword: str, value: object) -> str | None:
+    """Why the operator ``entry`` refuses ``keyword=value`` (its declaration, a user's check
+    function among them), or None; a check that itself fails is reported as such."""
+    try:
+        return entry.argument_error(keyword, value)
+    except Exception as e:  # a user's check function is user code: report it, never crash
+        return (
+            f"operator {entry.name!r}: its check of {keyword}={shown(value)} failed: "
+            f"{e.__class__.__name__}: {clip(str(e), 120)}"
+        )
 
 
 def applicable_operators(factor, op_factor: OperatorFactor) -> list[str]:

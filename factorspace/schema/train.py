@@ -16,7 +16,13 @@ from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
-from factorspace.schema.search import Precision, Seed
+from factorspace.schema.limits import (
+    TENSORS_PER_TRAIN_EDGE,
+    LimitsConfig,
+    check_memory,
+    train_sizes,
+)
+from factorspace.schema.search import Precision, Seed, sgd_lr_field, weight_decay_field
 from factorspace.schema.space import RunName, Strict, did_you_mean
 
 Dataset = Literal["cifar10", "imagenet"]
@@ -77,10 +83,10 @@ class TrainConfig(Strict):
     batch_size: StrictInt = Field(
         96, ge=1, description="DARTS: 96; the paper: CIFAR-10 128, ImageNet 512"
     )
-    lr: float = Field(0.025, gt=0, description="peak learning rate (DARTS: 0.025)")
-    lr_min: float = Field(0.0, ge=0, description="where the cosine ends (DARTS: 0)")
-    momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(3e-4, ge=0, description="on every weight, as DARTS")
+    lr: float = sgd_lr_field(0.025, "peak learning rate (DARTS: 0.025)")
+    lr_min: float = Field(0.0, ge=0, description="where the cosine ends (DARTS: 0), at most lr")
+    momentum: float = Field(0.9, ge=0, lt=1, description="in [0, 1)")
+    weight_decay: float = weight_decay_field(3e-4, "on every weight, as DARTS")
     grad_clip: float | None = Field(5.0, gt=0, description="gradient-norm clip; null: off")
     warmup_epochs: StrictInt = Field(
         0, ge=0, description="epochs whose lr rises linearly to `lr` ((epoch + 1) / warmup_epochs)"
@@ -129,6 +135,27 @@ class TrainConfig(Strict):
         return self
 
 
+# The fields that scale a re-training's memory estimate, and DARTS's values (cnn/train.py,
+# cnn/train_imagenet.py), against which the field that drives an estimate is found.
+TRAIN_SIZE_FIELDS = {
+    "channels": ("network", "channels"),
+    "cells": ("network", "cells"),
+    "image_size": ("data", "image_size"),
+    "batch_size": ("train", "batch_size"),
+    "classes": ("network", "classes"),
+}
+USUAL_SIZES = {
+    "cifar10": {"channels": 36, "cells": 20, "image_size": 32, "batch_size": 96, "classes": 10},
+    "imagenet": {
+        "channels": 48,
+        "cells": 14,
+        "image_size": 224,
+        "batch_size": 128,
+        "classes": 1000,
+    },
+}
+
+
 class TrainRecipe(Strict):
     """Everything a re-training needs but the genotype (``recipes/train_cifar.yaml``)."""
 
@@ -141,6 +168,18 @@ class TrainRecipe(Strict):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     data: DataConfig = Field(default_factory=DataConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> TrainRecipe:
+        net, batch, side = self.network, self.train.batch_size, self.data.image_size
+        imagenet = net.dataset == "imagenet"
+        sizes = train_sizes(net.channels, net.cells, side, batch, net.classes, imagenet)
+        usual = USUAL_SIZES[net.dataset]
+        reference = {name: (loc, usual[name]) for name, loc in TRAIN_SIZE_FIELDS.items()}
+        limit = self.limits.memory
+        check_memory(sizes, TENSORS_PER_TRAIN_EDGE, limit, reference, "the re-training")
+        return self
 
     @model_validator(mode="after")
     def _whole_training_split(self) -> TrainRecipe:

@@ -202,10 +202,12 @@ def test_a_weight_learning_rate_blow_up_names_the_weights(tmp_path, order, step)
     output overflows, which used to be reported as a non-finite gradient of 'op'."""
     run_dir = tmp_path / "run"
     recipe = tiny_recipe(
-        "search.epochs=1",
-        "search.weights.lr=1e30",
-        "search.weights.grad_clip=null",
-        f"search.step_order={order}",
+        "search.epochs=1", "search.weights.grad_clip=null", f"search.step_order={order}"
+    )
+    # validate refuses an lr above 10 (schema.search.MAX_SGD_LR): the blow-up is set past it
+    weights = recipe.search.weights.model_copy(update={"lr": 1e30})
+    recipe = recipe.model_copy(
+        update={"search": recipe.search.model_copy(update={"weights": weights})}
     )
     with one_thread(), pytest.raises(fs.FactorspaceError) as info:
         search(recipe, out=run_dir, device="cpu")

@@ -1,0 +1,51 @@
+"""A search resumed after its per-epoch records were deleted or edited puts them back from the
+checkpoint, says so, and ends as the uninterrupted run."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from factorspace.run.resume import RecordsRestored
+from factorspace.run.rundir import RunDir
+from factorspace.search import Interrupted, optim, search
+from tests.search.tiny import assert_same_alphas, final_alphas, one_thread, tiny_recipe
+
+
+def ctrl_c_at(monkeypatch, call: int) -> None:
+    """Ctrl-C during the weight step ``call`` (10 per epoch)."""
+    original, calls = optim.weight_step, []
+
+    def weight_step_with_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(optim, "weight_step", weight_step_with_ctrl_c)
+
+
+def test_deleted_and_edited_epoch_records_are_put_back_on_resume(tmp_path, monkeypatch):
+    reference = RunDir(tmp_path / "reference")
+    with one_thread():
+        search(tiny_recipe(), out=reference.root, device="cpu")
+    paths = RunDir(tmp_path / "run")
+    ctrl_c_at(monkeypatch, 13)  # in epoch 2: the checkpoint holds epoch 1's records
+    with one_thread(), pytest.raises(Interrupted):
+        search(tiny_recipe(), out=paths.root, device="cpu")
+    monkeypatch.undo()
+    paths.arch(1).unlink()
+    paths.epoch_genotype(1).write_text("{}")
+    with one_thread(), pytest.warns(RecordsRestored) as said:
+        search(tiny_recipe(), out=paths.root, device="cpu", resume=True)
+    assert [str(w.message) for w in said] == [
+        f"{paths.arch(1)}: missing; rewritten from the checkpoint {paths.checkpoint}",
+        f"{paths.epoch_genotype(1)}: differs from the checkpoint's copy; rewritten from the "
+        f"checkpoint {paths.checkpoint}",
+    ]
+    for epoch in (1, 2):
+        assert paths.arch(epoch).read_text() == reference.arch(epoch).read_text().replace(
+            str(reference.root), str(paths.root)
+        )
+    assert_same_alphas(final_alphas(paths.root), final_alphas(reference.root))
