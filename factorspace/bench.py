@@ -210,7 +210,7 @@ def bench(
             queue = ctx.Queue()
             proc = ctx.Process(target=_child, args=(queue, args))
             proc.start()
-            status, payload = queue.get()
+            status, payload = _child_result(queue, proc)
             proc.join()
             if status == "error":
                 from factorspace.errors import FactorspaceError
@@ -224,3 +224,16 @@ def bench(
         for key in ("forward_backward_s", "step_s", "peak_memory_mib"):
             row[f"{key}_ratio"] = row[key] / base[key] if base[key] else float("nan")
     return rows
+
+
+def _child_result(queue, proc, poll_s: float = 5.0) -> tuple[str, object]:
+    """The isolated child's ``(status, payload)``, or an error if it died without one (the OOM
+    killer, a signal): ``queue.get()`` alone would wait forever."""
+    import queue as queues
+
+    while True:
+        try:
+            return queue.get(timeout=poll_s)
+        except queues.Empty:
+            if not proc.is_alive():
+                return "error", f"the measuring process died (exit code {proc.exitcode})"

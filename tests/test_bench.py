@@ -95,3 +95,23 @@ def test_profile_script_writes_the_operators_of_one_step(tmp_path):
     ops = {r["operator"]: int(r["calls"]) for r in rows}
     assert ops.get("aten::mkldnn_convolution", 0) > 0  # the supernet's convolutions ran
     assert all(float(r["self_s"]) >= 0 for r in rows)
+
+
+def test_an_isolated_measurement_whose_process_dies_is_an_error_not_a_hang():
+    import queue as queues
+
+    from factorspace.bench import _child_result
+
+    class Dead:
+        exitcode = -9  # killed, e.g. by the OOM killer, before it put a result
+
+        def is_alive(self):
+            return False
+
+    assert _child_result(queues.Queue(), Dead(), poll_s=0.01) == (
+        "error",
+        "the measuring process died (exit code -9)",
+    )
+    answered = queues.Queue()
+    answered.put(("ok", {"x": 1}))
+    assert _child_result(answered, Dead(), poll_s=0.01) == ("ok", {"x": 1})
