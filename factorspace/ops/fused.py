@@ -1,0 +1,205 @@
+"""Eq. 2's mixed activation, ``sum_k w_k * act_k(x)``, at the memory cost of one tensor.
+
+Computed by autograd, the mix keeps every activation's output (and some of their inputs) for the
+backward pass: about nine tensors the size of the edge input, per edge. :func:`fused_mix` keeps
+only ``x``, ``w`` and the activations' learned parameters, and recomputes in the backward pass:
+
+* ``dL/dx = g * sum_k w_k * act_k'(x)``,
+* ``dL/dw_k = sum(g * act_k(x))``,
+* ``dL/dp = sum(g * w_k * d act_k / dp)`` for a learned parameter ``p`` of ``act_k``,
+
+``g`` being the gradient of the mix. Both passes go over the batch in chunks small enough to stay
+in cache, so each activation's temporaries never reach main memory: one pass over memory each way.
+
+An activation takes part when it has a :class:`FusedForm`: its module defines
+``fused_form(self) -> FusedForm`` or its exact type is in :data:`FUSED_FORMS`
+(:mod:`factorspace.ops.fused_forms` fills it for the nine registered activations). Activations
+without one are computed by autograd as before, and added to the fused part.
+
+The fused form changes the order of floating-point operations of the backward pass, so losses
+differ from autograd's at rounding level: ``supernet.fused_activation`` selects it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+# Elements per chunk: a chunk, its gradient and a few temporaries stay within a core's 1 MiB L2
+# (measured on this project's CPU: 2**16 and 2**18 equally fast, 2**14 and whole tensors slower).
+CHUNK_ELEMENTS = 2**16
+
+
+@dataclass(frozen=True)
+class FusedForm:
+    """An elementwise activation as plain functions of ``x`` and ``tensors``.
+
+    ``value(x, *tensors)`` is the activation, ``derivative(x, *tensors)`` its derivative in
+    ``x``; ``grads(x, g, *tensors)`` the gradients of ``sum(g * value)`` for each of
+    ``tensors`` (``None`` for those that need none); ``tensors`` are the module's learned
+    parameters and any state its forward drew (RReLU's random slopes)."""
+
+    value: Callable[..., torch.Tensor]
+    derivative: Callable[..., torch.Tensor]
+    tensors: tuple[torch.Tensor, ...] = ()
+    grads: Callable[..., tuple[torch.Tensor | None, ...]] | None = None
+
+
+FUSED_FORMS: dict[type, Callable[[nn.Module, torch.Tensor], FusedForm]] = {}
+"""Exact module type -> ``form(module, x)``: the fused form of a torch module (subclasses may
+compute something else, so they are not matched)."""
+
+
+def register_fused_form(module_type: type):
+    """Declare ``form(module, x) -> FusedForm`` as the fused form of ``module_type``'s modules."""
+
+    def decorate(form: Callable[[nn.Module, torch.Tensor], FusedForm]):
+        if module_type in FUSED_FORMS:
+            raise ValueError(f"a fused form of {module_type.__name__} is already registered")
+        FUSED_FORMS[module_type] = form
+        return form
+
+    return decorate
+
+
+def fused_form(module: nn.Module, x: torch.Tensor) -> FusedForm | None:
+    """``module``'s fused form on input ``x``, ``None`` when it declares none.
+
+    Called once per forward, in the activations' order: a form that draws random numbers
+    (RReLU's slopes) draws them here, where autograd's forward would."""
+    declared = getattr(module, "fused_form", None)
+    if callable(declared):
+        return declared(x)
+    form = FUSED_FORMS.get(type(module))
+    return None if form is None else form(module, x)
+
+
+def fused_mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module]) -> torch.Tensor:
+    """Eq. 2, ``sum_k w[k] * transforms[k](x)``, saving only ``x`` for the backward pass where
+    the transforms have fused forms (:class:`_FusedMix`); the others as autograd computes them."""
+    if x.dim() == 0:  # the chunks are rows of the first axis
+        return _add_all([w[k] * t(x) for k, t in enumerate(transforms)])
+    forms, plain = [], []
+    for k, t in enumerate(transforms):  # in order: a form may draw random numbers, as t(x) does
+        form = fused_form(t, x)
+        if form is None:
+            plain.append(w[k] * t(x))
+        else:
+            forms.append((k, form))
+    if not forms:
+        return _add_all(plain)
+    index = torch.tensor([k for k, _ in forms], device=w.device)
+    w_fused = w if len(forms) == len(transforms) else w.index_select(0, index)
+    spec = tuple((f.value, f.derivative, f.grads, len(f.tensors)) for _, f in forms)
+    tensors = [t for _, f in forms for t in f.tensors]
+    out = _FusedMix.apply(x, w_fused, spec, *tensors)
+    return _add_all([out, *plain])
+
+
+def _add_all(terms: list[torch.Tensor]) -> torch.Tensor:
+    out = terms[0]
+    for t in terms[1:]:
+        out = out + t
+    return out
+
+
+def _chunks(x: torch.Tensor) -> list[tuple[int, int]]:
+    """``[start, stop)`` ranges of ``x``'s first axis of about :data:`CHUNK_ELEMENTS` each."""
+    rows = max(1, CHUNK_ELEMENTS // max(x[0].numel(), 1))
+    return [(i, min(i + rows, x.shape[0])) for i in range(0, x.shape[0], rows)]
+
+
+def _split(spec, tensors) -> list[tuple[torch.Tensor, ...]]:
+    """The tensors of each form, in ``spec`` order."""
+    out, i = [], 0
+    for *_, n in spec:
+        out.append(tuple(tensors[i : i + n]))
+        i += n
+    return out
+
+
+def _rows(ts, start: int, stop: int, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``ts`` for the rows ``start:stop`` of ``x``: a tensor shaped as ``x`` (elementwise state:
+    RReLU's slopes) is cut to those rows; parameters are whole."""
+    return tuple(t[start:stop] if t.shape == x.shape else t for t in ts)
+
+
+class _FusedMix(torch.autograd.Function):
+    """Forward: per chunk, the values and derivatives of every activation, weighted and summed
+    into the output and into ``slope = sum_k w_k act_k'(x)``, the one tensor kept besides ``x``.
+    Backward: ``g * slope``; the values are recomputed only for the weights' gradient."""
+
+    @staticmethod
+    def forward(ctx, x, w, spec, *tensors):
+        per_form = _split(spec, tensors)
+        out = torch.empty_like(x)
+        slope = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        ws = w.unbind(0)
+        for start, stop in _chunks(x):
+            xc, acc, dacc = x[start:stop], None, None
+            for (value, derivative, *_), wk, ts in zip(spec, ws, per_form, strict=True):
+                tc = _rows(ts, start, stop, x)
+                v = value(xc, *tc)
+                if slope is not None:
+                    dacc = _accumulate(dacc, wk, derivative(xc, v, *tc))
+                acc = _accumulate(acc, wk, v)
+            out[start:stop].copy_(acc)
+            if slope is not None:
+                slope[start:stop].copy_(dacc)
+        ctx.spec = spec
+        ctx.save_for_backward(x, w, slope, *tensors)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, w, slope, *tensors = ctx.saved_tensors
+        spec, per_form = ctx.spec, _split(ctx.spec, tensors)
+        need_w, need_t = ctx.needs_input_grad[1], ctx.needs_input_grad[3:]
+        grad = grad.contiguous(memory_format=memory_format(x))
+        grad_x = grad * slope if ctx.needs_input_grad[0] else None
+        grad_w: list[torch.Tensor | None] = [None] * len(spec)
+        grad_t: list[torch.Tensor | None] = [None] * len(tensors)
+        if not need_w and not any(need_t):
+            return grad_x, None, None, *grad_t
+        ws = w.unbind(0)
+        for start, stop in _chunks(x):
+            xc, gc = x[start:stop], grad[start:stop]
+            offset = 0
+            for k, ((value, _, grads, n), ts) in enumerate(zip(spec, per_form, strict=True)):
+                tc = _rows(ts, start, stop, x)
+                if need_w:  # dL/dw_k = sum(g * act_k(x))
+                    grad_w[k] = _plus(grad_w[k], torch.dot(_flat(gc), _flat(value(xc, *tc))))
+                if grads is not None and any(need_t[offset : offset + n]):
+                    for i, g in enumerate(grads(xc, gc * ws[k], *tc)):
+                        if g is not None and need_t[offset + i]:
+                            grad_t[offset + i] = _plus(grad_t[offset + i], g)
+                offset += n
+        return grad_x, torch.stack(grad_w) if need_w else None, None, *grad_t
+
+
+def _accumulate(total: torch.Tensor | None, w: torch.Tensor, term: torch.Tensor) -> torch.Tensor:
+    """``total + w * term``, in place in ``total`` (a temporary of this chunk)."""
+    return w * term if total is None else total.add_(w * term)
+
+
+def _flat(t: torch.Tensor) -> torch.Tensor:
+    """A 1-D view of a dense tensor in memory order (its elements, in some order)."""
+    if memory_format(t) is torch.channels_last:
+        return t.permute(0, 2, 3, 1).reshape(-1)
+    return t.reshape(-1)
+
+
+def _plus(total: torch.Tensor | None, term: torch.Tensor) -> torch.Tensor:
+    return term if total is None else total + term
+
+
+def memory_format(x: torch.Tensor) -> torch.memory_format:
+    """channels_last for a 4-D tensor laid out so (and not also contiguous), else contiguous."""
+    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
