@@ -81,7 +81,7 @@ def fused_form(module: nn.Module, x: torch.Tensor) -> FusedForm | None:
 def fused_mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module]) -> torch.Tensor:
     """Eq. 2, ``sum_k w[k] * transforms[k](x)``, saving only ``x`` for the backward pass where
     the transforms have fused forms (:class:`_FusedMix`); the others as autograd computes them."""
-    if x.dim() == 0:  # the chunks are rows of the first axis
+    if x.dim() == 0 or x.dtype != w.dtype:  # chunks are rows; autocast: as autograd computes
         return _add_all([w[k] * t(x) for k, t in enumerate(transforms)])
     forms, plain = [], []
     for k, t in enumerate(transforms):  # in order: a form may draw random numbers, as t(x) does
@@ -96,7 +96,10 @@ def fused_mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module])
     w_fused = w if len(forms) == len(transforms) else w.index_select(0, index)
     spec = tuple((f.value, f.derivative, f.grads, len(f.tensors)) for _, f in forms)
     tensors = [t for _, f in forms for t in f.tensors]
-    out = _FusedMix.apply(x, w_fused, spec, *tensors)
+    if torch.is_grad_enabled():
+        out = _FusedMix.apply(x, w_fused, spec, *tensors)
+    else:  # nothing to keep for a backward pass
+        out, _ = _mixed(x, w_fused, spec, tensors, with_slope=False)
     return _add_all([out, *plain])
 
 
@@ -108,7 +111,10 @@ def _add_all(terms: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _chunks(x: torch.Tensor) -> list[tuple[int, int]]:
-    """``[start, stop)`` ranges of ``x``'s first axis of about :data:`CHUNK_ELEMENTS` each."""
+    """``[start, stop)`` ranges of ``x``'s first axis of about :data:`CHUNK_ELEMENTS` each on
+    CPU; one range elsewhere (on a GPU each chunk would cost kernel launches, not cache)."""
+    if x.device.type != "cpu":
+        return [(0, x.shape[0])]
     rows = max(1, CHUNK_ELEMENTS // max(x[0].numel(), 1))
     return [(i, min(i + rows, x.shape[0])) for i in range(0, x.shape[0], rows)]
 
@@ -128,6 +134,26 @@ def _rows(ts, start: int, stop: int, x: torch.Tensor) -> tuple[torch.Tensor, ...
     return tuple(t[start:stop] if t.shape == x.shape else t for t in ts)
 
 
+def _mixed(x, w, spec, tensors, with_slope: bool):
+    """``(sum_k w_k act_k(x), sum_k w_k act_k'(x) or None)``, chunk by chunk."""
+    per_form = _split(spec, tensors)
+    out = torch.empty_like(x)
+    slope = torch.empty_like(x) if with_slope else None
+    ws = w.unbind(0)
+    for start, stop in _chunks(x):
+        xc, acc, dacc = x[start:stop], None, None
+        for (value, derivative, *_), wk, ts in zip(spec, ws, per_form, strict=True):
+            tc = _rows(ts, start, stop, x)
+            v = value(xc, *tc)
+            if with_slope:
+                dacc = _accumulate(dacc, wk, derivative(xc, v, *tc))
+            acc = _accumulate(acc, wk, v)
+        out[start:stop].copy_(acc)
+        if with_slope:
+            slope[start:stop].copy_(dacc)
+    return out, slope
+
+
 class _FusedMix(torch.autograd.Function):
     """Forward: per chunk, the values and derivatives of every activation, weighted and summed
     into the output and into ``slope = sum_k w_k act_k'(x)``, the one tensor kept besides ``x``.
@@ -135,21 +161,7 @@ class _FusedMix(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, w, spec, *tensors):
-        per_form = _split(spec, tensors)
-        out = torch.empty_like(x)
-        slope = torch.empty_like(x) if ctx.needs_input_grad[0] else None
-        ws = w.unbind(0)
-        for start, stop in _chunks(x):
-            xc, acc, dacc = x[start:stop], None, None
-            for (value, derivative, *_), wk, ts in zip(spec, ws, per_form, strict=True):
-                tc = _rows(ts, start, stop, x)
-                v = value(xc, *tc)
-                if slope is not None:
-                    dacc = _accumulate(dacc, wk, derivative(xc, v, *tc))
-                acc = _accumulate(acc, wk, v)
-            out[start:stop].copy_(acc)
-            if slope is not None:
-                slope[start:stop].copy_(dacc)
+        out, slope = _mixed(x, w, spec, tensors, ctx.needs_input_grad[0])
         ctx.spec = spec
         ctx.save_for_backward(x, w, slope, *tensors)
         return out
@@ -200,6 +212,10 @@ def _plus(total: torch.Tensor | None, term: torch.Tensor) -> torch.Tensor:
 
 def memory_format(x: torch.Tensor) -> torch.memory_format:
     """channels_last for a 4-D tensor laid out so (and not also contiguous), else contiguous."""
-    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+    if (
+        x.dim() == 4
+        and x.is_contiguous(memory_format=torch.channels_last)
+        and not x.is_contiguous()
+    ):
         return torch.channels_last
     return torch.contiguous_format
