@@ -135,23 +135,30 @@ def _rows(ts, start: int, stop: int, x: torch.Tensor) -> tuple[torch.Tensor, ...
 
 
 def _mixed(x, w, spec, tensors, with_slope: bool):
-    """``(sum_k w_k act_k(x), sum_k w_k act_k'(x) or None)``, chunk by chunk."""
+    """``(sum_k w_k act_k(x), sum_k w_k act_k'(x) or None)``, chunk by chunk, each sum
+    accumulated in place in its output's rows."""
     per_form = _split(spec, tensors)
     out = torch.empty_like(x)
     slope = torch.empty_like(x) if with_slope else None
     ws = w.unbind(0)
     for start, stop in _chunks(x):
-        xc, acc, dacc = x[start:stop], None, None
-        for (value, derivative, *_), wk, ts in zip(spec, ws, per_form, strict=True):
+        xc, oc = x[start:stop], out[start:stop]
+        sc = slope[start:stop] if with_slope else None
+        for k, ((value, derivative, *_), wk, ts) in enumerate(zip(spec, ws, per_form, strict=True)):
             tc = _rows(ts, start, stop, x)
             v = value(xc, *tc)
             if with_slope:
-                dacc = _accumulate(dacc, wk, derivative(xc, v, *tc))
-            acc = _accumulate(acc, wk, v)
-        out[start:stop].copy_(acc)
-        if with_slope:
-            slope[start:stop].copy_(dacc)
+                _accumulate(sc, k, wk, derivative(xc, v, *tc))
+            _accumulate(oc, k, wk, v)
     return out, slope
+
+
+def _accumulate(total: torch.Tensor, k: int, w: torch.Tensor, term: torch.Tensor) -> None:
+    """``total = w * term`` for the first term (``k == 0``), else ``total += w * term``."""
+    if k == 0:
+        torch.mul(term, w, out=total)
+    else:
+        total.addcmul_(term, w)
 
 
 class _FusedMix(torch.autograd.Function):
@@ -192,11 +199,6 @@ class _FusedMix(torch.autograd.Function):
                             grad_t[offset + i] = _plus(grad_t[offset + i], g)
                 offset += n
         return grad_x, torch.stack(grad_w) if need_w else None, None, *grad_t
-
-
-def _accumulate(total: torch.Tensor | None, w: torch.Tensor, term: torch.Tensor) -> torch.Tensor:
-    """``total + w * term``, in place in ``total`` (a temporary of this chunk)."""
-    return w * term if total is None else total.add_(w * term)
 
 
 def _flat(t: torch.Tensor) -> torch.Tensor:
