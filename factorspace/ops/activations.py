@@ -69,19 +69,23 @@ def _elu(x: torch.Tensor, alpha: float, scale: float = 1.0, input_scale: float =
     computed as ``scale * (relu(x) + alpha * (exp(input_scale * min(x, 0)) - 1))`` (equal: the
     second term is 0 where x > 0) with ``exp(.) - 1`` where torch uses ``expm1``: vectorised
     ops, about 10x faster on this CPU than torch's ELU loop; equal to rounding."""
-    e = torch.exp(x.clamp(max=0).mul_(input_scale)).sub_(1).mul_(alpha)
-    v = e.add_(torch.relu(x))
+    negative = x.clamp(max=0)
+    e = torch.exp(negative if input_scale == 1 else negative.mul_(input_scale)).sub_(1)
+    v = (e if alpha == 1 else e.mul_(alpha)).add_(torch.relu(x))
     return v.mul_(scale) if scale != 1.0 else v
 
 
 def _elu_derivative(x: torch.Tensor, v: torch.Tensor, alpha: float, scale: float = 1.0):
-    """``scale`` where x > 0, else ``scale * alpha * exp(x)``, which is ``v + scale * alpha``."""
-    return v.clamp(max=0).add_(scale * alpha).add_(_step(x).mul_(scale - scale * alpha))
+    """``scale`` where x > 0, else ``scale * alpha * exp(x)``, which is ``v + scale * alpha``:
+    ``min(v, 0) + scale * alpha``, plus ``scale - scale * alpha`` where x > 0 (none if equal)."""
+    d = v.clamp(max=0).add_(scale * alpha)
+    return d if scale == scale * alpha else d.add_(_step(x).mul_(scale - scale * alpha))
 
 
 def _celu_derivative(v: torch.Tensor, alpha: float) -> torch.Tensor:
     """1 where x > 0, else ``exp(x / alpha) = v / alpha + 1``: ``min(v, 0) / alpha + 1``."""
-    return v.clamp(max=0).div_(alpha).add_(1)
+    d = v.clamp(max=0)
+    return (d if alpha == 1 else d.div_(alpha)).add_(1)
 
 
 def _channel_view(weight: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -108,7 +112,7 @@ def _relu_form(m: nn.ReLU, x: torch.Tensor) -> FusedForm:
 @register_fused_form(nn.ReLU6)
 def _relu6_form(m: nn.ReLU6, x: torch.Tensor) -> FusedForm:
     # hardtanh(0, 6)'s backward passes the gradient strictly inside (0, 6)
-    return FusedForm(F.relu6, lambda x, v: _step(x).mul_(_step(6 - x)))
+    return FusedForm(F.relu6, lambda x, v: _step((6 - x).mul_(x)))  # x (6 - x) > 0
 
 
 @register_fused_form(nn.LeakyReLU)

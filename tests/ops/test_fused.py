@@ -226,3 +226,13 @@ def test_the_fused_mix_keeps_the_input_and_one_slope_tensor():
     small = len(NAMES) + sum(p.numel() for m in modules for p in m.parameters())
     assert _saved_elements(fused_mix, x, w, modules) <= 3 * x.numel() + small
     assert _saved_elements(mix, x, w, modules) >= len(NAMES) * x.numel()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_derivatives_at_the_kinks_are_torchs(name):
+    """At 0 (and ReLU6's 6) torch takes one side's derivative; the fused forms take the same."""
+    modules = _modules([name])
+    values = torch.tensor([-7.0, -1.0, 0.0, 0.5, 6.0, 7.0])
+    x = values.repeat(3 * 4 * 5 * 5 // 6 + 1)[: 3 * 4 * 5 * 5].reshape(SHAPE).requires_grad_()
+    w = _weights(1)
+    _assert_same(_output_and_grads(fused_mix, x, w, modules), _output_and_grads(mix, x, w, modules))
