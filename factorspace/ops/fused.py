@@ -2,22 +2,24 @@
 
 Computed by autograd, the mix keeps every activation's output (and some of their inputs) for the
 backward pass: about nine tensors the size of the edge input, per edge. :func:`fused_mix` keeps
-only ``x``, ``w`` and the activations' learned parameters, and recomputes in the backward pass:
+``x``, ``w``, the activations' learned parameters and one tensor computed in the forward pass,
+``slope = sum_k w_k * act_k'(x)``; with ``g`` the gradient of the mix, the backward pass computes
 
-* ``dL/dx = g * sum_k w_k * act_k'(x)``,
-* ``dL/dw_k = sum(g * act_k(x))``,
-* ``dL/dp = sum(g * w_k * d act_k / dp)`` for a learned parameter ``p`` of ``act_k``,
+* ``dL/dx = g * slope``,
+* ``dL/dw_k = sum(g * act_k(x))``, the activations recomputed,
+* ``dL/dp = sum(g * w_k * d act_k / dp)`` for a learned parameter ``p`` of ``act_k``.
 
-``g`` being the gradient of the mix. Both passes go over the batch in chunks small enough to stay
-in cache, so each activation's temporaries never reach main memory: one pass over memory each way.
+Both passes go over the batch in chunks small enough to stay in cache, so each activation's
+temporaries never reach main memory: one pass over memory each way. RReLU in training keeps its
+random slopes too (they cannot be redrawn): two tensors per edge instead of about 22.
 
 An activation takes part when it has a :class:`FusedForm`: its module defines
-``fused_form(self) -> FusedForm`` or its exact type is in :data:`FUSED_FORMS`
-(:mod:`factorspace.ops.fused_forms` fills it for the nine registered activations). Activations
-without one are computed by autograd as before, and added to the fused part.
+``fused_form(self, x) -> FusedForm`` or its exact type was given one with
+:func:`register_fused_form` (:mod:`factorspace.ops.activations` does so for the nine registered
+activations). Activations without one are computed by autograd as before, and added.
 
-The fused form changes the order of floating-point operations of the backward pass, so losses
-differ from autograd's at rounding level: ``supernet.fused_activation`` selects it.
+The fused form changes the order of floating-point operations, so losses differ from autograd's
+at rounding level: ``supernet.fused_activation`` selects it (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ CHUNK_ELEMENTS = 2**16
 class FusedForm:
     """An elementwise activation as plain functions of ``x`` and ``tensors``.
 
-    ``value(x, *tensors)`` is the activation, ``derivative(x, *tensors)`` its derivative in
-    ``x``; ``grads(x, g, *tensors)`` the gradients of ``sum(g * value)`` for each of
-    ``tensors`` (``None`` for those that need none); ``tensors`` are the module's learned
-    parameters and any state its forward drew (RReLU's random slopes)."""
+    ``value(x, *tensors)`` is the activation; ``derivative(x, v, *tensors)`` its derivative in
+    ``x``, given ``v = value(x, *tensors)``; ``grads(x, g, *tensors)`` the gradients of
+    ``sum(g * value)`` for each of ``tensors`` (``None`` for those that need none). ``tensors``
+    are the module's learned parameters and any state its forward drew: a tensor shaped as ``x``
+    (RReLU's random slopes) is cut into the same chunks as ``x``. All three must be elementwise
+    in ``x`` and must not modify their arguments."""
 
     value: Callable[..., torch.Tensor]
     derivative: Callable[..., torch.Tensor]
@@ -179,7 +183,8 @@ class _FusedMix(torch.autograd.Function):
         x, w, slope, *tensors = ctx.saved_tensors
         spec, per_form = ctx.spec, _split(ctx.spec, tensors)
         need_w, need_t = ctx.needs_input_grad[1], ctx.needs_input_grad[3:]
-        grad = grad.contiguous(memory_format=memory_format(x))
+        fmt = memory_format(x)
+        grad = grad.contiguous(memory_format=fmt)
         grad_x = grad * slope if ctx.needs_input_grad[0] else None
         grad_w: list[torch.Tensor | None] = [None] * len(spec)
         grad_t: list[torch.Tensor | None] = [None] * len(tensors)
@@ -192,7 +197,8 @@ class _FusedMix(torch.autograd.Function):
             for k, ((value, _, grads, n), ts) in enumerate(zip(spec, per_form, strict=True)):
                 tc = _rows(ts, start, stop, x)
                 if need_w:  # dL/dw_k = sum(g * act_k(x))
-                    grad_w[k] = _plus(grad_w[k], torch.dot(_flat(gc), _flat(value(xc, *tc))))
+                    v = value(xc, *tc)
+                    grad_w[k] = _plus(grad_w[k], torch.dot(_flat(gc, fmt), _flat(v, fmt)))
                 if grads is not None and any(need_t[offset : offset + n]):
                     for i, g in enumerate(grads(xc, gc * ws[k], *tc)):
                         if g is not None and need_t[offset + i]:
@@ -201,9 +207,10 @@ class _FusedMix(torch.autograd.Function):
         return grad_x, torch.stack(grad_w) if need_w else None, None, *grad_t
 
 
-def _flat(t: torch.Tensor) -> torch.Tensor:
-    """A 1-D view of a dense tensor in memory order (its elements, in some order)."""
-    if memory_format(t) is torch.channels_last:
+def _flat(t: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+    """``t``'s elements in ``fmt``'s order (NHWC for channels_last), as one axis: the same order
+    for any two tensors of one shape, and a view when ``t`` is laid out in ``fmt``."""
+    if fmt is torch.channels_last:
         return t.permute(0, 2, 3, 1).reshape(-1)
     return t.reshape(-1)
 

@@ -18,9 +18,11 @@ from tests.conftest import paper_space
 QUICKSTART = Path(__file__).resolve().parents[2] / "recipes" / "quickstart.yaml"
 
 
-def _net(fused: bool, state=None):
+def _net(fused: bool, state=None, partial_channels: int = 1):
     torch.manual_seed(0)
-    config = SupernetConfig(channels=8, cells=3, classes=10, fused_activation=fused)
+    config = SupernetConfig(
+        channels=8, cells=3, classes=10, fused_activation=fused, partial_channels=partial_channels
+    )
     net = compile_supernet(paper_space(), config, "cpu").to(memory_format=torch.channels_last)
     if state is not None:
         net.load_state_dict(state)
@@ -50,10 +52,12 @@ def test_default_is_autograd_mixing():
     assert SupernetConfig().fused_activation is False
 
 
-def test_fused_supernet_matches_autograd_loss_and_gradients():
-    plain = _net(False)
+@pytest.mark.parametrize("partial_channels", [1, 2])  # 2: PC-DARTS mixes a channel slice
+def test_fused_supernet_matches_autograd_loss_and_gradients(partial_channels):
+    plain = _net(False, partial_channels=partial_channels)
     loss, grads, draw = _loss_grads_and_draw(plain)
-    got_loss, got_grads, got_draw = _loss_grads_and_draw(_net(True, plain.state_dict()))
+    fused = _net(True, plain.state_dict(), partial_channels)
+    got_loss, got_grads, got_draw = _loss_grads_and_draw(fused)
     torch.testing.assert_close(got_loss, loss)
     assert torch.equal(got_draw, draw)  # the same random numbers drawn in between
     assert got_grads.keys() == grads.keys()

@@ -236,3 +236,14 @@ def test_derivatives_at_the_kinks_are_torchs(name):
     x = values.repeat(3 * 4 * 5 * 5 // 6 + 1)[: 3 * 4 * 5 * 5].reshape(SHAPE).requires_grad_()
     w = _weights(1)
     _assert_same(_output_and_grads(fused_mix, x, w, modules), _output_and_grads(mix, x, w, modules))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_a_channel_slice_input_as_partial_channels_give_it(channels_last):
+    """PC-DARTS mixes ``x[:, :C/K]``: a view dense in no layout."""
+    modules = _modules(NAMES, channels=2)
+    base = _input(channels_last=channels_last).detach()
+    x = base[:, :2].requires_grad_()
+    assert not x.is_contiguous() and not x.is_contiguous(memory_format=torch.channels_last)
+    w = _weights(len(NAMES))
+    _assert_same(_output_and_grads(fused_mix, x, w, modules), _output_and_grads(mix, x, w, modules))
