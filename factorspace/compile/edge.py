@@ -183,10 +183,15 @@ class FactorizedEdge(_MixedEdge):
             return w[pick] * picked(x) + unchosen(w, pick)
         return self.mix(x, w, [self.transforms[transform_key(factor, a)] for a in choices])
 
+    def set_mixing(self, mix_fn) -> None:
+        """Compute the mixed transforms (eq. 2) with ``mix_fn(x, w, transforms)``, a drop-in
+        for :func:`mix`: :func:`~factorspace.ops.fused.fused_mix`, or ``torch.compile(mix)``."""
+        self.mix = mix_fn
+
     def compile_mixing(self, compiled_mix) -> None:
         """Use ``compiled_mix`` (``torch.compile(mix)``) for the mixed transforms: one fused
         kernel for eq. 2's nine activations and their weighted sum, forward and backward."""
-        self.mix = compiled_mix
+        self.set_mixing(compiled_mix)
 
     def forward(
         self, x: torch.Tensor, weights: dict[str, torch.Tensor], chosen: Chosen | None = None

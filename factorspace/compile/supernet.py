@@ -33,6 +33,7 @@ from factorspace.compile.edge import FactorizedEdge, add_all, mix
 from factorspace.compile.partial import build_partial_edge
 from factorspace.errors import FactorspaceError
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
+from factorspace.ops.fused import fused_mix
 from factorspace.relax import ForwardWeights, Relaxation, build_relaxations
 from factorspace.schema import SearchConfig, SpaceConfig, SupernetConfig
 from factorspace.schema.network import DEFAULT_JOINT_WEIGHTS, EDGE_GROUP, JointWeights
@@ -143,6 +144,8 @@ class Supernet(nn.Module):
             reduction_prev = reduction
             c_pp, c_p = c_p, space.nodes * c_curr
         self.classifier = nn.Linear(c_p, config.classes)
+        if config.fused_activation:
+            self.set_mixing(fused_mix)
         self.arch = nn.ModuleDict(
             {
                 cell_type: nn.ParameterDict(
@@ -176,10 +179,13 @@ class Supernet(nn.Module):
     def compile_mixing(self) -> None:
         """``torch.compile`` the mixed activations (eq. 2): one compiled function shared by every
         edge, recompiled per input shape (``search.compile``)."""
-        compiled = torch.compile(mix)
+        self.set_mixing(torch.compile(mix))
+
+    def set_mixing(self, mix_fn) -> None:
+        """Every factorized edge computes eq. 2 with ``mix_fn`` (:meth:`FactorizedEdge.set_mixing`)."""
         for module in self.modules():
             if isinstance(module, FactorizedEdge):
-                module.compile_mixing(compiled)
+                module.set_mixing(mix_fn)
 
     def arch_parameters(self) -> dict[str, list[nn.Parameter]]:
         """Group name -> its parameters ([normal, reduce]); the search gives each an optimizer.

@@ -26,7 +26,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
-from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+# torch has no public way to ask whether a dispatch mode (the flop counter, fake tensors) is
+# active; this private one is pinned by tests/ops/test_torch_internals.py, which fails on a torch
+# that renames it or changes what it returns.
+try:
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+except ImportError as e:  # a torch that moved it: say what to fix
+    raise ImportError(
+        f"factorspace.ops.kernels needs torch.utils._python_dispatch._get_current_dispatch_mode, "
+        f"which torch {torch.__version__} does not have; run tests/ops/test_torch_internals.py "
+        "and replace it in _is_cpu_grad"
+    ) from e
 
 # Below these sizes torch's own kernels win: a Python autograd Function costs tens of
 # microseconds a call (measured break-even: BatchNorm about 1e5 elements, depthwise about 8e3).

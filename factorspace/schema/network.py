@@ -52,6 +52,15 @@ class SupernetConfig(Strict):
         "shared by the operators it precedes, the factorized space's weights",
     )
 
+    fused_activation: StrictBool = Field(
+        False,
+        description="factorized spaces: compute eq. 2's mixed activation with fused forms "
+        "(factorspace.ops.fused): one tensor kept per edge for the backward pass instead of one "
+        "per activation, and faster on CPU; values and gradients equal autograd's to rounding, "
+        "not bit for bit. Activations without a fused form are computed as before. "
+        "search.compile uses the compiled autograd mix instead",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> SupernetConfig:
         if self.channels % 2:

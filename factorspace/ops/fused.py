@@ -1,0 +1,230 @@
+"""Eq. 2's mixed activation, ``sum_k w_k * act_k(x)``, at the memory cost of one tensor.
+
+Computed by autograd, the mix keeps every activation's output (and some of their inputs) for the
+backward pass: about nine tensors the size of the edge input, per edge. :func:`fused_mix` keeps
+``x``, ``w``, the activations' learned parameters and one tensor computed in the forward pass,
+``slope = sum_k w_k * act_k'(x)``; with ``g`` the gradient of the mix, the backward pass computes
+
+* ``dL/dx = g * slope``,
+* ``dL/dw_k = sum(g * act_k(x))``, the activations recomputed,
+* ``dL/dp = sum(g * w_k * d act_k / dp)`` for a learned parameter ``p`` of ``act_k``.
+
+Both passes go over the batch in chunks small enough to stay in cache, so each activation's
+temporaries never reach main memory: one pass over memory each way. RReLU in training keeps its
+random slopes too (they cannot be redrawn): two tensors per edge instead of about 22.
+
+An activation takes part when it has a :class:`FusedForm`: its module defines
+``fused_form(self, x) -> FusedForm`` or its exact type was given one with
+:func:`register_fused_form` (:mod:`factorspace.ops.activations` does so for the nine registered
+activations). Activations without one are computed by autograd as before, and added.
+
+The fused form changes the order of floating-point operations, so losses differ from autograd's
+at rounding level: ``supernet.fused_activation`` selects it (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+# Elements per chunk: a chunk, its gradient and a few temporaries stay within a core's 1 MiB L2
+# (measured on this project's CPU: 2**16 and 2**18 equally fast, 2**14 and whole tensors slower).
+CHUNK_ELEMENTS = 2**16
+
+
+@dataclass(frozen=True)
+class FusedForm:
+    """An elementwise activation as plain functions of ``x`` and ``tensors``.
+
+    ``value(x, *tensors)`` is the activation; ``derivative(x, v, *tensors)`` its derivative in
+    ``x``, given ``v = value(x, *tensors)``; ``grads(x, g, *tensors)`` the gradients of
+    ``sum(g * value)`` for each of ``tensors`` (``None`` for those that need none). ``tensors``
+    are the module's learned parameters and any state its forward drew: a tensor shaped as ``x``
+    (RReLU's random slopes) is cut into the same chunks as ``x``. All three must be elementwise
+    in ``x`` and must not modify their arguments."""
+
+    value: Callable[..., torch.Tensor]
+    derivative: Callable[..., torch.Tensor]
+    tensors: tuple[torch.Tensor, ...] = ()
+    grads: Callable[..., tuple[torch.Tensor | None, ...]] | None = None
+
+
+FUSED_FORMS: dict[type, Callable[[nn.Module, torch.Tensor], FusedForm]] = {}
+"""Exact module type -> ``form(module, x)``: the fused form of a torch module (subclasses may
+compute something else, so they are not matched)."""
+
+
+def register_fused_form(module_type: type):
+    """Declare ``form(module, x) -> FusedForm`` as the fused form of ``module_type``'s modules."""
+
+    def decorate(form: Callable[[nn.Module, torch.Tensor], FusedForm]):
+        if module_type in FUSED_FORMS:
+            raise ValueError(f"a fused form of {module_type.__name__} is already registered")
+        FUSED_FORMS[module_type] = form
+        return form
+
+    return decorate
+
+
+def fused_form(module: nn.Module, x: torch.Tensor) -> FusedForm | None:
+    """``module``'s fused form on input ``x``, ``None`` when it declares none.
+
+    Called once per forward, in the activations' order: a form that draws random numbers
+    (RReLU's slopes) draws them here, where autograd's forward would."""
+    declared = getattr(module, "fused_form", None)
+    if callable(declared):
+        return declared(x)
+    form = FUSED_FORMS.get(type(module))
+    return None if form is None else form(module, x)
+
+
+def fused_mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module]) -> torch.Tensor:
+    """Eq. 2, ``sum_k w[k] * transforms[k](x)``, saving only ``x`` for the backward pass where
+    the transforms have fused forms (:class:`_FusedMix`); the others as autograd computes them."""
+    if x.dim() == 0 or x.dtype != w.dtype:  # chunks are rows; autocast: as autograd computes
+        return _add_all([w[k] * t(x) for k, t in enumerate(transforms)])
+    forms, plain = [], []
+    for k, t in enumerate(transforms):  # in order: a form may draw random numbers, as t(x) does
+        form = fused_form(t, x)
+        if form is None:
+            plain.append(w[k] * t(x))
+        else:
+            forms.append((k, form))
+    if not forms:
+        return _add_all(plain)
+    index = torch.tensor([k for k, _ in forms], device=w.device)
+    w_fused = w if len(forms) == len(transforms) else w.index_select(0, index)
+    spec = tuple((f.value, f.derivative, f.grads, len(f.tensors)) for _, f in forms)
+    tensors = [t for _, f in forms for t in f.tensors]
+    if torch.is_grad_enabled():
+        out = _FusedMix.apply(x, w_fused, spec, *tensors)
+    else:  # nothing to keep for a backward pass
+        out, _ = _mixed(x, w_fused, spec, tensors, with_slope=False)
+    return _add_all([out, *plain])
+
+
+def _add_all(terms: list[torch.Tensor]) -> torch.Tensor:
+    out = terms[0]
+    for t in terms[1:]:
+        out = out + t
+    return out
+
+
+def _chunks(x: torch.Tensor) -> list[tuple[int, int]]:
+    """``[start, stop)`` ranges of ``x``'s first axis of about :data:`CHUNK_ELEMENTS` each on
+    CPU; one range elsewhere (on a GPU each chunk would cost kernel launches, not cache)."""
+    if x.device.type != "cpu":
+        return [(0, x.shape[0])]
+    rows = max(1, CHUNK_ELEMENTS // max(x[0].numel(), 1))
+    return [(i, min(i + rows, x.shape[0])) for i in range(0, x.shape[0], rows)]
+
+
+def _split(spec, tensors) -> list[tuple[torch.Tensor, ...]]:
+    """The tensors of each form, in ``spec`` order."""
+    out, i = [], 0
+    for *_, n in spec:
+        out.append(tuple(tensors[i : i + n]))
+        i += n
+    return out
+
+
+def _rows(ts, start: int, stop: int, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``ts`` for the rows ``start:stop`` of ``x``: a tensor shaped as ``x`` (elementwise state:
+    RReLU's slopes) is cut to those rows; parameters are whole."""
+    return tuple(t[start:stop] if t.shape == x.shape else t for t in ts)
+
+
+def _mixed(x, w, spec, tensors, with_slope: bool):
+    """``(sum_k w_k act_k(x), sum_k w_k act_k'(x) or None)``, chunk by chunk, each sum
+    accumulated in place in its output's rows."""
+    per_form = _split(spec, tensors)
+    out = torch.empty_like(x)
+    slope = torch.empty_like(x) if with_slope else None
+    ws = w.unbind(0)
+    for start, stop in _chunks(x):
+        xc, oc = x[start:stop], out[start:stop]
+        sc = slope[start:stop] if with_slope else None
+        for k, ((value, derivative, *_), wk, ts) in enumerate(zip(spec, ws, per_form, strict=True)):
+            tc = _rows(ts, start, stop, x)
+            v = value(xc, *tc)
+            if with_slope:
+                _accumulate(sc, k, wk, derivative(xc, v, *tc))
+            _accumulate(oc, k, wk, v)
+    return out, slope
+
+
+def _accumulate(total: torch.Tensor, k: int, w: torch.Tensor, term: torch.Tensor) -> None:
+    """``total = w * term`` for the first term (``k == 0``), else ``total += w * term``."""
+    if k == 0:
+        torch.mul(term, w, out=total)
+    else:
+        total.addcmul_(term, w)
+
+
+class _FusedMix(torch.autograd.Function):
+    """Forward: per chunk, the values and derivatives of every activation, weighted and summed
+    into the output and into ``slope = sum_k w_k act_k'(x)``, the one tensor kept besides ``x``.
+    Backward: ``g * slope``; the values are recomputed only for the weights' gradient."""
+
+    @staticmethod
+    def forward(ctx, x, w, spec, *tensors):
+        out, slope = _mixed(x, w, spec, tensors, ctx.needs_input_grad[0])
+        ctx.spec = spec
+        ctx.save_for_backward(x, w, slope, *tensors)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, w, slope, *tensors = ctx.saved_tensors
+        spec, per_form = ctx.spec, _split(ctx.spec, tensors)
+        need_w, need_t = ctx.needs_input_grad[1], ctx.needs_input_grad[3:]
+        fmt = memory_format(x)
+        grad = grad.contiguous(memory_format=fmt)
+        grad_x = grad * slope if ctx.needs_input_grad[0] else None
+        grad_w: list[torch.Tensor | None] = [None] * len(spec)
+        grad_t: list[torch.Tensor | None] = [None] * len(tensors)
+        if not need_w and not any(need_t):
+            return grad_x, None, None, *grad_t
+        ws = w.unbind(0)
+        for start, stop in _chunks(x):
+            xc, gc = x[start:stop], grad[start:stop]
+            offset = 0
+            for k, ((value, _, grads, n), ts) in enumerate(zip(spec, per_form, strict=True)):
+                tc = _rows(ts, start, stop, x)
+                if need_w:  # dL/dw_k = sum(g * act_k(x))
+                    v = value(xc, *tc)
+                    grad_w[k] = _plus(grad_w[k], torch.dot(_flat(gc, fmt), _flat(v, fmt)))
+                if grads is not None and any(need_t[offset : offset + n]):
+                    for i, g in enumerate(grads(xc, gc * ws[k], *tc)):
+                        if g is not None and need_t[offset + i]:
+                            grad_t[offset + i] = _plus(grad_t[offset + i], g)
+                offset += n
+        return grad_x, torch.stack(grad_w) if need_w else None, None, *grad_t
+
+
+def _flat(t: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+    """``t``'s elements in ``fmt``'s order (NHWC for channels_last), as one axis: the same order
+    for any two tensors of one shape, and a view when ``t`` is laid out in ``fmt``."""
+    if fmt is torch.channels_last:
+        return t.permute(0, 2, 3, 1).reshape(-1)
+    return t.reshape(-1)
+
+
+def _plus(total: torch.Tensor | None, term: torch.Tensor) -> torch.Tensor:
+    return term if total is None else total + term
+
+
+def memory_format(x: torch.Tensor) -> torch.memory_format:
+    """channels_last for a 4-D tensor laid out so (and not also contiguous), else contiguous."""
+    if (
+        x.dim() == 4
+        and x.is_contiguous(memory_format=torch.channels_last)
+        and not x.is_contiguous()
+    ):
+        return torch.channels_last
+    return torch.contiguous_format
