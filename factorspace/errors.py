@@ -91,8 +91,12 @@ ECHO_LIMIT = 80
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:
-    """``text`` cut to ``limit`` characters, ending in an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to ``limit`` characters around an ellipsis when cut: its start and its last
+    quarter, so that a long path keeps its file name."""
+    if len(text) <= limit:
+        return text
+    tail = limit // 4
+    return text[: limit - 1 - tail] + "…" + text[len(text) - tail :]
 
 
 def shown(value: object, limit: int = ECHO_LIMIT) -> str:

@@ -97,3 +97,14 @@ def test_the_cli_prints_error_text_literally(tmp_path, text):
     result = CliRunner().invoke(app, ["validate", str(folder / "recipe.yaml")])
     assert result.exit_code == 2
     assert f"error: {folder / 'recipe.yaml'}" in " ".join(result.stderr.split())
+
+
+def test_a_clipped_path_keeps_its_file_name():
+    from factorspace.errors import ECHO_LIMIT, clip
+
+    path = "/very/long/" + "d" * 200 + "/missing.json"
+    shortened = clip(path)
+    assert len(shortened) == ECHO_LIMIT
+    assert shortened.startswith("/very/long/d") and shortened.endswith("d/missing.json")
+    assert "…" in shortened
+    assert clip("short") == "short"

@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("loader", "space"),
     ("genotype", "relax"),  # relax: the relaxations (softmax, Gumbel, Dirichlet)
     ("compile", "data"),
-    ("derive", "summary", "search", "retrain", "bench"),
+    ("derive", "summary", "search", "retrain", "bench", "estimate"),
     ("study", "evidence"),  # studies (variants x seeds) and the planted benchmark: run searches
     ("viz",),
     ("cli", "__main__", ""),
@@ -43,7 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {}
 
 
-PICTURE_NAMES = 46  # docs/concepts.md's picture: the names' width, before the descriptions
+PICTURE_NAMES = 52  # docs/concepts.md's picture: the names' width, before the descriptions
 
 
 class Import(NamedTuple):

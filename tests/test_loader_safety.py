@@ -184,7 +184,8 @@ def test_values_yaml_cannot_build_are_located(tmp_path, text, expected):
 
 def test_echoed_values_are_shortened(tmp_path):
     path = write(tmp_path, "name: tiny\nspace: " + "y" * 5000 + "\n")
-    expected = "expected a mapping (`key: value` lines) (got '" + "y" * 78 + "…)"
+    # the start and the last quarter of the echo: 'yyy…yyy' (80 characters with its quotes)
+    expected = "expected a mapping (`key: value` lines) (got '" + "y" * 58 + "…" + "y" * 19 + "')"
     assert refusal(path) == f"{path}:2: space: {expected}"
 
 
@@ -192,7 +193,8 @@ def test_echoed_set_items_are_shortened(tmp_path):
     with pytest.raises(fs.FactorspaceError) as info:
         apply_override({}, "k" * 500, tmp_path / "r.yaml")
     assert (
-        str(info.value) == f"{tmp_path / 'r.yaml'}: --set '{'k' * 78}…: expected dotted.key=value"
+        str(info.value)
+        == f"{tmp_path / 'r.yaml'}: --set '{'k' * 58}…{'k' * 19}': expected dotted.key=value"
     )
 
 
@@ -263,7 +265,7 @@ def test_yaml_loads_the_same_data_as_pyyaml_for_shipped_recipes():
 
 def test_long_keys_are_shortened_in_the_field(tmp_path):
     path = write(tmp_path, "name: tiny\n" + "q" * 300 + ": 1\n")
-    assert refusal(path).startswith(f"{path}:2: {'q' * 79}…: ")
+    assert refusal(path).startswith(f"{path}:2: {'q' * 59}…{'q' * 20}: ")
 
 
 def test_set_with_a_part_too_long_for_an_index_is_a_key(tmp_path):

@@ -81,8 +81,8 @@ app = typer.Typer(
 # User text (paths, recipe values, error messages) is printed as it is: no rich markup (a path
 # with `[x]` in it would lose it, `[/x]` would raise), no `:emoji:` codes, no highlighting.
 # Styles come only from labelled(), never from text.
-out = Console(markup=False, emoji=False, highlight=False)
-err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 def labelled(label: str, style: str, message: object = None) -> Text:

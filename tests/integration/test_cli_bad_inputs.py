@@ -92,8 +92,9 @@ COMMANDS: dict[str, tuple[Command, str]] = {
         lambda p, o: ["genotype", "set-activation", p, "relu", "-o", str(o / "g.json")],
         "genotype",
     ),
+    "import-darts": (lambda p, o: ["import-darts", p, "-o", str(o / "g.json")], "genotype"),
 }
-NO_INPUT = {"schema"}  # reads nothing: only typer's usage errors apply
+NO_INPUT = {"schema", "list"}  # read no file: only typer's usage errors apply
 
 # Commands given the wrong kind of document: a genotype where a recipe is expected and back.
 WRONG_DOCUMENT = {"recipe": VALID_GENOTYPE, "study": VALID_RECIPE, "train recipe": VALID_RECIPE}
