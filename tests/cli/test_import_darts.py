@@ -106,7 +106,7 @@ def test_a_darts_string_that_does_not_parse_is_one_message_everywhere():
 
 def test_a_name_too_long_for_a_file_is_one_message():
     result = invoke("render", "g" * 5000)
-    assert_one_message(result, "'" + "g" * 78)
+    assert_one_message(result, "'" + "g" * 58 + "…" + "g" * 19 + "'")
     assert "(a name too long for a file)" in result.output
 
 
@@ -120,5 +120,5 @@ def test_train_and_export_take_a_darts_string_longer_than_a_file_name(tmp_path):
     for command in ("train", "export", "info"):
         extra = ["--format", "source", "-o", tmp_path / "x.py"] if command == "export" else []
         result = invoke(command, "y" * 300, *extra)
-        assert_one_message(result, "'" + "y" * 78)
+        assert_one_message(result, "'" + "y" * 58 + "…" + "y" * 19 + "'")
         assert "(a name too long for a file)" in result.output
