@@ -3,27 +3,18 @@ checkpoint, says so, and ends as the uninterrupted run."""
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 
 from factorspace.run.resume import RecordsRestored
 from factorspace.run.rundir import RunDir
-from factorspace.search import Interrupted, optim, search
-from tests.search.tiny import assert_same_alphas, final_alphas, one_thread, tiny_recipe
-
-
-def ctrl_c_at(monkeypatch, call: int) -> None:
-    """Ctrl-C during the weight step ``call`` (10 per epoch)."""
-    original, calls = optim.weight_step, []
-
-    def weight_step_with_ctrl_c(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == call:
-            signal.raise_signal(signal.SIGINT)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(optim, "weight_step", weight_step_with_ctrl_c)
+from factorspace.search import Interrupted, search
+from tests.search.tiny import (
+    assert_same_alphas,
+    final_alphas,
+    interrupt_at,
+    one_thread,
+    tiny_recipe,
+)
 
 
 def test_deleted_and_edited_epoch_records_are_put_back_on_resume(tmp_path, monkeypatch):
@@ -31,7 +22,7 @@ def test_deleted_and_edited_epoch_records_are_put_back_on_resume(tmp_path, monke
     with one_thread():
         search(tiny_recipe(), out=reference.root, device="cpu")
     paths = RunDir(tmp_path / "run")
-    ctrl_c_at(monkeypatch, 13)  # in epoch 2: the checkpoint holds epoch 1's records
+    interrupt_at(monkeypatch, 13)  # in epoch 2: the checkpoint holds epoch 1's records
     with one_thread(), pytest.raises(Interrupted):
         search(tiny_recipe(), out=paths.root, device="cpu")
     monkeypatch.undo()

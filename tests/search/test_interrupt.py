@@ -18,7 +18,15 @@ from factorspace.genotype import load_genotype
 from factorspace.run.checkpoint import load_checkpoint
 from factorspace.run.rundir import MetricsLog, RunDir
 from factorspace.search import Interrupted, optim, search
-from tests.search.tiny import TINY, assert_same_alphas, cli, final_alphas, one_thread, tiny_recipe
+from tests.search.tiny import (
+    TINY,
+    assert_same_alphas,
+    cli,
+    final_alphas,
+    interrupt_at,
+    one_thread,
+    tiny_recipe,
+)
 
 KILL_MOMENTS = 3  # SIGKILLs, each at a random moment of a running search
 
@@ -181,19 +189,6 @@ def test_sigkill_before_the_first_checkpoint_then_resume_starts_again(reference,
         "beginning"
     ) in said.getvalue()
     assert_matches(run_dir, reference)
-
-
-def interrupt_at(monkeypatch, call: int) -> None:
-    """Ctrl-C during the weight step ``call`` (10 per epoch)."""
-    original, calls = optim.weight_step, []
-
-    def weight_step_with_ctrl_c(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == call:
-            signal.raise_signal(signal.SIGINT)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(optim, "weight_step", weight_step_with_ctrl_c)
 
 
 def test_a_flipped_bit_in_the_checkpoint_refuses_the_resume(tmp_path, monkeypatch):

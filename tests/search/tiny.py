@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,18 @@ def assert_same_alphas(a: dict, b: dict, atol: float = 1e-6) -> None:
             torch.testing.assert_close(
                 torch.tensor(a[cell][factor]), torch.tensor(b[cell][factor]), atol=atol, rtol=0
             )
+
+
+def interrupt_at(monkeypatch, call: int) -> None:
+    """Ctrl-C during the weight step ``call`` (10 per epoch of the tiny recipe)."""
+    from factorspace.search import optim
+
+    original, calls = optim.weight_step, []
+
+    def weight_step_with_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(optim, "weight_step", weight_step_with_ctrl_c)
