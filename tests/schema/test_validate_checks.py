@@ -13,7 +13,7 @@ import factorspace as fs
 from factorspace.genotype import load_genotype
 from factorspace.registry import OPERATORS
 
-VALID = Path(__file__).parent / "integration" / "bad_inputs" / "recipes" / "valid.yaml"
+VALID = Path(__file__).parents[1] / "integration" / "bad_inputs" / "recipes" / "valid.yaml"
 KERNEL_FACTOR = {
     "name": "kernel_size",
     "role": "argument",
