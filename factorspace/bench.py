@@ -21,6 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from factorspace.compile import compile_supernet
 from factorspace.loader import load_recipe
+from factorspace.run.device import supernet_memory_format
 from factorspace.run.precision import autocast
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.schema import SearchConfig
@@ -97,7 +98,7 @@ def bench_setup(
     batch = batch_size or cfg.batch_size
     torch.manual_seed(0)
     net = compile_supernet(recipe.space, recipe.supernet, device_, recipe.search)
-    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    memory_format = supernet_memory_format(cfg.channels_last, device_, recipe.supernet.channels)
     net = net.to(memory_format=memory_format)
     size = recipe.data.image_size
     shape = (batch, recipe.supernet.in_channels, size, size)

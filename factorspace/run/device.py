@@ -10,6 +10,22 @@ from factorspace.errors import FactorspaceError
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
+# oneDNN's channels_last convolution backward (torch 2.14.1) corrupts the heap ("double free or
+# corruption", an abort) on the project's AVX-512 CPU with two threads when the supernet has
+# fewer than 8 channels: measured at supernet.channels 4 and 6, not at 8, 10 or 12 (2026-12-01).
+# Such supernets are test-sized, where the layout's speed does not matter.
+CPU_CHANNELS_LAST_MIN = 8
+
+
+def supernet_memory_format(
+    channels_last: bool, device: torch.device, channels: int
+) -> torch.memory_format:
+    """``search.channels_last``'s layout, except contiguous for a CPU supernet of fewer than
+    :data:`CPU_CHANNELS_LAST_MIN` channels (a oneDNN fault, above)."""
+    if not channels_last or (device.type == "cpu" and channels < CPU_CHANNELS_LAST_MIN):
+        return torch.contiguous_format
+    return torch.channels_last
+
 
 def resolve_device(device: str | torch.device) -> torch.device:
     """``auto`` (CUDA when available, else the CPU), ``cpu``, ``cuda`` or ``cuda:N`` as a device.

@@ -18,7 +18,7 @@ from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, save_genotype
 from factorspace.run.atomic import write_json
 from factorspace.run.base import POSITION, Run, open_run
-from factorspace.run.device import next_batch, resolve_device, to_device
+from factorspace.run.device import next_batch, resolve_device, supernet_memory_format, to_device
 from factorspace.run.distributed import SINGLE, DistributedContext
 from factorspace.run.precision import autocast, backward_and_step, grad_scaler
 from factorspace.run.progress import EpochProgress, RunConsole, run_console
@@ -124,7 +124,9 @@ class Search(Run):
             )
         self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device, cfg)
         check_single_path_allowed(self.net, distributed)
-        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.memory_format = supernet_memory_format(
+            cfg.channels_last, device, recipe.supernet.channels
+        )
         self.net.to(memory_format=self.memory_format)
         if cfg.compile:
             self.net.compile_mixing()
