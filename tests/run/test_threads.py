@@ -13,6 +13,7 @@ from factorspace.run.threads import (
     threads_per_worker,
     use_threads,
 )
+from tests.search.tiny import one_thread
 
 
 def test_the_tightest_of_affinity_cgroup_omp_and_the_request():
@@ -98,7 +99,8 @@ def test_seeds_in_two_workers_match_one_after_another(tmp_path):
     recipe = fs.load_recipe(
         ROOT / "tests/search/tiny.yaml", ["search.epochs=1", "data.subset_per_class=0.01"]
     )
-    alone = fs.search(recipe, out=tmp_path / "alone", device="cpu", seed=1)
+    with one_thread():  # each of the two workers gets one of the 2 cores' threads
+        alone = fs.search(recipe, out=tmp_path / "alone", device="cpu", seed=1)
     parent = search_seeds(
         recipe, [0, 1], out=tmp_path / "parallel", device="cpu", workers=2, threads=2
     )

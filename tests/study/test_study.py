@@ -28,10 +28,19 @@ def _one_thread():
         yield
 
 
+@pytest.fixture(scope="module", autouse=True)
+def single_thread():
+    """Every run here in one thread, as each of two worker processes gets on 2 cores: the
+    thread count changes the arithmetic, and the tests compare results across launchers."""
+    with one_thread():
+        yield
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     out = tmp_path_factory.mktemp("study") / "tiny"
-    result = CliRunner().invoke(app, ["study", str(STUDY), "--out", str(out), "--device", "cpu"])
+    args = ["study", str(STUDY), "--out", str(out), "--device", "cpu", "--threads", "1"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return out, result.output
 
