@@ -98,7 +98,7 @@ def bench_setup(
     batch = batch_size or cfg.batch_size
     torch.manual_seed(0)
     net = compile_supernet(recipe.space, recipe.supernet, device_, recipe.search)
-    memory_format = supernet_memory_format(cfg.channels_last, device_, recipe.supernet.channels)
+    memory_format = supernet_memory_format(recipe, device_)
     net = net.to(memory_format=memory_format)
     size = recipe.data.image_size
     shape = (batch, recipe.supernet.in_channels, size, size)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 import torch
 
 from factorspace.errors import FactorspaceError
+from factorspace.schema import Recipe
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -17,12 +18,11 @@ Batch = tuple[torch.Tensor, torch.Tensor]
 CPU_CHANNELS_LAST_MIN = 8
 
 
-def supernet_memory_format(
-    channels_last: bool, device: torch.device, channels: int
-) -> torch.memory_format:
-    """``search.channels_last``'s layout, except contiguous for a CPU supernet of fewer than
-    :data:`CPU_CHANNELS_LAST_MIN` channels (a oneDNN fault, above)."""
-    if not channels_last or (device.type == "cpu" and channels < CPU_CHANNELS_LAST_MIN):
+def supernet_memory_format(recipe: Recipe, device: torch.device) -> torch.memory_format:
+    """The layout of ``recipe``'s supernet: ``search.channels_last``'s, except contiguous on a CPU
+    for fewer than :data:`CPU_CHANNELS_LAST_MIN` channels (a oneDNN fault, above)."""
+    small = device.type == "cpu" and recipe.supernet.channels < CPU_CHANNELS_LAST_MIN
+    if not recipe.search.channels_last or small:
         return torch.contiguous_format
     return torch.channels_last
 

@@ -124,9 +124,7 @@ class Search(Run):
             )
         self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device, cfg)
         check_single_path_allowed(self.net, distributed)
-        self.memory_format = supernet_memory_format(
-            cfg.channels_last, device, recipe.supernet.channels
-        )
+        self.memory_format = supernet_memory_format(recipe, device)
         self.net.to(memory_format=self.memory_format)
         if cfg.compile:
             self.net.compile_mixing()

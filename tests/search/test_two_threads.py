@@ -15,18 +15,24 @@ import pytest
 import torch
 
 from factorspace.run.device import CPU_CHANNELS_LAST_MIN, supernet_memory_format
-from tests.search.tiny import ROOT, TINY
+from tests.search.tiny import ROOT, TINY, tiny_recipe
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 
 def test_small_cpu_supernets_stay_contiguous_and_the_rest_follow_the_recipe():
-    small, large = CPU_CHANNELS_LAST_MIN - 1, CPU_CHANNELS_LAST_MIN
-    assert supernet_memory_format(True, CPU, small) is torch.contiguous_format
-    assert supernet_memory_format(True, CPU, large) is torch.channels_last
-    assert supernet_memory_format(True, CUDA, small) is torch.channels_last
-    assert supernet_memory_format(False, CPU, large) is torch.contiguous_format
-    assert supernet_memory_format(False, CUDA, large) is torch.contiguous_format
+    def layout(channels_last: bool, device: torch.device, channels: int):
+        recipe = tiny_recipe(
+            f"search.channels_last={str(channels_last).lower()}", f"supernet.channels={channels}"
+        )
+        return supernet_memory_format(recipe, device)
+
+    small, large = CPU_CHANNELS_LAST_MIN - 2, CPU_CHANNELS_LAST_MIN  # even: FactorizedReduce
+    assert layout(True, CPU, small) is torch.contiguous_format
+    assert layout(True, CPU, large) is torch.channels_last
+    assert layout(True, CUDA, small) is torch.channels_last
+    assert layout(False, CPU, large) is torch.contiguous_format
+    assert layout(False, CUDA, large) is torch.contiguous_format
 
 
 @pytest.mark.slow
