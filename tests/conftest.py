@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -52,10 +53,16 @@ def images() -> torch.Tensor:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``gpu`` need CUDA: skipped, with the reason, where there is none."""
-    if torch.cuda.is_available():
-        return
-    skip = pytest.mark.skip(reason="needs a CUDA device (marker gpu)")
+    """Tests marked ``gpu`` need CUDA, and tests marked ``timing`` a quiet machine
+    (``FACTORSPACE_TIMING=1``): skipped, with the reason, elsewhere."""
+    skips = {}
+    if not torch.cuda.is_available():
+        skips["gpu"] = pytest.mark.skip(reason="needs a CUDA device (marker gpu)")
+    if os.environ.get("FACTORSPACE_TIMING") != "1":
+        skips["timing"] = pytest.mark.skip(
+            reason="compares measured times: run on a quiet machine with FACTORSPACE_TIMING=1"
+        )
     for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if marker in item.keywords:
+                item.add_marker(skip)
