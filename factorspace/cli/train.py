@@ -175,10 +175,12 @@ def eval_(
     ] = None,
     set_: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    imports: ImportOpt = None,
 ) -> None:
     """Top-1 and top-5 accuracy of a trained network on its recipe's test split."""
     from factorspace.retrain.trained import evaluate_checkpoint
 
+    import_extensions(imports)  # a checkpoint's custom operators: imported only when asked
     overrides = [f"data.root={data_root}"] if data_root else []
     result = evaluate_checkpoint(checkpoint, device=device, overrides=[*overrides, *(set_ or [])])
     if as_json:

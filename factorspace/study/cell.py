@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import load_genotype, save_genotype
+from factorspace.genotype import import_recorded, load_genotype, save_genotype
 from factorspace.genotype.transform import with_input
 from factorspace.loader import errors_located, load_recipe
 from factorspace.retrain.info import model_info
@@ -120,6 +120,7 @@ def run_cell(
     here = cell_dir(out, variant, seed)
     searched = run_search_stage(study, out, variant, seed, device, console)
     genotype = load_genotype(RunDir(searched).genotype)
+    import_recorded(genotype, trusted=True)  # the study's own search: its recipe's modules
     if study.variants[variant].set_activation:
         genotype = with_input(genotype, study.variants[variant].set_activation)
     here.mkdir(parents=True, exist_ok=True)
