@@ -26,6 +26,7 @@ from factorspace.retrain.info import model_info
 from factorspace.retrain.recipe import load_train_recipe
 from factorspace.retrain.train import train
 from factorspace.run.atomic import write_json
+from factorspace.run.lock import live_holder
 from factorspace.run.rundir import RunDir
 from factorspace.search import search
 from factorspace.study.load import load_study
@@ -60,10 +61,22 @@ def status(run_dir: Path) -> str | None:
 
 
 def resumable(run_dir: Path) -> bool:
-    """Whether ``run_dir`` has a checkpoint to resume; a start that left none is cleared."""
+    """Whether ``run_dir`` has a checkpoint to resume; a start that left none is cleared,
+    unless a live process holds its lock (a run starting: never removed under it).
+
+    Raises:
+        FactorspaceError: another process is running in ``run_dir``.
+    """
     if RunDir(run_dir).checkpoint.is_file():
         return True
     if run_dir.exists():
+        holder = live_holder(run_dir)
+        if holder is not None:
+            who = f"process {holder}" if holder > 0 else "another process"
+            raise FactorspaceError(
+                f"{run_dir}: in use by {who} (it holds run.lock); is another study running "
+                "on this --out? Wait for it to end"
+            )
         shutil.rmtree(run_dir)  # a run that died before its first checkpoint: start it again
     return False
 
