@@ -168,4 +168,29 @@ def evaluate_checkpoint(
     check_classes(data.num_classes, recipe.network)
     precision = recipe.train.precision
     result = evaluate(trained.model.to(device), data.test, device, precision=precision)
-    return {**result, "epoch": trained.epoch, "step": trained.step, "checkpoint": str(trained.path)}
+    result |= {"epoch": trained.epoch, "step": trained.step, "checkpoint": str(trained.path)}
+    note = genotype_note(trained)
+    return result | ({"note": note} if note else {})
+
+
+def genotype_note(trained: Trained) -> str | None:
+    """Where the run directory's ``genotype.json`` is not the genotype the checkpoint trained
+    (swapped, edited): what is scored. The checkpoint's weights fit its own genotype only, so
+    ``eval`` scores that one and says so; None where they agree (or there is no such file)."""
+    file = trained.path.parent.parent / "genotype.json"
+    if trained.path.parent.name != "checkpoints" or not file.is_file():
+        return None
+    try:
+        recorded = Genotype.model_validate_json(file.read_text())
+        same = (recorded.normal, recorded.reduce) == (
+            trained.genotype.normal,
+            trained.genotype.reduce,
+        )
+    except (OSError, ValueError):
+        same = False
+    if same:
+        return None
+    return (
+        f"{file} is not the genotype this checkpoint was trained with; scoring the checkpoint's "
+        f"own ({trained.genotype.name or 'unnamed'}), which its weights fit"
+    )

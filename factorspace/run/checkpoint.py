@@ -25,7 +25,9 @@ over an allow-list torch maintains; torch 2.6 fixed the last known way around it
 The records (:data:`RECORD_GLOBS`: the per-epoch architecture and genotype files, a
 re-training's genotype) are what a resume continues from besides the state: on resume
 :func:`restore_records` rewrites any that went missing or changed from the checkpoint's copy,
-as the metrics rows are rewritten from the checkpoint's (``factorspace.run.base``).
+as the metrics rows are rewritten from the checkpoint's (``factorspace.run.base``). The run's
+``recipe.yaml`` is kept as well: a resume refuses an edited one, showing what changed
+(:mod:`factorspace.run.resume`), since ``--resume RUN`` reads its recipe from there.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ HEADER_LENGTH = len(MAGIC) + 64 + 1  # the hex digest and a newline
 RECORDS_TAG = b"records "
 CHECKPOINTS_DIR = "checkpoints"  # a run's checkpoint is RUN_DIR/checkpoints/last.pt (RunDir)
 RECORD_GLOBS = ("genotype.json", "arch/epoch_*.json", "genotypes/epoch_*.json")
+RECIPE_RECORD = "recipe.yaml"  # kept too, to refuse a resume after an edit (run.resume)
+KEPT = (*RECORD_GLOBS, RECIPE_RECORD)
 MAX_RECORDS_BYTES = 256 * 2**20  # the records uncompressed: kilobytes in practice
 
 
@@ -108,23 +112,25 @@ def checkpoint_records(path: Path) -> dict[str, bytes] | None:
     return records
 
 
-def restore_records(run_dir: Path, checkpoint: Path) -> list[str]:
+def restore_records(
+    run_dir: Path, checkpoint: Path, records: dict[str, bytes] | None = None
+) -> list[str]:
     """Rewrite the records of ``run_dir`` that are missing or differ from ``checkpoint``'s
-    copies; one line per file saying what was wrong (empty when every record agrees, or the
-    checkpoint kept none). Files the checkpoint did not keep (written after it) are left.
+    copies (``records``: those, read already); one line per file saying what was wrong (empty
+    when every record agrees, or the checkpoint kept none). Files the checkpoint did not keep
+    (written after it) are left, and so is ``recipe.yaml``: an edit of it is refused instead
+    (:func:`factorspace.run.resume.check_resumable`).
 
     Raises:
         FactorspaceError: as :func:`load_checkpoint`; a record that cannot be written back.
     """
-    records = checkpoint_records(checkpoint) or {}
+    if records is None:
+        records = checkpoint_records(checkpoint) or {}
+    check_record_names(checkpoint, records)
     notes = []
-    for name in records:
-        if not is_record_name(name):  # only a crafted (or foreign) block names another file
-            raise FactorspaceError(
-                f"{checkpoint}: refused: its records name {clip(repr(name))}, which is not a "
-                f"record file of a run ({', '.join(RECORD_GLOBS)})"
-            )
     for name, content in sorted(records.items()):
+        if name == RECIPE_RECORD:
+            continue
         target = Path(run_dir) / name
         if not target.parent.resolve().is_relative_to(Path(run_dir).resolve()):
             raise FactorspaceError(
@@ -157,9 +163,19 @@ def record_problem(target: Path, content: bytes) -> str | None:
     return None if on_disk == content else "differs from the checkpoint's copy"
 
 
+def check_record_names(checkpoint: Path, records: dict[str, bytes]) -> None:
+    """Refuse records that name files other than a run's records (a crafted or foreign block)."""
+    for name in records:
+        if not is_record_name(name):
+            raise FactorspaceError(
+                f"{checkpoint}: refused: its records name {clip(repr(name))}, which is not a "
+                f"record file of a run ({', '.join(KEPT)})"
+            )
+
+
 def is_record_name(name: str) -> bool:
-    """Whether ``name`` is a record file's path relative to its run directory (one of
-    :data:`RECORD_GLOBS`, part for part: no ``..``, no absolute path)."""
+    """Whether ``name`` is a kept file's path relative to its run directory (one of
+    :data:`KEPT`, part for part: no ``..``, no absolute path)."""
     parts = PurePosixPath(name).parts
     return "\\" not in name and any(
         len(parts) == len(pattern.split("/"))
@@ -167,7 +183,7 @@ def is_record_name(name: str) -> bool:
             re.fullmatch(re.escape(p).replace(r"\*", r"[\w.-]*"), part) and part not in (".", "..")
             for part, p in zip(parts, pattern.split("/"), strict=True)
         )
-        for pattern in RECORD_GLOBS
+        for pattern in KEPT
     )
 
 
@@ -177,9 +193,9 @@ def run_dir_of(path: Path) -> Path | None:
 
 
 def read_records(run_dir: Path) -> dict[str, bytes]:
-    """The record files in ``run_dir`` (:data:`RECORD_GLOBS`), by path relative to it."""
+    """The record files in ``run_dir`` (:data:`KEPT`), by path relative to it."""
     records = {}
-    for pattern in RECORD_GLOBS:
+    for pattern in KEPT:
         for file in sorted(Path(run_dir).glob(pattern)):
             if file.is_file() and not file.is_symlink():
                 records[file.relative_to(run_dir).as_posix()] = file.read_bytes()

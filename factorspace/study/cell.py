@@ -56,8 +56,8 @@ def finished_result(out: Path, variant: str, seed: int) -> dict | None:
 
 
 def status(run_dir: Path) -> str | None:
-    record = RunDir(run_dir).record
-    return json.loads(record.read_text()).get("status") if record.is_file() else None
+    """The run's status; a damaged ``run.json`` is one message (``UnreadableRecord``)."""
+    return RunDir(run_dir).read_record().get("status")
 
 
 def resumable(run_dir: Path) -> bool:

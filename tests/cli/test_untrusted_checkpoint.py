@@ -9,11 +9,8 @@ directories; each must leave no MARKER, and those that read it refuse it with on
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
-import shlex
 from pathlib import Path
 
 import pytest
@@ -26,43 +23,16 @@ from factorspace.cli import app
 from factorspace.genotype import get_genotype, save_genotype
 from factorspace.retrain.recipe import load_train_recipe
 from factorspace.run.checkpoint import (
-    MAGIC,
     load_checkpoint,
     records_block,
     restore_records,
     save_checkpoint,
 )
+from tests.crafted import checked, crafted_checkpoint
 from tests.search.tiny import TINY, one_thread
 
 HERE = Path(__file__).resolve().parents[1]
 TINY_TRAIN = HERE / "study" / "tiny_train.yaml"
-
-
-class RunsCode:
-    """Unpickled by a full unpickler, it runs ``touch MARKER``."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {shlex.quote(str(self.marker))}",))
-
-
-def checked(body: bytes) -> bytes:
-    """``body`` behind the header a checkpoint carries: its sha256, which anyone can compute."""
-    return MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
-
-
-def crafted(path: Path, marker: Path, *, header: bool, train: bool) -> Path:
-    """A checkpoint with every key a real one has, and the object that runs code."""
-    state = {"epoch": 0, "step": 1, "totals": {}, "rng": {}, "payload": RunsCode(marker)}
-    if train:
-        state |= {"format": "factorspace.train", "model": {}, "optimizer": {}}
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(checked(buffer.getvalue()) if header else buffer.getvalue())
-    return path
 
 
 def run_dir(root: Path, marker: Path, *, header: bool, train: bool) -> Path:
@@ -75,7 +45,7 @@ def run_dir(root: Path, marker: Path, *, header: bool, train: bool) -> Path:
         resolved = fs.load_recipe(TINY).model_dump(mode="json")
     (root / "recipe.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     (root / "run.json").write_text(json.dumps({"status": "interrupted"}))
-    crafted(root / "checkpoints" / "last.pt", marker, header=header, train=train)
+    crafted_checkpoint(root / "checkpoints" / "last.pt", marker, header=header, train=train)
     return root
 
 
@@ -88,7 +58,7 @@ def _one_thread():
 @pytest.mark.parametrize("header", [False, True], ids=["no_header", "sha256_header"])
 def test_loading_it_runs_nothing_and_says_why(tmp_path, header):
     marker = tmp_path / "MARKER"
-    path = crafted(tmp_path / "evil.pt", marker, header=header, train=True)
+    path = crafted_checkpoint(tmp_path / "evil.pt", marker, header=header, train=True)
     with pytest.raises(fs.FactorspaceError) as e:
         load_checkpoint(path)
     assert str(e.value).startswith(f"{path}: refused: it holds a Python object (posix.system)")
@@ -154,7 +124,7 @@ READS_THE_CHECKPOINT = {  # the others read a run's other files only, and succee
 def crafted_inputs(request, tmp_path_factory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("crafted")
     marker, header = d / "MARKER", request.param
-    crafted(d / "evil.pt", marker, header=header, train=True)
+    crafted_checkpoint(d / "evil.pt", marker, header=header, train=True)
     run_dir(d / "search_run", marker, header=header, train=False)
     run_dir(d / "train_run", marker, header=header, train=True)
     (d / "study.yaml").write_text(
