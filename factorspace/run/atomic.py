@@ -69,9 +69,7 @@ def checked_target(path: Path, option: str = "-o") -> Path:
         try:
             path = path.resolve(strict=True)
         except (OSError, RuntimeError):  # a loop (ELOOP, or RuntimeError before 3.13)
-            raise FactorspaceError(
-                f"{option} {path}: a link loop or a link to nothing"
-            ) from None
+            raise FactorspaceError(f"{option} {path}: a link loop or a link to nothing") from None
     if path.is_dir():
         raise FactorspaceError(f"{option} {path}: a directory; give a file path")
     if path.exists() and not path.is_file():
@@ -101,9 +99,7 @@ def written_atomically(path: Path, option: str = "-o") -> Iterator[Path]:
     except (OSError, RuntimeError) as e:
         Path(tmp).unlink(missing_ok=True)
         why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
-        raise FactorspaceError(
-            f"{option} {target}: cannot write it ({clip(why, 160)})"
-        ) from None
+        raise FactorspaceError(f"{option} {target}: cannot write it ({clip(why, 160)})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
