@@ -21,6 +21,7 @@ from factorspace.loader.extensions import import_extension
 from factorspace.retrain.recipe import load_train_recipe
 from factorspace.retrain.train import train
 from tests.genotype.custom_ops import SOURCE, CustomOps, forget
+from tests.retrain.test_train import mini_imagefolder
 from tests.search.tiny import one_thread
 
 TINY_TRAIN = Path(__file__).resolve().parents[1] / "study" / "tiny_train.yaml"
@@ -51,7 +52,9 @@ def crafted(tmp_path_factory) -> tuple[CustomOps, Path, Path]:
     genotype = Genotype.model_validate(data)
     save_genotype(genotype, d / "g.json")
     import_extension(str(ops.file))
-    train(genotype, load_train_recipe(TINY_TRAIN), out=d / "trained", device="cpu")
+    data_root = mini_imagefolder(d / "data", train_per_class=2, test_per_class=1)
+    data = ["data.dataset=imagefolder", f"data.root={data_root}", "data.subset_per_class=null"]
+    train(genotype, load_train_recipe(TINY_TRAIN, data), out=d / "trained", device="cpu")
     forget(ops)
     marker.unlink()
     yield ops, d, marker
@@ -62,8 +65,9 @@ def commands(d: Path) -> dict[str, list[str]]:
         "info": ["info", str(d / "g.json")],
         "render": ["render", str(d / "g.json"), "-o", str(d / "out" / "cells.gv")],
         "train": [
-            *("train", str(d / "g.json"), "--recipe", str(TINY_TRAIN)),
-            *("--device", "cpu", "--out", str(d / "out" / "train")),
+            *("train", str(d / "g.json"), "--recipe", str(TINY_TRAIN), "--device", "cpu"),
+            *("--set", "data.dataset=imagefolder", "--set", f"data.root={d / 'data'}"),
+            *("--set", "data.subset_per_class=null", "--out", str(d / "out" / "train")),
         ],
         "eval": ["eval", str(d / "trained"), "--device", "cpu"],
         "export genotype": ["export", str(d / "g.json"), "-o", str(d / "out" / "g.py")],
