@@ -1,10 +1,11 @@
 """Draw a genotype's cells as the DARTS papers do, with each edge's activation and arguments.
 
 Inputs c_{k-2}, c_{k-1} on the left, intermediate nodes 0..N-1 in the middle, the output c_{k}
-on the right; each kept edge is labelled ``operator · arguments · activation``, the label tied to
-its edge by a line (graphviz's ``decorate``), and coloured by its activation, with a legend of the
-activations used. Sizes suit one column of a two-column paper; :func:`fit_width` lays a cell out
-for a given print width with every label at least :data:`MIN_LABEL_PT` points.
+on the right; each kept edge is labelled ``operator · arguments`` over its activation, the label
+in the middle of the edge, and coloured by its activation, with a legend under the cell. What is
+drawn comes from :mod:`factorspace.viz.cell` (a cell family's genotype as nodes and edges); this
+module lays it out with graphviz. Sizes suit one column of a two-column paper; :func:`fit_width`
+lays a cell out for a given print width with every label at least :data:`MIN_LABEL_PT` points.
 
 Building a graph needs only the ``graphviz`` Python package. Rendering needs graphviz's ``dot``
 program; without it :func:`render_genotype` writes the ``.gv`` source and warns how to finish.
@@ -12,6 +13,7 @@ program; without it :func:`render_genotype` writes the ``.gv`` source and warns 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import shutil
@@ -25,60 +27,68 @@ import graphviz
 
 from factorspace.genotype import Genotype, GenotypeEdge
 from factorspace.run.atomic import atomic_write_bytes
-from factorspace.viz.palette import (
-    ACTIVATION_COLORS,  # noqa: F401  (re-exported: these lived here before palette)
+from factorspace.viz.cell import CELLS, SEP, CellDrawing, cell_drawing, label_lines
+from factorspace.viz.palette import (  # noqa: F401  (re-exported: these lived here before palette)
+    ACTIVATION_COLORS,
     CONCAT,
-    DISPLAY_NAMES,  # noqa: F401
-    INPUT_NAMES,
+    DISPLAY_NAMES,
     NO_ACTIVATION,
-    OUTPUT_NAME,
     activation_colors,
-    display_name,
-    node_name,
 )
 
 FORMATS = ("pdf", "svg", "png", "gv")
-CELLS = ("normal", "reduce")
 
-ARGUMENT_ABBREVIATIONS = {"kernel_size": "k", "dilation": "d", "stride": "s", "groups": "g"}
-
-# Sized for one column of a two-column paper (~3.3 in): a four-node DARTS cell comes out ~5 in
-# wide, so scaled to the column its operator labels read at ~7 pt and its nodes at ~9 pt. Labels
-# take two lines (operator, then activation), which halves the width their ranks need.
+# Each edge's label is a node of its own, in the middle of the edge: an edge a -> b is drawn as
+# a -> label -> b, the label's text interrupting the line. graphviz's own edge labels (``label``,
+# ``xlabel``) are placed after the edges are routed, so other edges ran through them and, on a
+# curved edge, they sat far from it (a leader line, ``decorate``, then tied them back and looked
+# like one more edge). As nodes, labels get a rank and a place like the cell's nodes: dot routes
+# every edge around them, so no edge crosses a label and no label overlaps another; and where
+# several edges carry the same operator (a reduce cell's max_pool_3x3s), each label sits on its
+# own edge. Left to right, as the DARTS paper's figures (Liu et al. 2019, Fig. 4-5) and the
+# A-DARTS paper's Figure 3 draw cells: inputs left, output right.
 FONT = "Helvetica,Arial,sans-serif"  # Helvetica where it exists, else its metric twins
 GRAPH_ATTR = {
     "rankdir": "LR",
-    "ranksep": "0.15",
-    "nodesep": "0.1",
+    "nodesep": "0.2",  # enough that an arrow clearly ends at one of two stacked nodes
     "margin": "0",
-    "pad": "0.08",  # inside the white background, unlike margin
+    "pad": "0.06",  # inside the white background, unlike margin
     "bgcolor": "white",
     "fontname": FONT,
     "fontsize": "14",
+    "outputorder": "edgesfirst",  # nodes (labels too) over any edge that comes near them
+    # Straight segments: where both inputs feed every node their edges must cross, and straight
+    # lines fanning out of each input are easy to follow; dot's curves ran parallel there.
+    # (``ortho`` would drop the label nodes' ports; ``line`` ignores nodes and crossed labels.)
+    "splines": "polyline",
 }
 NODE_ATTR = {
     "style": "filled",
     "shape": "rect",
     "fontname": FONT,
     "fontsize": "14",
-    "penwidth": "1.2",
-    "height": "0.36",
-    "width": "0.36",
-    "margin": "0.06,0.03",
+    "penwidth": "1.0",
+    "height": "0.32",
+    "width": "0.32",
+    "margin": "0.05,0.03",
 }
-EDGE_ATTR = {
-    "fontname": FONT,
-    "fontsize": "11",
-    "arrowsize": "0.6",
-    "penwidth": "1.6",
-    "decorate": "true",  # a line from each label to its edge: no label sits between two edges
+EDGE_ATTR = {"arrowsize": "0.6", "penwidth": "1.6"}
+LABEL_ATTR = {  # an edge's label node: text only, a little air around it
+    "shape": "plaintext",
+    "style": "",
+    "margin": "0.04,0.03",  # clearance: edges are routed around it
+    "width": "0",
+    "height": "0",
 }
+# Between ranks: room for the edges fanning out of a node to cross at clear angles. Top to bottom,
+# labels are short (two lines) and the width is what a column lacks, so ranks are further apart.
+RANKSEP = {"LR": "0.3", "TB": "0.45"}
 FONT_SIZES = {"graph": 14, "node": 14, "edge": 11, "legend": 11}  # points, before scaling
 MIN_LABEL_PT = 7.0  # the smallest print size journals accept for figure text (Nature, IEEE)
+MAX_LABEL_PT = 9.0  # and no larger than a caption: a small cell is not blown up to fill a page
 FONT_SCALES = (1.0, 1.25, 1.6, 2.0)  # what fit_width tries: larger fonts widen a drawing less
-INPUT_FILL, NODE_FILL, OUTPUT_FILL = "darkseagreen2", "lightblue", "palegoldenrod"  # as DARTS
-LEGEND = "legend"
-SEP = " · "
+FILLS = {"input": "darkseagreen2", "intermediate": "lightblue", "output": "palegoldenrod"}  # DARTS
+LEGEND_COLUMNS = 3  # legend entries per row, under the cell
 
 
 class RenderNotice(UserWarning):
@@ -95,14 +105,7 @@ class SmallLabelsWarning(RenderNotice):
 
 def edge_label(edge: GenotypeEdge) -> str:
     """'sep_conv_3x3 · SELU', 'sep_conv · k=5 · PReLU', 'skip_connect'."""
-    return SEP.join(_label_lines(edge))
-
-
-def _label_lines(edge: GenotypeEdge) -> list[str]:
-    """The operator and its arguments, then the activations (if any)."""
-    args = [f"{ARGUMENT_ABBREVIATIONS.get(k, k)}={v}" for k, v in edge.arguments.items()]
-    acts = [display_name(a) for a in edge.inputs.values()]
-    return [line for line in (SEP.join([edge.op, *args]), SEP.join(acts)) if line]
+    return SEP.join(label_lines(edge))
 
 
 def cell_graph(
@@ -112,7 +115,8 @@ def cell_graph(
     label: str | None = None,
     rankdir: str = "LR",
     font_scale: float = 1.0,
-):
+    family: str = "darts",
+) -> graphviz.Digraph:
     """Draw one cell of ``genotype`` as a left-to-right :class:`graphviz.Digraph`.
 
     Args:
@@ -121,6 +125,8 @@ def cell_graph(
         label: an optional title under the graph; none by default (the caption is the paper's).
         rankdir: ``"LR"`` (inputs left, output right, as DARTS draws) or ``"TB"`` (top down).
         font_scale: every font size times this (see :func:`fit_width`).
+        family: the cell family (:data:`~factorspace.viz.cell.FAMILIES`): how the genotype's
+            cell becomes nodes and edges.
 
     Returns:
         The graph; ``.source`` is its dot text, ``.pipe(format="svg")`` renders it (needs ``dot``).
@@ -130,42 +136,75 @@ def cell_graph(
         >>> "c_{k}" in g.source
         True
     """
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, not {cell!r}")
-    c = getattr(genotype, cell)
-    size = {k: f"{v * font_scale:.3g}" for k, v in FONT_SIZES.items()}
-    g = graphviz.Digraph(
+    return drawing_graph(
+        cell_drawing(genotype, cell, family),
         name=f"{genotype.name or 'genotype'}_{cell}",
+        label=label,
+        rankdir=rankdir,
+        font_scale=font_scale,
+    )
+
+
+def drawing_graph(
+    drawing: CellDrawing,
+    *,
+    name: str = "cell",
+    label: str | None = None,
+    rankdir: str = "LR",
+    font_scale: float = 1.0,
+) -> graphviz.Digraph:
+    """Lay out any :class:`~factorspace.viz.cell.CellDrawing` (see :func:`cell_graph`).
+
+    Node ``n`` of the drawing is graphviz node ``n``; the label of op edge ``k`` is node
+    ``label<k>``, its halves edges ``<source> -> label<k>`` (no arrowhead) and ``label<k> ->
+    <target>``; the legend, and ``label`` above it, is the graph's label, under the cell.
+    """
+    size = {k: f"{v * font_scale:.3g}" for k, v in FONT_SIZES.items()}
+    box = f"{float(NODE_ATTR['width']) * font_scale:.3g}"
+    caption = _caption(label, drawing.legend, size["legend"])
+    g = graphviz.Digraph(
+        name=name,
         engine="dot",
         graph_attr=GRAPH_ATTR
-        | {"rankdir": rankdir, "fontsize": size["graph"]}
-        | ({"label": label, "labelloc": "b"} if label else {}),
-        node_attr=NODE_ATTR | {"fontsize": size["node"]},
-        edge_attr=EDGE_ATTR | {"fontsize": size["edge"]},
+        | {"rankdir": rankdir, "fontsize": size["graph"], "ranksep": RANKSEP[rankdir]}
+        | ({"label": caption, "labelloc": "b", "labeljust": "c"} if caption else {}),
+        node_attr=NODE_ATTR
+        | {"fontsize": size["node"], "width": box, "height": box},  # boxes grow with their text
+        edge_attr={k: f"{float(v) * font_scale:.3g}" for k, v in EDGE_ATTR.items()},
     )
-    with g.subgraph() as inputs:  # c_{k-2} above c_{k-1}, as in the DARTS figures
-        inputs.attr(rank="same")
-        for name in INPUT_NAMES:
-            inputs.node(name, _subscript(name), fillcolor=INPUT_FILL)
-        inputs.edge(INPUT_NAMES[0], INPUT_NAMES[1], style="invis")
-    last = max([e.target for e in c.edges] + list(c.concat) + [1])
-    for node in range(2, last + 1):
-        g.node(str(node - 2), fillcolor=NODE_FILL)
-    g.node(OUTPUT_NAME, _subscript(OUTPUT_NAME), fillcolor=OUTPUT_FILL)
-
-    colors = activation_colors(a for e in c.edges for a in e.inputs.values())
-    for e in c.edges:
-        color = ":".join(colors[a] for a in e.inputs.values()) or NO_ACTIVATION
-        g.edge(
-            node_name(e.source), node_name(e.target), label="\\n".join(_label_lines(e)), color=color
-        )
-    for node in c.concat:
-        g.edge(node_name(node), OUTPUT_NAME, color=CONCAT, penwidth="1.0")
-    if colors:
-        with g.subgraph() as out:  # the legend beside c_{k}, where the graph has room
-            out.attr(rank="same")
-            out.node(LEGEND, _legend(colors, size["legend"]), shape="plain", style="")
-            out.edge(OUTPUT_NAME, LEGEND, style="invis")
+    inputs = [n.name for n in drawing.nodes if n.role == "input"]
+    with g.subgraph() as column:  # c_{k-2} above c_{k-1}, as in the DARTS figures
+        column.attr(rank="source")
+        for n in inputs:
+            column.node(n, _html_name(n), fillcolor=FILLS["input"])
+        for a, b in itertools.pairwise(inputs):
+            column.edge(a, b, style="invis")
+    for n in drawing.nodes:
+        if n.role == "intermediate":
+            g.node(n.name, _html_name(n.name), fillcolor=FILLS["intermediate"], group=n.name)
+    with g.subgraph() as column:
+        column.attr(rank="sink")
+        for n in drawing.nodes:
+            if n.role == "output":
+                column.node(n.name, _html_name(n.name), fillcolor=FILLS["output"])
+    ops = [e for e in drawing.edges if e.role == "op"]
+    # into a label on the side facing the inputs, out of it on the other: the line runs through
+    # the label as if the text were written on it. (Into a node too, at its middle, was tried:
+    # with little room between ranks the edges then turn sharply and bunch up before the node.)
+    # A label shares its target's ``group``: dot keeps such edges short and straight, so the
+    # labels of a node's inputs sit just before it, the nodes come out in order, and where two
+    # inputs' edges must cross they do so near the inputs, not in a knot before the node.
+    into, out_of = ("w", "e") if rankdir == "LR" else ("n", "s")
+    for k, e in enumerate(ops):
+        color = ":".join(e.colors) or NO_ACTIVATION
+        middle = f"label{k}"
+        text = "\\n".join(e.lines)
+        g.node(middle, text, fontsize=size["edge"], group=e.target, **LABEL_ATTR)
+        g.edge(e.source, middle, color=color, arrowhead="none", tailport=out_of, headport=into)
+        g.edge(middle, e.target, color=color, tailport=out_of)
+    for e in drawing.edges:
+        if e.role == "output":
+            g.edge(e.source, e.target, color=CONCAT, penwidth=f"{font_scale:.3g}")
     return g
 
 
@@ -238,36 +277,51 @@ class Fitted:
 
     graph: graphviz.Digraph
     label_pt: float
+    natural_width: float = 0.0  # inches, before scaling, padding included
 
 
-def fit_width(genotype: Genotype, cell: str, width: float) -> Fitted:
-    """Lay ``cell`` out to print ``width`` inches wide, its labels at least :data:`MIN_LABEL_PT`.
+def fit_width(genotype: Genotype, cell: str, width: float, family: str = "darts") -> Fitted:
+    """Lay ``cell`` out to print ``width`` inches wide, its labels :data:`MIN_LABEL_PT` to
+    :data:`MAX_LABEL_PT` points where they can be.
 
     The drawing is scaled to ``width`` (graphviz ``size="W,H!"``), which scales its fonts by
-    ``width`` over the natural width. The layouts tried, in order of preference: left to right,
-    then top to bottom, each at the font scales of :data:`FONT_SCALES` (larger fonts widen the
-    drawing less than in proportion). The first whose labels print at :data:`MIN_LABEL_PT` or
-    more is taken, else the one whose labels print largest. A layout's label size is proportional
-    to ``width``, so the width that makes the best one legible is ``width * MIN_LABEL_PT /
+    ``width`` over the natural width. Left to right is preferred (as DARTS draws), then top to
+    bottom; each at the font scales of :data:`FONT_SCALES` (larger fonts widen the drawing less
+    than in proportion, leaving the edges less room between the ranks). The first layout whose
+    labels print at :data:`MIN_LABEL_PT` or more is taken; where they would print larger than
+    :data:`MAX_LABEL_PT` (a small cell at full page width) the drawing is scaled to print them
+    at :data:`MAX_LABEL_PT` and centred in ``width`` with white on either side, not blown up.
+    If no layout is legible, the one whose labels print largest is taken. A layout's label size
+    is proportional to ``width``, so the width that makes it legible is ``width * MIN_LABEL_PT /
     label_pt``. Needs graphviz's ``dot`` (each layout is measured).
     """
     tried = []
-    for fitted in _layouts(genotype, cell, width):
-        if fitted.label_pt >= MIN_LABEL_PT:
+    for fitted in _layouts(genotype, cell, width, family):
+        if fitted.label_pt >= MIN_LABEL_PT:  # the smallest legible fonts leave edges most room
             break
         tried.append(fitted)
     else:
         fitted = max(tried, key=lambda f: f.label_pt)
-    fitted.graph.graph_attr["size"] = _size(width)
+    g = fitted.graph
+    g.graph_attr["size"] = _size(width)
+    if fitted.label_pt > MAX_LABEL_PT:  # widen the padding until the labels print at the maximum
+        # graphviz scales the drawing and its padding together to ``size``: the padded width
+        # that prints at the maximum is the natural one times label_pt / MAX_LABEL_PT
+        pad = float(GRAPH_ATTR["pad"])
+        padded = fitted.natural_width * fitted.label_pt / MAX_LABEL_PT
+        side = (padded - (fitted.natural_width - 2 * pad)) / 2
+        g.graph_attr["pad"] = f"{side:.4g},{pad:g}"
+        return Fitted(g, MAX_LABEL_PT, fitted.natural_width)
     return fitted
 
 
-def _layouts(genotype: Genotype, cell: str, width: float) -> Iterator[Fitted]:
+def _layouts(genotype: Genotype, cell: str, width: float, family: str) -> Iterator[Fitted]:
     """The layouts :func:`fit_width` tries, in order of preference, each measured."""
     for rankdir in ("LR", "TB"):
         for font_scale in FONT_SCALES:
-            g = cell_graph(genotype, cell, rankdir=rankdir, font_scale=font_scale)
-            yield Fitted(g, FONT_SIZES["edge"] * font_scale * width / _natural_width(g))
+            g = cell_graph(genotype, cell, rankdir=rankdir, font_scale=font_scale, family=family)
+            natural = _natural_width(g)
+            yield Fitted(g, FONT_SIZES["edge"] * font_scale * width / natural, natural)
 
 
 def small_labels_notice(cell: str, fitted: Fitted, width: float) -> str:
@@ -299,17 +353,29 @@ def missing_dot_notice(gv: Path, fmt: str = "pdf") -> str:
     )
 
 
-def _subscript(name: str) -> str:
+def _html_name(name: str) -> str:
     """'c_{k-2}' -> an HTML label with k-2 as a subscript (graphviz's ``<...>`` label syntax)."""
+    if "_" not in name:
+        return name
     base, sub = name.split("_", 1)
-    return f"<{base}<sub>{sub.strip('{}')}</sub>>"
+    return f"<{escape(base)}<sub>{escape(sub.strip('{}'))}</sub>>"
 
 
-def _legend(colors: dict[str, str], point_size: str) -> str:
-    rows = "".join(
-        f'<tr><td width="18" height="10" fixedsize="true" bgcolor="{color}"></td>'
-        f'<td align="left"><font point-size="{point_size}">{escape(display_name(name))}</font>'
-        "</td></tr>"
-        for name, color in colors.items()
-    )
-    return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{rows}</table>>'
+def _caption(title: str | None, legend: dict[str, str], point_size: str) -> str | None:
+    """The graph's label: the title (if any) over the legend's swatches, a few to a row."""
+    cells = [
+        f'<td width="16" height="8" fixedsize="true" bgcolor="{color}"></td>'
+        f'<td align="left"><font point-size="{point_size}">{escape(name)}</font></td>'
+        '<td width="6"></td>'  # air before the next entry
+        for name, color in legend.items()
+    ]
+    rows = [
+        "<tr>" + "".join(cells[i : i + LEGEND_COLUMNS]) + "</tr>"
+        for i in range(0, len(cells), LEGEND_COLUMNS)
+    ]
+    if title:
+        span = 3 * min(len(cells), LEGEND_COLUMNS) or 1
+        rows.insert(0, f'<tr><td colspan="{span}">{escape(title)}</td></tr>')
+    if not rows:
+        return None
+    return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{"".join(rows)}</table>>'
