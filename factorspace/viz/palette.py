@@ -31,7 +31,7 @@ ACTIVATION_COLORS = {
 # For other activations, in the order of their names: the colours next farthest from those above.
 EXTRA_COLORS = ("#AA3377", "#CC3311", "#CC79A7", "#44AA99")
 NO_ACTIVATION = "#8C8C8C"  # pooling, skip, none
-NO_ACTIVATION_NAME = "none (pool, skip)"  # its legend entry
+NO_ACTIVATION_NAME = "no activation"  # its legend entry (pooling, skip_connect)
 CONCAT = "#BBBBBB"  # node -> c_{k}
 # Okabe-Ito, for choices that are not activations (operators, kernel sizes) and for series
 # (train/validation, normal/reduce); figures.choice_colors gives more choices matplotlib's tab20.

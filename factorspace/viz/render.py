@@ -362,20 +362,22 @@ def _html_name(name: str) -> str:
 
 
 def _caption(title: str | None, legend: dict[str, str], point_size: str) -> str | None:
-    """The graph's label: the title (if any) over the legend's swatches, a few to a row."""
-    cells = [
-        f'<td width="16" height="8" fixedsize="true" bgcolor="{color}"></td>'
-        f'<td align="left"><font point-size="{point_size}">{escape(name)}</font></td>'
-        '<td width="6"></td>'  # air before the next entry
+    """The graph's label: the title (if any) over the legend, :data:`LEGEND_COLUMNS` entries a
+    row. Each entry is one cell, a bar of its colour (U+25AC, in every font with the WGL4 set:
+    Helvetica, Arial, Liberation, DejaVu) then the name: a swatch cell apart from its name
+    drifted away from it where a row has fewer entries than the widest."""
+    entries = [
+        f'<td align="left"><font point-size="{point_size}"><font color="{color}">\u25ac</font>'
+        f" {escape(name)}</font></td>"
         for name, color in legend.items()
     ]
     rows = [
-        "<tr>" + "".join(cells[i : i + LEGEND_COLUMNS]) + "</tr>"
-        for i in range(0, len(cells), LEGEND_COLUMNS)
+        "<tr>" + "".join(entries[i : i + LEGEND_COLUMNS]) + "</tr>"
+        for i in range(0, len(entries), LEGEND_COLUMNS)
     ]
     if title:
-        span = 3 * min(len(cells), LEGEND_COLUMNS) or 1
+        span = min(len(entries), LEGEND_COLUMNS) or 1
         rows.insert(0, f'<tr><td colspan="{span}">{escape(title)}</td></tr>')
     if not rows:
         return None
-    return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{"".join(rows)}</table>>'
+    return f'<<table border="0" cellborder="0" cellspacing="1" cellpadding="2">{"".join(rows)}</table>>'

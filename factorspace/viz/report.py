@@ -29,6 +29,7 @@ from factorspace.run.atomic import atomic_write_text
 from factorspace.run.rundir import RunDir
 from factorspace.viz import plots
 from factorspace.viz.page import document
+from factorspace.viz.palette import cell_text
 from factorspace.viz.records import load_metrics
 from factorspace.viz.render import GraphvizMissingWarning, render_genotype
 from factorspace.viz.sections import (
@@ -246,12 +247,8 @@ def spread(rows: list[dict[str, Any]]) -> str:
 
 
 def cell_line(genotype: Genotype, cell: str) -> str:
-    """``0->2 sep_conv_3x3·relu, 1->2 skip_connect, ...``."""
-    return ", ".join(
-        f"{e.source}->{e.target} {e.op}"
-        + "".join(f"·{v}" for v in (*e.arguments.values(), *e.inputs.values()))
-        for e in getattr(genotype, cell).edges
-    )
+    """``c_{k-2}->0 sep_conv_3x3·relu, c_{k-1}->0 skip_connect, ...`` (DARTS's node names)."""
+    return cell_text(genotype, cell)
 
 
 def pct(value: float | None) -> str:

@@ -61,10 +61,25 @@ def drawn_edges(svg: ET.Element) -> list[tuple[str, str, str, str]]:
     return sorted(found)
 
 
+BAR = "\u25ac"  # a legend entry's colour sample
+
+
 def legend_of(svg: ET.Element) -> list[str]:
-    """The legend's entries (the graph's own text, under the cell); [] when there is none."""
+    """The text under the cell (its title, then the legend's names); [] when there is none."""
+    return list(legend_colors(svg))
+
+
+def legend_colors(svg: ET.Element) -> dict[str, str | None]:
+    """The text under the cell -> the colour of the bar before it (None for a title)."""
     graph = next(g for _, g in _groups(svg, "graph"))
-    return [t.text for t in graph.findall(f"{SVG}text")]
+    found, color = {}, None
+    for t in graph.findall(f"{SVG}text"):
+        if t.text == BAR:
+            color = t.get("fill").upper()
+        else:
+            found[t.text.strip()] = color
+            color = None
+    return found
 
 
 def label_sizes(svg: ET.Element) -> list[float]:

@@ -125,10 +125,10 @@ def test_activation_and_argument_labels_and_colours():
 @pytest.mark.parametrize(
     "genotype, cell, legend",
     [
-        (DARTS_V2, "normal", ["ReLU", "none (pool, skip)"]),
-        (DARTS_V2, "reduce", ["none (pool, skip)"]),  # pooling and skip only
-        (ADARTS, "normal", ["PReLU", "SELU", "none (pool, skip)"]),
-        (ADARTS, "reduce", ["Swish", "none (pool, skip)"]),
+        (DARTS_V2, "normal", ["ReLU", "no activation"]),
+        (DARTS_V2, "reduce", ["no activation"]),  # pooling and skip only
+        (ADARTS, "normal", ["PReLU", "SELU", "no activation"]),
+        (ADARTS, "reduce", ["Swish", "no activation"]),
         (
             Genotype(
                 name="s",
