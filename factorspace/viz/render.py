@@ -47,7 +47,7 @@ FORMATS = ("pdf", "svg", "png", "gv")
 # several edges carry the same operator (a reduce cell's max_pool_3x3s), each label sits on its
 # own edge. Left to right, as the DARTS paper's figures (Liu et al. 2019, Fig. 4-5) and the
 # A-DARTS paper's Figure 3 draw cells: inputs left, output right.
-FONT = "Helvetica,Arial,sans-serif"  # Helvetica where it exists, else its metric twins
+FONT = "Helvetica,Arial,Liberation Sans,sans-serif"  # Helvetica or a metric twin: as laid out
 GRAPH_ATTR = {
     "rankdir": "LR",
     "nodesep": "0.2",  # enough that an arrow clearly ends at one of two stacked nodes
@@ -84,6 +84,7 @@ LABEL_ATTR = {  # an edge's label node: text only, a little air around it
 # labels are short (two lines) and the width is what a column lacks, so ranks are further apart.
 RANKSEP = {"LR": "0.3", "TB": "0.45"}
 FONT_SIZES = {"graph": 14, "node": 14, "edge": 11, "legend": 11}  # points, before scaling
+SUBSCRIPT = 0.8  # a subscript's size in an SVG, of its node's text (cairo: about 0.67 in PNG, PDF)
 MIN_LABEL_PT = 7.0  # the smallest print size journals accept for figure text (Nature, IEEE)
 MAX_LABEL_PT = 9.0  # and no larger than a caption: a small cell is not blown up to fill a page
 FONT_SCALES = (1.0, 1.25, 1.6, 2.0)  # what fit_width tries: larger fonts widen a drawing less
@@ -161,6 +162,7 @@ def drawing_graph(
     """
     size = {k: f"{v * font_scale:.3g}" for k, v in FONT_SIZES.items()}
     box = f"{float(NODE_ATTR['width']) * font_scale:.3g}"
+    sub = f"{FONT_SIZES['node'] * SUBSCRIPT * font_scale:.3g}"
     caption = _caption(label, drawing.legend, size["legend"])
     g = graphviz.Digraph(
         name=name,
@@ -176,17 +178,17 @@ def drawing_graph(
     with g.subgraph() as column:  # c_{k-2} above c_{k-1}, as in the DARTS figures
         column.attr(rank="source")
         for n in inputs:
-            column.node(n, _html_name(n), fillcolor=FILLS["input"])
+            column.node(n, _html_name(n, sub), fillcolor=FILLS["input"])
         for a, b in itertools.pairwise(inputs):
             column.edge(a, b, style="invis")
     for n in drawing.nodes:
         if n.role == "intermediate":
-            g.node(n.name, _html_name(n.name), fillcolor=FILLS["intermediate"], group=n.name)
+            g.node(n.name, _html_name(n.name, sub), fillcolor=FILLS["intermediate"], group=n.name)
     with g.subgraph() as column:
         column.attr(rank="sink")
         for n in drawing.nodes:
             if n.role == "output":
-                column.node(n.name, _html_name(n.name), fillcolor=FILLS["output"])
+                column.node(n.name, _html_name(n.name, sub), fillcolor=FILLS["output"])
     ops = [e for e in drawing.edges if e.role == "op"]
     # into a label on the side facing the inputs, out of it on the other: the line runs through
     # the label as if the text were written on it. (Into a node too, at its middle, was tried:
@@ -353,12 +355,14 @@ def missing_dot_notice(gv: Path, fmt: str = "pdf") -> str:
     )
 
 
-def _html_name(name: str) -> str:
-    """'c_{k-2}' -> an HTML label with k-2 as a subscript (graphviz's ``<...>`` label syntax)."""
+def _html_name(name: str, point_size: str) -> str:
+    """'c_{k-2}' -> an HTML label with k-2 as a subscript (graphviz's ``<...>`` label syntax),
+    its size given: an SVG keeps a subscript's size as it is, and browsers draw it full size."""
     if "_" not in name:
         return name
     base, sub = name.split("_", 1)
-    return f"<{escape(base)}<sub>{escape(sub.strip('{}'))}</sub>>"
+    sub = escape(sub.strip("{}"))
+    return f'<{escape(base)}<sub><font point-size="{point_size}">{sub}</font></sub>>'
 
 
 def _caption(title: str | None, legend: dict[str, str], point_size: str) -> str | None:
