@@ -12,8 +12,8 @@ import torch
 from rich.console import Console
 
 from factorspace.genotype import Genotype
+from factorspace.genotype.naming import cell_text
 from factorspace.run.stopping import resume_command
-from factorspace.viz.palette import cell_text
 
 
 def print_header(console: Console | None, recipe, data, run, resuming: bool) -> None:
@@ -78,6 +78,6 @@ def mean_entropy(w: torch.Tensor) -> float:
 
 def genotype_line(genotype: Genotype, cell: str = "normal") -> str:
     """``c_{k-2}->0 sep_conv_3x3·selu, c_{k-1}->0 ...``: the nodes named as the drawings and the
-    report name them (:func:`factorspace.viz.palette.cell_text`), not the genotype file's
+    report name them (:func:`factorspace.genotype.naming.cell_text`), not the genotype file's
     numbers (there, 0 and 1 are the inputs)."""
     return cell_text(genotype, cell)

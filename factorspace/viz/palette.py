@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from factorspace.genotype.naming import (  # noqa: F401  (re-exported: named here before)
+    INPUT_NAMES,
+    OUTPUT_NAME,
+    node_name,
+)
+
 # Nine colours from Okabe & Ito (2008) and Paul Tol's schemes (https://personal.sron.nl/~pault/),
 # picked together so that every pair, and each against NO_ACTIVATION's grey, differs by a CIEDE2000
 # distance of at least 20 to normal vision and 10 under simulated protanopia and deuteranopia
@@ -58,11 +64,8 @@ DISPLAY_NAMES = {
     "swish": "Swish",
 }
 
-# A cell's two inputs as the DARTS figures name them; intermediate nodes 2.. are drawn 0, 1, ...
-# Genotype files keep DARTS's code numbering (0, 1 = the inputs); everything a person reads (the
-# drawings, the report, the search's console and run.log) uses these names: one numbering.
-INPUT_NAMES = ("c_{k-2}", "c_{k-1}")
-OUTPUT_NAME = "c_{k}"
+# A cell's nodes are named as the DARTS figures name them by factorspace.genotype.naming (one
+# numbering for every picture and line; genotype files keep DARTS's code numbering).
 ARGUMENT_ABBREVIATIONS = {"kernel_size": "k", "dilation": "d", "stride": "s", "groups": "g"}
 
 
@@ -77,21 +80,3 @@ def activation_colors(activations: Iterable[str]) -> dict[str, str]:
 def display_name(name: str) -> str:
     """'selu' -> 'SELU'; a name without a display form is written as it is."""
     return DISPLAY_NAMES.get(name, name)
-
-
-def node_name(node: int) -> str:
-    """A cell's node in DARTS numbering (0, 1 = the inputs) as drawn: c_{k-2}, c_{k-1}, 0, 1..."""
-    return INPUT_NAMES[node] if node < 2 else str(node - 2)
-
-
-def edge_text(edge) -> str:
-    """A genotype edge on one line as people read it: ``c_{k-1}->1 dil_conv_3x3·prelu``."""
-    choices = (*edge.arguments.values(), *edge.inputs.values())
-    return f"{node_name(edge.source)}->{node_name(edge.target)} {edge.op}" + "".join(
-        f"·{v}" for v in choices
-    )
-
-
-def cell_text(genotype, cell: str = "normal") -> str:
-    """A genotype's cell on one line (the search's console, run.log, summaries)."""
-    return ", ".join(edge_text(e) for e in getattr(genotype, cell).edges)

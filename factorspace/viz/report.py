@@ -27,11 +27,11 @@ import yaml
 
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, load_genotype
+from factorspace.genotype.naming import cell_text
 from factorspace.run.atomic import atomic_write_text
 from factorspace.run.rundir import RunDir
 from factorspace.viz import plots
 from factorspace.viz.page import document
-from factorspace.viz.palette import cell_text
 from factorspace.viz.records import load_metrics
 from factorspace.viz.render import GraphvizMissingWarning, render_genotype
 from factorspace.viz.sections import (

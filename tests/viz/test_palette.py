@@ -55,17 +55,3 @@ def test_drawing_cells_and_reading_records_import_no_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_one_node_numbering_in_every_text_line():
-    """The console, run.log and the seeds report name nodes as the drawings do, not as the
-    genotype file numbers them (0, 1 = the inputs)."""
-    from factorspace.genotype import resolve_genotype
-    from factorspace.search.progress import genotype_line
-    from factorspace.viz.report import cell_line
-
-    darts_v2 = resolve_genotype("darts_v2")
-    line = palette.cell_text(darts_v2, "normal")
-    assert line.startswith("c_{k-2}->0 sep_conv_3x3·relu, c_{k-1}->0 sep_conv_3x3·relu, ")
-    assert line.endswith("c_{k-2}->3 skip_connect, 0->3 dil_conv_3x3·relu")
-    assert genotype_line(darts_v2) == line == cell_line(darts_v2, "normal")
