@@ -109,10 +109,10 @@ def test_every_file_the_report_refers_to_exists(run_dir, report):
     } <= images
 
 
-def test_report_shows_the_png_and_writes_no_pdf_by_default(report):
-    html = report.read_text()
+def test_report_shows_the_png_and_writes_no_pdf_by_default(copy):
+    html = write_report(copy).read_text()
     assert '<img src="plots/arch_op_normal.png"' in html
-    assert ".pdf" not in html and not list((report.parent / "plots").glob("*.pdf"))
+    assert ".pdf" not in html and not list((copy / "plots").glob("*.pdf"))
 
 
 def test_report_with_pdfs_links_them(copy):
