@@ -98,7 +98,7 @@ def test_identical_operators_each_label_their_own_edge():
 
 
 @needs_dot
-@pytest.mark.parametrize("name", GENOTYPES)
+@pytest.mark.parametrize("name", GENOTYPES, ids=[*list_genotypes(), "quickstart_run"])
 def test_no_edge_crosses_a_label_or_node_and_nothing_overlaps(name):
     """Every zoo cell and a searched one, as drawn by default and for a column and a page."""
     genotype = resolve_genotype(name)
