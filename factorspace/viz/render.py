@@ -70,6 +70,7 @@ def render_genotype(
     cells: Iterable[str] = CELLS,
     dpi: int = 300,
     width: float | None = None,
+    family: str = "darts",
 ) -> list[Path]:
     """Write one drawing per cell: ``out``'s stem + ``_normal.pdf``, ``_reduce.pdf``...
 
@@ -83,6 +84,8 @@ def render_genotype(
             drawing is laid out by :func:`fit_width` and scaled to exactly this width, with a
             :class:`SmallLabelsWarning` (naming the width that keeps them legible) where its
             labels still print under :data:`MIN_LABEL_PT`.
+        family: the cell family (:data:`factorspace.viz.cell.FAMILIES`): how a cell of the
+            genotype becomes nodes and edges.
 
     Returns:
         The paths written. Each is written atomically (a temporary file, then a rename). If
@@ -97,14 +100,14 @@ def render_genotype(
     written = []
     for cell in cells:
         if width is not None and can_measure:
-            fitted = fit_width(genotype, cell, width)
+            fitted = fit_width(genotype, cell, width, family)
             g = fitted.graph
             if fitted.label_pt < MIN_LABEL_PT:
                 warnings.warn(
                     small_labels_notice(cell, fitted, width), SmallLabelsWarning, stacklevel=2
                 )
         else:
-            g = cell_graph(genotype, cell)
+            g = cell_graph(genotype, cell, family=family)
             if width is not None:  # no `dot` to measure with: scaled to the width when drawn
                 g.graph_attr["size"] = _size(width)
         path = out.with_name(f"{out.stem}_{cell}.{fmt}")

@@ -4,6 +4,7 @@ activation (none black), DARTS's node names, any cell family drawn from a generi
 from __future__ import annotations
 
 import shutil
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -14,7 +15,7 @@ from factorspace.registry import ACTIVATIONS
 from factorspace.viz import cell as cells
 from factorspace.viz.cell import CellDrawing, CellEdge, CellNode, darts_cell
 from factorspace.viz.palette import ACTIVATION_COLORS, NO_ACTIVATION, display_name
-from factorspace.viz.render import cell_graph, fit_width
+from factorspace.viz.render import cell_graph, fit_width, render_genotype
 from tests.conftest import ROOT
 from tests.retrain.conftest import MIXED
 from tests.viz.drawn import crossings, drawn_edges, legend_colors, node_texts, svg_of
@@ -138,8 +139,12 @@ def chain_cell(genotype: Genotype, cell: str = "normal") -> CellDrawing:
 
 
 @needs_dot
-def test_another_cell_family_is_one_small_function(monkeypatch):
+def test_another_cell_family_is_one_small_function(monkeypatch, tmp_path):
     monkeypatch.setitem(cells.FAMILIES, "chain", chain_cell)
+    (path,) = render_genotype(
+        MIXED, tmp_path / "chain.svg", fmt="svg", cells=["normal"], width=3.3, family="chain"
+    )
+    assert [e[:3] for e in drawn_edges(ET.parse(path).getroot())][0] == ("0", "1", "nor_conv_3x3")
     svg = svg_of(cell_graph(MIXED, family="chain"))
     assert drawn_edges(svg) == [
         ("0", "1", "nor_conv_3x3", ACTIVATION_COLORS["relu"].upper()),
