@@ -116,9 +116,8 @@ def print_space(s: dict) -> None:
         )
     out.print(table)
     out.print(f"candidates per edge      {s['candidates_per_edge']}")
-    out.print(
-        f"architecture parameters  {sum(s['arch_parameters'].values()):,} {s['arch_parameters']}"
-    )
+    groups = ", ".join(f"{name} {count:,}" for name, count in s["arch_parameters"].items())
+    out.print(f"architecture parameters  {sum(s['arch_parameters'].values()):,} ({groups})")
     out.print(f"supernet weights         {s['supernet_weights']:,}")
     for line in joint_lines(s):
         out.print(line)

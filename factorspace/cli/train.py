@@ -177,7 +177,7 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Top-1 and top-5 accuracy of a trained network on its recipe's test split."""
-    from factorspace.retrain.trained import evaluate_checkpoint
+    from factorspace.retrain.trained import constant_prediction_note, evaluate_checkpoint
 
     overrides = [f"data.root={data_root}"] if data_root else []
     result = evaluate_checkpoint(checkpoint, device=device, overrides=[*overrides, *(set_ or [])])
@@ -192,6 +192,9 @@ def eval_(
         f"loss {result['loss']:.4f}",
         highlight=False,
     )
+    note = constant_prediction_note(result)
+    if note:
+        out.print(note, highlight=False)
 
 
 @app.command()

@@ -344,3 +344,7 @@ def test_the_max_steps_option_sets_train_max_steps(data_root, tmp_path):
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((out / "recipe.yaml").read_text())["train"]["max_steps"] == 2
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
+    # 100 images, batch 16: 7 steps an epoch; the progress runs to the limit and the end says so
+    for text in (result.output, (out / "run.log").read_text()):
+        assert "epoch 1/1 (max_steps 2)  step 1/2 (of 7)  loss " in text
+        assert "stopped at max_steps 2 (in epoch 1 of 1;" in text
