@@ -179,7 +179,6 @@ def test_existing_run_directory_is_not_overwritten(finished):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["data.image_size=16"], "data.image_size: 16 is too small .* network.auxiliary=false"),
         (["network.classes=5"], "network.classes: 5, but the data has 10 classes"),
         (["train.batch_size=1000"], "train.batch_size: 1000 is more than the training split's 100"),
     ],
