@@ -23,9 +23,11 @@ def validate(
     ],
     set_: SetOpt = None,
 ) -> None:
-    """Check a search recipe, a train recipe (recipes/train_*.yaml) or a study file; exit 0 if it
-    is valid, 2 with a located message if not. The kind is read from the file's schema line or
-    its keys (a study's recipes are checked too)."""
+    """Check a search recipe, train recipe or study; exit 0 if valid, 2 with a message if not.
+
+    The kind is read from the file's schema line or its keys; a study's recipes are checked too,
+    each with its `set:` overrides.
+    """
     from factorspace.loader.kinds import KIND_NAMES, file_kind
 
     kind = file_kind(recipe)

@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.table import Table
 
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
 from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_file
@@ -29,12 +28,6 @@ from factorspace.loader import errors_located
 from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
 
-GenotypeArg = Annotated[
-    str,
-    typer.Argument(
-        help="a genotype file, a search run directory, a zoo name or a DARTS string (FILE.py:NAME)"
-    ),
-]
 Dataset = Literal["cifar10", "imagenet"]
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 
@@ -195,42 +188,6 @@ def eval_(
     note = constant_prediction_note(result)
     if note:
         out.print(note, highlight=False)
-
-
-@app.command()
-@reports_errors
-def info(
-    genotype: GenotypeArg,
-    dataset: Annotated[Dataset, typer.Option(help="picks the network and the resolution")] = (
-        "cifar10"
-    ),
-    channels: Annotated[int | None, typer.Option(help="default: DARTS's")] = None,
-    cells: Annotated[int | None, typer.Option(help="default: DARTS's")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    imports: ImportOpt = None,
-) -> None:
-    """Parameters (without and with the auxiliary tower) and multiply-accumulates of a network."""
-    from factorspace.genotype import resolve_genotype
-    from factorspace.retrain.info import model_info
-
-    import_extensions(imports)
-
-    g = resolve_genotype(genotype, registered=True)
-    sizes = {k: v for k, v in {"channels": channels, "cells": cells}.items() if v is not None}
-    result = {"genotype": g.name, "dataset": dataset, **_checked(model_info, g, dataset, sizes)}
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
-        return
-    table = Table(title=f"{g.name or genotype} on {dataset}", show_header=False)
-    table.add_row("parameters", f"{result['parameters'] / 1e6:.2f}M ({result['parameters']:,})")
-    table.add_row(
-        "with auxiliary tower",
-        f"{result['parameters_with_auxiliary'] / 1e6:.2f}M "
-        f"({result['parameters_with_auxiliary']:,})",
-    )
-    res = result["resolution"]
-    table.add_row(f"MACs at {res}x{res}", f"{result['macs'] / 1e6:.0f}M ({result['macs']:,})")
-    out.print(table)
 
 
 ExportFormat = Literal["pt2", "onnx", "source", "torchscript"]
