@@ -45,7 +45,9 @@ def refusal(path, overrides) -> fs.RecipeError:
 def test_shipped_train_recipes_fit_under_the_default_limit(path):
     recipe = load_train_recipe(path)
     assert recipe.limits.memory == DEFAULT_MEMORY
-    assert 2**30 < estimate(recipe) < DEFAULT_MEMORY  # gigabytes, as DARTS's re-training takes
+    # gigabytes, as DARTS's re-training takes; the quick one at 16 px, hundreds of megabytes
+    least = 2**27 if recipe.name == "train_quick" else 2**30
+    assert least < estimate(recipe) < DEFAULT_MEMORY
 
 
 @pytest.mark.parametrize(
