@@ -48,11 +48,15 @@ def info(
     trained = trained_network(genotype) if may_name_a_file(genotype) else None
     sizes = {k: v for k, v in {"channels": channels, "cells": cells}.items() if v is not None}
     if trained is None:
-        g, dataset, side, source = resolve_genotype(genotype, registered=True), dataset, None, None
+        g, side, source = resolve_genotype(genotype, registered=True), None, None
         dataset = dataset or "cifar10"
     else:
-        g, network, side, source = (trained.genotype, trained.network, trained.image_size,
-                                    trained.source)  # fmt: skip
+        g, network, side, source = (
+            trained.genotype,
+            trained.network,
+            trained.image_size,
+            trained.source,
+        )
         if dataset not in (None, network.dataset):
             raise FactorspaceError(
                 f"--dataset {dataset}: {genotype} was trained on {network.dataset}; give its "
@@ -63,6 +67,9 @@ def info(
         sizes["auxiliary"] = network.auxiliary
     counts = _checked(partial(model_info, resolution=side), g, dataset, sizes)
     config = NetworkConfig(dataset=dataset, **sizes)
+    no_tower = trained is not None and not config.auxiliary
+    if no_tower:  # what trained: the network alone
+        counts["parameters_with_auxiliary"] = counts["parameters"]
     result = {
         "genotype": g.name,
         "dataset": dataset,
@@ -74,23 +81,19 @@ def info(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    table = Table(title=f"{g.name or genotype} on {dataset}", show_header=False)
     given = channels is not None or cells is not None
-    origin = (
-        (f"{source}'s, resized as given" if given else f"as trained ({source})")
-        if source
-        else "as given"
-        if given
-        else "DARTS's"
-    )
+    if source:
+        origin = f"{source}'s, resized as given" if given else f"as trained ({source})"
+    else:
+        origin = "as given" if given else "DARTS's"
+    table = Table(title=f"{g.name or genotype} on {dataset}", show_header=False)
     table.add_row("network", f"{config.channels} channels, {config.cells} cells, {origin}")
     table.add_row("parameters", f"{result['parameters'] / 1e6:.2f}M ({result['parameters']:,})")
     with_aux = result["parameters_with_auxiliary"]
-    trained_without = trained is not None and not config.auxiliary
     table.add_row(
         "with auxiliary tower",
         "none trained (network.auxiliary: false)"
-        if trained_without
+        if no_tower
         else f"{with_aux / 1e6:.2f}M ({with_aux:,})",
     )
     res = result["resolution"]

@@ -61,3 +61,6 @@ def test_the_readmes_daily_loop_runs_as_written(tmp_path, monkeypatch):
     [trained] = glob.glob("runs/train_quick-quickstart-*/")
     record = json.loads((tmp_path / trained / "run.json").read_text())
     assert record["status"] == "complete"
+    info = json.loads(CliRunner().invoke(app, ["info", trained, "--json"]).output)
+    assert (info["channels"], info["cells"], info["resolution"]) == (16, 3, 16)  # as trained
+    assert info["parameters_with_auxiliary"] == info["parameters"]  # train_quick has no tower
