@@ -121,53 +121,20 @@ def _share(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
 
 
-def draw_seeds(result, dpi: int = 150) -> list[Path]:
-    """Per seed, ``seed_N/planted_vs_found.png``: each scored cell, planted beside found, drawn
-    by :func:`factorspace.viz.render.render_genotype`; none without graphviz's ``dot``."""
+def draw_seeds(result) -> list[Path]:
+    """Per seed, ``seed_N/planted_vs_found.png``: each scored cell, planted beside found
+    (:func:`factorspace.viz.compare.draw_side_by_side`); none without graphviz's ``dot``."""
     import shutil
-    import tempfile
 
     if shutil.which("dot") is None:
         return []
-    from factorspace.viz.render import render_genotype
+    from factorspace.viz.compare import draw_side_by_side
 
-    written = []
-    for seed in result.seeds:
-        path = result.out / f"seed_{seed.seed}" / "planted_vs_found.png"
-        with tempfile.TemporaryDirectory() as tmp:
-            drawn = {
-                who: render_genotype(
-                    genotype, Path(tmp) / f"{who}.png", fmt="png", dpi=dpi, cells=result.cells
-                )
-                for who, genotype in (("planted", seed.planted), ("found", seed.found))
-            }
-            _side_by_side(drawn, result.cells, path, dpi)
-        written.append(path)
-    return written
-
-
-def _side_by_side(drawn: dict[str, list[Path]], cells: list[str], path: Path, dpi: int) -> None:
-    """One PNG: a row per cell, a column per genotype (``drawn``: name -> a PNG per cell)."""
-    from matplotlib.figure import Figure
-    from matplotlib.image import imread
-
-    from factorspace.run.atomic import atomic_write
-
-    images = {who: [imread(p) for p in paths] for who, paths in drawn.items()}
-    widths = [max(im.shape[1] for im in column) for column in images.values()]
-    heights = [max(column[r].shape[0] for column in images.values()) for r in range(len(cells))]
-    title = 0.35 * dpi  # room for each drawing's title, in pixels
-    size = (sum(widths) / dpi + 0.3, (sum(heights) + title * len(cells)) / dpi + 0.3)
-    fig = Figure(figsize=size, layout="constrained")
-    axes = fig.subplots(
-        len(cells),
-        len(images),
-        squeeze=False,
-        gridspec_kw={"width_ratios": widths, "height_ratios": heights},
-    )
-    for r, cell in enumerate(cells):
-        for c, (who, column) in enumerate(images.items()):
-            axes[r][c].imshow(column[r])
-            axes[r][c].set_axis_off()
-            axes[r][c].set_title(f"{who}, {cell} cell", fontsize=10)
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
+    return [
+        draw_side_by_side(
+            {"planted": seed.planted, "found": seed.found},
+            result.cells,
+            result.out / f"seed_{seed.seed}" / "planted_vs_found.png",
+        )
+        for seed in result.seeds
+    ]
