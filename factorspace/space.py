@@ -11,7 +11,6 @@ the compiler and derivation read them (and pick their edge type and rule by ``mo
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -120,21 +119,35 @@ class Space:
         return len(self.config.factor(group).choices)
 
     @property
+    def family(self):
+        """The cell family (:class:`factorspace.cells.CellFamily`) of ``space.cell.kind``."""
+        from factorspace.cells import get_family  # the families import this module
+
+        return get_family(self.config.cell.kind)
+
+    @property
+    def cell_types(self) -> tuple[str, ...]:
+        """The cell types carrying architecture weights (DARTS: normal, reduce; NB201: one)."""
+        return self.family.cell_types
+
+    @property
     def nodes(self) -> int:
         return self.config.cell.nodes
 
     @property
     def keep(self) -> int:
+        """DARTS's cells: edges kept per node."""
         return self.config.cell.keep
 
-    @property
+    @cached_property
     def edges_per_cell(self) -> int:
-        """DARTS: node i (0-based) has i + 2 incoming edges; 14 for 4 nodes."""
-        return sum(i + 2 for i in range(self.nodes))
+        """Edges of one cell (DARTS, 4 nodes: 14; NB201, 3 nodes: 6)."""
+        return len(self.edge_list())
 
     def edge_list(self) -> list[tuple[int, int]]:
-        """(from, to) per edge in DARTS's order; inputs are 0 and 1, intermediate nodes 2.."""
-        return [(j, i + 2) for i in range(self.nodes) for j in range(i + 2)]
+        """(from, to) per edge, in the order of the architecture parameters' rows: DARTS's
+        (inputs 0 and 1, intermediate nodes 2..), NB201's (input 0, nodes 1..)."""
+        return self.family.edge_list(self)
 
     @cached_property
     def kept_choices_per_edge(self) -> int:
@@ -142,14 +155,12 @@ class Space:
         return sum(1 for c in self.candidates if not c.is_zero)
 
     def cell_size(self) -> int:
-        """Distinct discrete cells under the DARTS rule: per node, ``keep`` distinct inputs,
-        each edge one non-``none`` candidate."""
-        per_edge = self.kept_choices_per_edge
-        total = 1
-        for i in range(self.nodes):
-            total *= math.comb(i + 2, self.keep) * per_edge**self.keep
-        return total
+        """Distinct discrete cells of one cell type, by the family's derivation rule (DARTS: per
+        node, ``keep`` distinct inputs, each edge one non-``none`` candidate; NB201: every edge
+        one candidate, ``none`` included)."""
+        return self.family.cell_size(self)
 
     def space_size(self) -> int:
-        """Distinct architectures: a normal cell times a reduction cell."""
-        return self.cell_size() ** 2
+        """Distinct architectures: one cell per cell type (DARTS: a normal times a reduction
+        cell)."""
+        return self.family.space_size(self)

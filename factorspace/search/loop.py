@@ -209,8 +209,10 @@ class Search(Run):
         status = "complete" if stop is None else "early_stopped"
         extra = {} if stop is None else {"early_stop": stop}
         self.set_status(status, seconds=time.time() - started, **extra)
-        if stop is not None and self.console is not None:
-            self.console.print(f"stopped early: {stop}")
+        lines = [f"stopped early: {stop}"] if stop is not None else []
+        lines += filter(None, [self.net.space.family.summary_line(self.net.space, genotype)])
+        for line in lines if self.console is not None else []:  # NB201: the cell's accuracy
+            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
         if self.writer is not None:
             self.writer.close()
         return SearchResult(self.run_dir, genotype, detached_weights(self.net), self.rows, status)
@@ -358,8 +360,9 @@ class Search(Run):
             "normal_skip_count": skip_count(uncapped.normal),  # before any cap: shows collapse
             "skipped_batches": t.get("skipped", 0),  # non-finite, under on_nonfinite: skip
         }
-        for f, w in weights["normal"].items():
-            row[f"entropy_{f}"] = mean_entropy(torch.cat([w, weights["reduce"][f]]))
+        for f in self.net.space.searched_factors:  # over the cell types (DARTS: normal, reduce)
+            row[f"entropy_{f}"] = mean_entropy(torch.cat([ws[f] for ws in weights.values()]))
+        row |= self.net.space.family.epoch_metrics(self.net.space, genotype)  # NB201: lookup
         self.rows.append(row)
         if self.dist.is_main:
             self.metrics.write(self.rows)

@@ -76,7 +76,8 @@ def mean_entropy(w: torch.Tensor) -> float:
 
 
 def genotype_line(genotype: Genotype, cell: str = "normal") -> str:
-    edges = getattr(genotype, cell).edges
+    """``0->2 sep_conv_3x3·relu, ...``: one cell's edges (``""`` for a cell it does not have)."""
+    edges = getattr(genotype, cell).edges if getattr(genotype, cell) is not None else []
     return ", ".join(
         f"{e.source}->{e.target} {e.op}"
         + "".join(f"·{v}" for v in e.arguments.values())

@@ -25,7 +25,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from factorspace.genotype import CELL_TYPES
 from factorspace.run.atomic import atomic_write_bytes
 from factorspace.viz.palette import (
     ACTIVATION_COLORS,
@@ -270,7 +269,7 @@ def frequency_figure(
         for ax, factor in zip(axes, factors, strict=True):
             names = list(choices[factor])
             x = np.arange(len(names))
-            for k, cell in enumerate(CELL_TYPES):
+            for k, cell in enumerate(next(iter(counts.values()))):  # the runs' cell types
                 heights = [counts[factor][cell].get(n, 0) for n in names]
                 ax.bar(x + (k - 0.5) * 0.4, heights, width=0.4, color=CHOICE_COLORS[k], label=cell)
             ax.set_xticks(x, [display_name(n) for n in names], rotation=45, ha="right")

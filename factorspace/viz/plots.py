@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import CELL_TYPES
 from factorspace.run.rundir import RunDir
 from factorspace.viz.figures import (  # noqa: F401  (re-exported: built here before the split)
     DPI,
@@ -35,6 +34,7 @@ from factorspace.viz.records import (  # noqa: F401  (re-exported)
     kept_edges,
     load_arch_records,
     load_metrics,
+    record_cells,
     seed_frequencies,
     seed_runs,
 )
@@ -68,9 +68,10 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
     run_dir = Path(run_dir)
     last = load_arch_records(run_dir)[-1]
     kept = kept_edges(run_dir, last)
+    cells = record_cells(last)
     written = []
     for factor, names in last["choices"].items():
-        for cell in CELL_TYPES:
+        for cell in cells:
             fig = heatmap_figure(
                 last["weights"][cell][factor],
                 last["edges"],
@@ -83,9 +84,9 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
             )
     if "edge_weights" in last:  # PC-DARTS's edge normalisation: each edge against its node's others
         fig = heatmap_figure(
-            np.array([last["edge_weights"][cell] for cell in CELL_TYPES]).T,
+            np.array([last["edge_weights"][cell] for cell in cells]).T,
             last["edges"],
-            CELL_TYPES,
+            cells,
             title=f"edge weights (epoch {last['epoch']})",
             outline=False,
             xlabel="cell",
@@ -103,16 +104,17 @@ def plot_arch_trajectories(
     records = load_arch_records(run_dir)
     epochs = [r["epoch"] for r in records]
     last = records[-1]
+    cells = record_cells(last)
     written = []
     for factor, names in last["choices"].items():
         w = {
             cell: np.array([r["weights"][cell][factor] for r in records], dtype=float)
-            for cell in CELL_TYPES
+            for cell in cells
         }
         fig = trajectory_figure(epochs, w, names, title=f"{factor} weights")
         written += save_figure(fig, RunDir(run_dir).plots_dir / trajectory_stem(factor), formats)
         if per_edge:
-            for cell in CELL_TYPES:
+            for cell in cells:
                 fig = edge_trajectories_figure(
                     epochs, w[cell], last["edges"], names, title=f"{factor} weights, {cell} cell"
                 )

@@ -59,13 +59,18 @@ def kept_edges(run_dir: Path, record: dict) -> dict[str, set[int]]:
     path = paths.epoch_genotype(record["epoch"])
     path = path if path.is_file() else paths.genotype
     if not path.is_file():
-        return {cell: set() for cell in CELL_TYPES}
+        return {cell: set() for cell in record_cells(record)}
     genotype = load_genotype(path)
     rows = {tuple(e): k for k, e in enumerate(record["edges"])}
     return {
-        cell: {rows[(e.source, e.target)] for e in getattr(genotype, cell).edges}
-        for cell in CELL_TYPES
+        cell: {rows[(e.source, e.target)] for e in edges.edges}
+        for cell, edges in genotype.cells().items()
     }
+
+
+def record_cells(record: dict) -> list[str]:
+    """The cell types of an arch record, in its order (DARTS: normal, reduce; NB201: normal)."""
+    return [cell for cell in CELL_TYPES if cell in record["weights"]]
 
 
 def seed_frequencies(parent: Path | str) -> tuple[dict[str, dict[str, Counter]], dict, int]:
@@ -85,13 +90,20 @@ def seed_frequencies(parent: Path | str) -> tuple[dict[str, dict[str, Counter]],
         raise FactorspaceError(
             f"{parent}: no run directories with a genotype.json under it (expected seed_0/, ...)"
         )
-    factors = yaml.safe_load(RunDir(runs[0]).recipe.read_text())["space"]["factors"]
+    space = yaml.safe_load(RunDir(runs[0]).recipe.read_text())["space"]
+    factors = space["factors"]
+    keeps_zero = (space.get("cell") or {}).get("kind", "darts") != "darts"  # nb201 keeps `none`
     choices = {
-        f["name"]: [str(c) for c in f["choices"] if not (f["role"] == "operator" and _is_zero(c))]
+        f["name"]: [
+            str(c)
+            for c in f["choices"]
+            if keeps_zero or not (f["role"] == "operator" and _is_zero(c))
+        ]
         for f in factors
         if len(f["choices"]) > 1
     }
-    counts = {f: {cell: Counter() for cell in CELL_TYPES} for f in choices}
+    cells = load_genotype(RunDir(runs[0]).genotype).cell_types
+    counts = {f: {cell: Counter() for cell in cells} for f in choices}
     for run in runs:
         genotype = load_genotype(RunDir(run).genotype)
         for factor in factors:
@@ -113,8 +125,8 @@ def _is_zero(op: str) -> bool:
 
 def _count(genotype: Genotype, factor: dict, counts: dict[str, Counter]) -> None:
     """Add the choice ``factor`` took on each kept edge of ``genotype`` to ``counts``."""
-    for cell in CELL_TYPES:
-        for edge in getattr(genotype, cell).edges:
+    for cell, spec in genotype.cells().items():
+        for edge in spec.edges:
             if factor["role"] == "operator":
                 value = edge.op
             elif factor["role"] == "input":
