@@ -30,6 +30,7 @@ class Candidate:
     op: str
     inputs: tuple[tuple[str, str], ...] = ()  # (factor, activation), in factor order
     arguments: tuple[tuple[str, Any], ...] = ()  # (factor, value), in factor order
+    keywords: tuple[str, ...] = ()  # each argument's constructor keyword (default: its factor)
 
     @property
     def is_zero(self) -> bool:
@@ -38,6 +39,11 @@ class Candidate:
     def choices(self) -> dict[str, Any]:
         """Factor name -> chosen value, for the factors that apply (the operator factor excluded)."""
         return dict(self.inputs) | dict(self.arguments)
+
+    def constructor_arguments(self) -> dict[str, Any]:
+        """The arguments as the operator's constructor takes them: keyword -> value."""
+        keywords = self.keywords or tuple(f for f, _ in self.arguments)
+        return {k: v for k, (_, v) in zip(keywords, self.arguments, strict=True)}
 
     def label(self) -> str:
         parts = [self.op, *(str(v) for _, v in self.arguments), *(a for _, a in self.inputs)]
@@ -87,6 +93,7 @@ class Space:
                         op,
                         tuple(zip((f.name for f in ins), in_choice, strict=True)),
                         tuple(zip((f.name for f in args), arg_choice, strict=True)),
+                        tuple(f.argument for f in args),
                     )
                 )
         return result

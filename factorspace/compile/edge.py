@@ -69,7 +69,7 @@ OpBuilder = Callable[[Candidate, int, int], nn.Module]
 def build_search_op(candidate: Candidate, channels: int, stride: int) -> nn.Module:
     """An operator as the DARTS search supernet builds it: non-affine BN, plus BN after pooling."""
     entry = OPERATORS.get(candidate.op)
-    op = entry.build(channels, stride, False, **dict(candidate.arguments))
+    op = entry.build(channels, stride, False, **candidate.constructor_arguments())
     if "pooling" in entry.tags:
         op = nn.Sequential(op, BatchNorm2d(channels, affine=False))
     return op

@@ -52,7 +52,9 @@ def nb201_search_op(
 ) -> nn.Module:
     """An operator as the benchmark's search cells build it: non-affine BatchNorm, nothing
     appended (DARTS's search supernet adds a BatchNorm after pooling; this one does not)."""
-    op = OPERATORS.get(candidate.op).build(channels, stride, False, **dict(candidate.arguments))
+    op = OPERATORS.get(candidate.op).build(
+        channels, stride, False, **candidate.constructor_arguments()
+    )
     return op if track_running_stats else batch_statistics_only(op)
 
 

@@ -122,12 +122,7 @@ def is_nb201_space(space) -> bool:
     if space.family.name != FAMILY or space.nodes != NODES:
         return False
     return all(
-        edge_operation(c.op, _keywords(space, c), dict(c.inputs)) is not None
+        edge_operation(c.op, c.constructor_arguments(), dict(c.inputs)) is not None
         for c in space.candidates
     )
 
-
-def _keywords(space, candidate) -> dict[str, Any]:
-    """A candidate's arguments by constructor keyword (a genotype's ``arguments``)."""
-    keyword = {f.name: f.argument for f in space.argument_factors(candidate.op)}
-    return {keyword[f]: v for f, v in candidate.arguments}
