@@ -7,6 +7,7 @@ from factorspace.cli import (  # noqa: F401  (each module registers its commands
     bench,
     genotype,
     listing,
+    nb201,
     plant,
     render,
     report,

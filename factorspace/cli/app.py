@@ -38,6 +38,7 @@ COMMAND_ORDER = (
     "import-darts",
     "study",
     "plant",
+    "nb201",
     "bench",
     "list",
     "schema",

@@ -93,6 +93,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
         "genotype",
     ),
     "import-darts": (lambda p, o: ["import-darts", p, "-o", str(o / "g.json")], "genotype"),
+    "nb201": (lambda p, o: ["nb201", p], "genotype"),
 }
 NO_INPUT = ("schema", "list")  # read no file: only typer's usage errors apply
 
