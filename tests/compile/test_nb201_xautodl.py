@@ -37,7 +37,9 @@ def pair(reference, r: Recipe, seed: int = 0):
     with torch.no_grad():  # architecture logits far from uniform, so a wrong mix shows
         ours.arch["normal"]["joint"].normal_()
     c, n = r.supernet.channels, r.supernet.cells_per_stage
-    model = reference["TinyNetworkGDAS" if r.search.relaxation.kind == "gumbel" else "TinyNetworkDarts"]
+    model = reference[
+        "TinyNetworkGDAS" if r.search.relaxation.kind == "gumbel" else "TinyNetworkDarts"
+    ]
     theirs = model(c, n, 4, 10, NB201_OPS, False, False).double()
     copy_to_xautodl(ours, theirs)
     return ours, theirs

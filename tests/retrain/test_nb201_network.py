@@ -35,9 +35,7 @@ def test_fixed_network_is_xautodls_tiny_network(arch, training):
     ours = build_nb201_network(from_nb201_string(arch), channels=4, cells_per_stage=2).double()
     theirs = reference["TinyNetwork"](4, 2, reference["Structure"].str2structure(arch), 10)
     theirs = theirs.double()
-    assert sum(p.numel() for p in ours.parameters()) == sum(
-        p.numel() for p in theirs.parameters()
-    )
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())
     if not training:  # running statistics away from their initial values
         with torch.no_grad():
             for m in ours.modules():
