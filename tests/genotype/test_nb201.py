@@ -7,8 +7,8 @@ import json
 import pytest
 
 import factorspace as fs
-from factorspace.errors import FieldError
 from factorspace.compile import Space
+from factorspace.errors import FieldError
 from factorspace.evidence import nb201
 from factorspace.genotype import Genotype, check_fits_space, load_genotype, save_genotype
 from factorspace.genotype.nb201 import from_nb201_string, is_nb201_space, to_nb201_string
