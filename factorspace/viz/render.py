@@ -132,6 +132,10 @@ def cell_graph(
     """
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, not {cell!r}")
+    if genotype.cell_family == "nb201":  # NAS-Bench-201's cell: input 0 -> nodes 1..n
+        from factorspace.viz.render_nb201 import nb201_cell_graph
+
+        return nb201_cell_graph(genotype, cell, label=label, rankdir=rankdir, font_scale=font_scale)
     c = getattr(genotype, cell)
     size = {k: f"{v * font_scale:.3g}" for k, v in FONT_SIZES.items()}
     g = graphviz.Digraph(
@@ -202,7 +206,7 @@ def render_genotype(
     can_measure = shutil.which("dot") is not None
     have_dot = fmt == "gv" or can_measure
     written = []
-    for cell in cells:
+    for cell in (c for c in cells if c in genotype.cell_types):  # NB201: one cell, normal
         if width is not None and can_measure:
             fitted = fit_width(genotype, cell, width)
             g = fitted.graph
