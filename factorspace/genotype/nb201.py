@@ -125,4 +125,3 @@ def is_nb201_space(space) -> bool:
         edge_operation(c.op, c.constructor_arguments(), dict(c.inputs)) is not None
         for c in space.candidates
     )
-
