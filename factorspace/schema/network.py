@@ -23,6 +23,7 @@ from factorspace.schema.kinds import (
     dispatch,
     kind_member,
 )
+from factorspace.schema.limits import Sizes
 
 EDGE_GROUP = "edge"  # the architecture-parameter group of edge normalisation
 
@@ -130,6 +131,21 @@ class SupernetConfig(KindMember):
         """The cells that carry architecture weights."""
         return self.cells
 
+    def estimate_sizes(self, recipe) -> Sizes:
+        """The sizes the memory estimate of ``recipe``'s search reads (``schema.limits``)."""
+        return Sizes(
+            channels=self.channels,
+            cells=self.cells,
+            nodes=recipe.space.cell.nodes,
+            image_size=recipe.data.image_size,
+            batch_size=recipe.search.batch_size,
+            reductions=tuple(self.reductions),
+            stem_halvings=3 if self.stem == "imagenet" else 0,
+            stem_multiplier=self.stem_multiplier,
+            partial_channels=self.partial_channels,
+            classes=self.classes,
+        )
+
     def input_divisor_reason(self) -> str:
         """Why images must be multiples of :attr:`input_divisor` (for the error message)."""
         return f"supernet.stem={self.stem!r}, {len(self.reductions)} reduction cells"
@@ -200,6 +216,33 @@ class NB201SupernetConfig(KindMember):
 
     def input_divisor_reason(self) -> str:
         return f"{self.STAGES - 1} stride-2 residual blocks between the stages"
+
+    SIZE_REFERENCE: ClassVar[dict] = {  # the usual sizes: the benchmark's search (C16, N5)
+        "channels": (("supernet", "channels"), 16),
+        "cells": (("supernet", "cells_per_stage"), 15),  # the estimate counts all 3 N cells
+        "image_size": (("data", "image_size"), 32),
+        "batch_size": (("search", "batch_size"), 64),
+        "classes": (("supernet", "classes"), 10),
+    }
+
+    def estimate_sizes(self, recipe) -> Sizes:
+        """The benchmark's network in the memory estimate's terms: ``3 N`` cells of
+        ``nodes (nodes + 1) / 2`` edges, the channels doubling after each stage (the residual
+        blocks counted as no cells)."""
+        nodes, n = recipe.space.cell.nodes, self.cells_per_stage
+        return Sizes(
+            channels=self.channels,
+            cells=self.searched_cells,
+            nodes=nodes - 1,  # the estimate counts nodes + 2 states per cell; a cell has nodes + 1
+            edges=nodes * (nodes + 1) // 2,
+            image_size=recipe.data.image_size,
+            batch_size=recipe.search.batch_size,
+            reductions=(n, 2 * n),
+            stem_halvings=0,
+            stem_multiplier=1,
+            partial_channels=1,
+            classes=self.classes,
+        )
 
 
 AnySupernet = Annotated[

@@ -126,57 +126,17 @@ SIZE_FIELDS = {
 
 
 def search_sizes(recipe: Recipe) -> Sizes:
-    """The sizes of ``recipe``'s search supernet that its memory depends on."""
-    net = recipe.supernet
-    if net.kind == "nb201":
-        return nb201_sizes(recipe)
-    return Sizes(
-        channels=net.channels,
-        cells=net.cells,
-        nodes=recipe.space.cell.nodes,
-        image_size=recipe.data.image_size,
-        batch_size=recipe.search.batch_size,
-        reductions=tuple(net.reductions),
-        stem_halvings=3 if net.stem == "imagenet" else 0,
-        stem_multiplier=net.stem_multiplier,
-        partial_channels=net.partial_channels,
-        classes=net.classes,
-    )
-
-
-def nb201_sizes(recipe: Recipe) -> Sizes:
-    """NAS-Bench-201's network in the estimate's terms: ``3 N`` cells of ``nodes (nodes + 1) / 2``
-    edges, the channels doubling after each stage (the residual blocks counted as no cells)."""
-    net, nodes = recipe.supernet, recipe.space.cell.nodes
-    n = net.cells_per_stage
-    return Sizes(
-        channels=net.channels,
-        cells=net.searched_cells,
-        nodes=nodes - 1,  # the estimate counts nodes + 2 states per cell; NB201 has nodes + 1
-        edges=nodes * (nodes + 1) // 2,
-        image_size=recipe.data.image_size,
-        batch_size=recipe.search.batch_size,
-        reductions=(n, 2 * n),
-        stem_halvings=0,
-        stem_multiplier=1,
-        partial_channels=1,
-        classes=net.classes,
-    )
-
-
-NB201_SIZE_FIELDS = {  # the usual values: NAS-Bench-201's search (C16, N5: 15 cells, 3 nodes)
-    "channels": (("supernet", "channels"), 16),
-    "cells": (("supernet", "cells_per_stage"), 15),
-    "image_size": (("data", "image_size"), 32),
-    "batch_size": (("search", "batch_size"), 64),
-    "classes": (("supernet", "classes"), 10),
-}
+    """The sizes of ``recipe``'s search supernet that its memory depends on (its ``supernet``
+    member's :meth:`estimate_sizes`)."""
+    return recipe.supernet.estimate_sizes(recipe)
 
 
 def size_reference(recipe: Recipe) -> dict[str, tuple[tuple[str, ...], int]]:
-    """Size name -> (its field in ``recipe``, its usual value), for the estimate's driver."""
-    if recipe.supernet.kind == "nb201":
-        return NB201_SIZE_FIELDS
+    """Size name -> (its field in ``recipe``, its usual value), for the estimate's driver: the
+    ``supernet`` member's ``SIZE_REFERENCE``, else DARTS's fields and defaults."""
+    reference = getattr(recipe.supernet, "SIZE_REFERENCE", None)
+    if reference is not None:
+        return reference
     return {name: (loc, _default(loc)) for name, loc in SIZE_FIELDS.items()}
 
 
