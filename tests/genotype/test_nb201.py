@@ -158,3 +158,19 @@ def test_a_darts_genotype_needs_both_cells():
     normal = fs.genotype.from_darts_string(DARTS_V2).normal
     with pytest.raises(ValueError, match="reduce: required key is missing"):
         Genotype.model_validate({"normal": normal.model_dump()})
+
+
+def test_the_nb201_command_reads_a_genotype_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from factorspace.cli import app
+
+    path = save_genotype(from_nb201_string(BEST), tmp_path / "best.json")
+    result = CliRunner().invoke(app, ["nb201", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    described = json.loads(result.output)
+    assert described["arch"] == BEST
+    assert described["datasets"]["cifar10"]["rank"] == 1
+    darts = save_genotype(fs.genotype.from_darts_string(DARTS_V2), tmp_path / "darts.json")
+    result = CliRunner().invoke(app, ["nb201", str(darts)])
+    assert result.exit_code == 2 and "a darts genotype is no NAS-Bench-201 cell" in result.output
