@@ -10,8 +10,12 @@ import torch
 import torch.nn.functional as F
 
 import factorspace as fs
-from factorspace.cells import CELL_FAMILIES, CellFamily, register_cell_family
-from factorspace.cells import unregister_cell_family
+from factorspace.cells import (
+    CELL_FAMILIES,
+    CellFamily,
+    register_cell_family,
+    unregister_cell_family,
+)
 from factorspace.compile import Space, compile_supernet
 from factorspace.derive import derive_genotype
 from factorspace.genotype import check_genotype, load_genotype, save_genotype
