@@ -218,11 +218,17 @@ def edge_trajectories_figure(
     return fig
 
 
+NB201_COLUMNS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16_120": "ImageNet16-120"}
+"""The metrics an NB201 search records (``nb201_<key>``) and their names in a legend."""
+
+
 def metrics_figure(rows: Sequence[dict]) -> Figure:
-    """Train and validation loss and accuracy against the epoch, and each factor's entropy."""
+    """Train and validation loss and accuracy against the epoch, each factor's entropy, and
+    (a NAS-Bench-201 search) the looked-up test accuracy of each epoch's derived cell."""
     epochs = [r["epoch"] for r in rows]
     entropies = sorted({k for r in rows for k in r if k.startswith("entropy_")})
-    panels = 3 if entropies else 2
+    lookup = [d for d in NB201_COLUMNS if any(f"nb201_{d}" in r for r in rows)]
+    panels = 2 + bool(entropies) + bool(lookup)
     with matplotlib.rc_context(STYLE):
         fig = _figure((4.0 * panels, 3.3))
         axes = fig.subplots(1, panels, squeeze=False)[0]
@@ -244,6 +250,12 @@ def metrics_figure(rows: Sequence[dict]) -> Figure:
             axes[2].legend([k.removeprefix("entropy_") for k in entropies], frameon=False)
             axes[2].set_ylabel("mean entropy (1 = uniform)")
             axes[2].set_ylim(0, 1.05)  # normalized: how far the search is from deciding
+        if lookup:  # NAS-Bench-201: the trained accuracy of each epoch's cell (cells.nb201)
+            for k, dataset in enumerate(lookup):
+                values = _series(rows, f"nb201_{dataset}")
+                axes[-1].plot(epochs, values, color=CHOICE_COLORS[k], **_marker(epochs))
+            axes[-1].legend([NB201_COLUMNS[d] for d in lookup], frameon=False)
+            axes[-1].set_ylabel("derived cell's NB201 test accuracy (%)")
         for ax in axes:
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(integer_ticks())
