@@ -37,7 +37,7 @@ from factorspace.search.faults import (
     nonfinite_hint,
 )
 from factorspace.search.init_arch import load_initial_arch
-from factorspace.search.progress import mean_entropy, print_epoch, print_header
+from factorspace.search.progress import mean_entropy, print_end, print_epoch, print_header
 from factorspace.search.step import arch_grad_fn, check_arch_optimizers, check_finite
 from factorspace.search.unrolled import pre_step_weights
 
@@ -209,10 +209,7 @@ class Search(Run):
         status = "complete" if stop is None else "early_stopped"
         extra = {} if stop is None else {"early_stop": stop}
         self.set_status(status, seconds=time.time() - started, **extra)
-        lines = [f"stopped early: {stop}"] if stop is not None else []
-        lines += filter(None, [self.net.space.family.summary_line(self.net.space, genotype)])
-        for line in lines if self.console is not None else []:  # NB201: the cell's accuracy
-            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+        print_end(self.console, stop, self.net.space.family.summary_line(self.net.space, genotype))
         if self.writer is not None:
             self.writer.close()
         return SearchResult(self.run_dir, genotype, detached_weights(self.net), self.rows, status)
