@@ -85,11 +85,8 @@ class KindSchema:
         self.kinds = kinds
 
     def __get_pydantic_json_schema__(self, core_schema, handler) -> dict:
-        inner = core_schema
-        while inner.get("type") != "union":  # under the wrap validator and SerializeAsAny
-            inner = inner["schema"]
-        choices = [c[0] if isinstance(c, tuple) else c for c in inner["choices"]]
-        members = {k: handler(c) for k, c in zip(self.kinds, choices, strict=True)}
+        union = handler(core_schema)  # anyOf: a $ref to each member's definition, in order
+        members = dict(zip(self.kinds, union["anyOf"], strict=True))
         result = members.pop(DEFAULT_FAMILY)
         for kind, schema in reversed(members.items()):
             result = {
