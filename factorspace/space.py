@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from factorspace.registry import OPERATORS
+from factorspace.schema.kinds import get_family
 from factorspace.schema.space import (
     JOINT_GROUP,
     ArgumentFactor,
@@ -127,15 +128,14 @@ class Space:
 
     @property
     def family(self):
-        """The cell family (:class:`factorspace.cells.CellFamily`) of ``space.cell.kind``."""
-        from factorspace.cells import get_family  # the families import this module
-
+        """The cell family (a :class:`factorspace.cells.CellFamily`) of ``space.cell.kind``: what
+        derives, checks and builds its cells."""
         return get_family(self.config.cell.kind)
 
     @property
     def cell_types(self) -> tuple[str, ...]:
         """The cell types carrying architecture weights (DARTS: normal, reduce; NB201: one)."""
-        return self.family.cell_types
+        return self.config.cell.cell_types
 
     @property
     def nodes(self) -> int:
@@ -154,7 +154,7 @@ class Space:
     def edge_list(self) -> list[tuple[int, int]]:
         """(from, to) per edge, in the order of the architecture parameters' rows: DARTS's
         (inputs 0 and 1, intermediate nodes 2..), NB201's (input 0, nodes 1..)."""
-        return self.family.edge_list(self)
+        return self.config.cell.edge_list()
 
     @cached_property
     def kept_choices_per_edge(self) -> int:
@@ -165,9 +165,9 @@ class Space:
         """Distinct discrete cells of one cell type, by the family's derivation rule (DARTS: per
         node, ``keep`` distinct inputs, each edge one non-``none`` candidate; NB201: every edge
         one candidate, ``none`` included)."""
-        return self.family.cell_size(self)
+        return self.config.cell.cell_size(self)
 
     def space_size(self) -> int:
         """Distinct architectures: one cell per cell type (DARTS: a normal times a reduction
         cell)."""
-        return self.family.space_size(self)
+        return self.cell_size() ** len(self.cell_types)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from factorspace.cells.nb201 import to_nb201_string
 from factorspace.compile import Space, compile_supernet
 from factorspace.derive import derive_from_weights, derive_genotype
 from factorspace.errors import FactorspaceError
-from factorspace.genotype.nb201 import to_nb201_string
 from factorspace.schema import SpaceConfig
 from factorspace.schema.network import NB201SupernetConfig
 from tests.nb201_reference import NB201_OPS, copy_to_xautodl, require_xautodl

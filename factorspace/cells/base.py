@@ -2,24 +2,24 @@
 
 A *cell family* is the shape of the searched cell and the network around it: DARTS's (two inputs,
 keep-2 derivation, concatenated intermediate nodes, normal and reduction cells) or
-NAS-Bench-201's (one input, every edge kept, output the last node, one cell type). Everything
-that depends on that shape asks the space's family (``Space(config).family``):
+NAS-Bench-201's (one input, every edge kept, output the last node, one cell type).
 
-- the space: which cell types carry architecture weights, the edges of a cell, how many
-  architectures there are (:meth:`CellFamily.edge_list`, :meth:`CellFamily.cell_size`);
-- derivation: the genotype cell of one cell type's weights (:meth:`CellFamily.derive_cell`);
-- genotypes: whether a cell can be built and whether it is one of the space's
-  (:meth:`CellFamily.check_cell_structure`, :meth:`CellFamily.check_cell_fits`);
-- networks: the search supernet and the fixed network of a genotype
-  (:meth:`CellFamily.build_supernet`, :meth:`CellFamily.build_network`);
-- a search's records: extra metrics per epoch and a closing line (:meth:`CellFamily.epoch_metrics`,
-  :meth:`CellFamily.summary_line`).
+Its parts live where the layers of factorspace need them (docs/concepts.md):
 
-A new family is one module: a :class:`CellFamily` subclass registered with
-:func:`register_cell_family`, with its ``space.cell`` and ``supernet`` schema members
-(:mod:`factorspace.schema.cell`, :mod:`factorspace.schema.network`), as a relaxation is
-(``docs/writing-a-space.md``). This module imports no torch: the genotype and schema layers use it;
-the torch parts (supernet, network) are imported by the methods that build them.
+- the cell's shape is data on its ``space.cell`` schema member (:mod:`factorspace.schema.cell`):
+  ``cell_types``, ``input_nodes``, ``edge_list()``, ``cell_size(space)``, read by the space, the
+  genotype document and the records;
+- its behaviour is a :class:`CellFamily`: derivation (:meth:`CellFamily.derive_cell`), genotype
+  checks (:meth:`CellFamily.check_cell_structure`, :meth:`CellFamily.check_cell_fits`), the
+  search supernet and the fixed network (:meth:`CellFamily.build_supernet`,
+  :meth:`CellFamily.build_network`) and a search's extra records
+  (:meth:`CellFamily.epoch_metrics`, :meth:`CellFamily.summary_line`). The lower layers reach it
+  through the registry :data:`~factorspace.schema.kinds.CELL_FAMILIES` (``Space(config).family``),
+  never by importing this package, which sits above them.
+
+A new family is one module: its two schema members and a :class:`CellFamily` subclass registered
+with :func:`register_cell_family`, as a relaxation is a schema member and a class
+(``docs/writing-a-space.md``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from factorspace.errors import FactorspaceError
-from factorspace.registry import Registry
 from factorspace.schema.cell import CELL_CONFIGS, cell_member
-from factorspace.schema.kinds import DEFAULT_FAMILY
+from factorspace.schema.kinds import CELL_FAMILIES, get_family
 from factorspace.schema.network import SUPERNET_CONFIGS, supernet_member
 
 if TYPE_CHECKING:
@@ -46,25 +45,11 @@ class CellFamily:
     """Base of every cell family; a subclass overrides what its shape changes."""
 
     name: str = ""
-    cell_types: tuple[str, ...] = ("normal",)
-    """The cell types that carry architecture weights, each a cell of the genotype document
-    (``normal``, ``reduce``): one parameter set per type."""
-    input_nodes: int = 1
-    """Nodes ``0..input_nodes-1`` are the cell's inputs; the searched nodes follow."""
 
-    # ---- the space (no torch) -----------------------------------------------------------------
-    def edge_list(self, space: Space) -> list[tuple[int, int]]:
-        """``(source, target)`` of every edge of a cell, in the order of the architecture
-        parameters' rows."""
-        raise NotImplementedError
-
-    def cell_size(self, space: Space) -> int:
-        """Distinct discrete cells of one cell type."""
-        raise NotImplementedError
-
-    def space_size(self, space: Space) -> int:
-        """Distinct architectures: one cell per cell type."""
-        return self.cell_size(space) ** len(self.cell_types)
+    @property
+    def cell_types(self) -> tuple[str, ...]:
+        """The cell types carrying architecture weights: its ``space.cell`` member's."""
+        return CELL_CONFIGS.get(self.name).cell_types
 
     # ---- derivation ---------------------------------------------------------------------------
     def derive_cell(
@@ -107,8 +92,9 @@ class CellFamily:
         return None
 
 
-CELL_FAMILIES: Registry[CellFamily] = Registry("cell family")
 F = TypeVar("F", bound=type[CellFamily])
+CELL_SHAPE = ("cell_types", "input_nodes", "edge_list", "cell_size")
+"""What a ``space.cell`` member says about its cell (:mod:`factorspace.schema.cell`)."""
 
 
 def register_cell_family(
@@ -122,19 +108,35 @@ def register_cell_family(
     """
 
     def decorate(cls: F) -> F:
+        member = cell if cell is not None else _known(CELL_CONFIGS, name)
+        missing = [a for a in CELL_SHAPE if member is not None and not hasattr(member, a)]
+        if missing:
+            raise TypeError(
+                f"cell family {name!r}: its space.cell member {member.__name__} has no "
+                f"{', '.join(missing)} (the cell's shape; see factorspace.schema.cell)"
+            )
+        for registry, given, what in (
+            (CELL_CONFIGS, cell, "space.cell"),
+            (SUPERNET_CONFIGS, supernet, "supernet"),
+        ):
+            if name not in registry and given is None:
+                raise ValueError(f"cell family {name!r} has no {what} schema member")
+        if name in CELL_FAMILIES:
+            raise ValueError(f"cell family {name!r} is already registered")
         if cell is not None and name not in CELL_CONFIGS:
             cell_member(cell)
         if supernet is not None and name not in SUPERNET_CONFIGS:
             supernet_member(supernet)
-        for registry, what in ((CELL_CONFIGS, "space.cell"), (SUPERNET_CONFIGS, "supernet")):
-            if name not in registry:
-                raise ValueError(f"cell family {name!r} has no {what} schema member")
         instance = cls()
         instance.name = name
         CELL_FAMILIES.add(name, instance)
         return cls
 
     return decorate
+
+
+def _known(registry, name: str):
+    return registry.get(name) if name in registry else None
 
 
 def unregister_cell_family(name: str) -> None:
@@ -144,15 +146,4 @@ def unregister_cell_family(name: str) -> None:
     SUPERNET_CONFIGS.remove(name)
 
 
-def get_family(name: str | None) -> CellFamily:
-    """The family registered as ``name`` (``None``: DARTS's).
-
-    Raises:
-        FactorspaceError: for a name no family has.
-    """
-    name = name or DEFAULT_FAMILY
-    if name not in CELL_FAMILIES:
-        raise FactorspaceError(
-            f"unknown cell family {name!r}; registered: {', '.join(CELL_FAMILIES.names())}"
-        )
-    return CELL_FAMILIES.get(name)
+__all__ = ["CELL_FAMILIES", "CellFamily", "get_family", "register_cell_family"]

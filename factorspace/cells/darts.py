@@ -6,58 +6,37 @@ earlier node, derivation keeping ``cell.keep`` non-``none`` edges per node (DART
 reduction cell type, each with its own architecture parameters; the supernet is DARTS's
 ``model_search.Network`` (:mod:`factorspace.compile.supernet`, reductions at 1/3 and 2/3 of the
 depth) and the fixed network its ``model.NetworkCIFAR`` / ``NetworkImageNet``
-(:mod:`factorspace.retrain.network`). This module only routes to that code, unchanged.
+(:mod:`factorspace.retrain.network`). The cell's shape is its schema member's
+(:class:`~factorspace.schema.cell.CellConfig`). This module only routes to that code, unchanged.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from factorspace.cells.base import CellFamily, register_cell_family
+from factorspace.compile.supernet import Supernet
+from factorspace.derive import derive_darts_cell
+from factorspace.genotype.check import check_darts_cell, check_darts_structure
+from factorspace.retrain.network import build_darts_network
 from factorspace.schema.cell import CellConfig
 from factorspace.schema.network import SupernetConfig
+from factorspace.schema.train import NetworkConfig
 
 
 @register_cell_family("darts", cell=CellConfig, supernet=SupernetConfig)
 class DartsFamily(CellFamily):
-    cell_types = ("normal", "reduce")
-    input_nodes = 2
-
-    def edge_list(self, space) -> list[tuple[int, int]]:
-        """Node ``i + 2`` takes an edge from each of nodes ``0..i+1``: 14 edges for 4 nodes."""
-        return [(j, i + 2) for i in range(space.nodes) for j in range(i + 2)]
-
-    def cell_size(self, space) -> int:
-        """Per node, ``keep`` distinct inputs, each edge one non-``none`` candidate."""
-        per_edge = space.kept_choices_per_edge
-        total = 1
-        for i in range(space.nodes):
-            total *= math.comb(i + 2, space.keep) * per_edge**space.keep
-        return total
-
     def derive_cell(self, space, rows, edge_row, max_skip_connects):
-        from factorspace.derive import derive_darts_cell
-
         return derive_darts_cell(space, rows, edge_row, max_skip_connects)
 
     def check_cell_structure(self, cell, loc: tuple, registered: bool) -> None:
-        from factorspace.genotype.check import check_darts_structure
-
         check_darts_structure(cell, loc, registered)
 
     def check_cell_fits(self, cell, space, loc: tuple) -> None:
-        from factorspace.genotype.check import check_darts_cell
-
         check_darts_cell(cell, space, loc)
 
     def build_supernet(self, space, config, relaxations):
-        from factorspace.compile.supernet import Supernet
-
         return Supernet(space, config, relaxations)
 
     def build_network(self, genotype, **sizes: Any):
-        from factorspace.retrain.network import build_darts_network
-        from factorspace.schema.train import NetworkConfig
-
         return build_darts_network(genotype, NetworkConfig(**sizes))

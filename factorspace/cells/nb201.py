@@ -12,7 +12,9 @@ included (xautodl's ``genotype()``): in a factorized space each factor's argmax 
 kind, then e.g. the kernel size if the chosen kind takes it), in the joint mode the argmax
 candidate; ties go to the first choice.
 
-A search whose every derivable cell is in the benchmark's table (3 nodes, the benchmark's
+Its genotypes convert to and from the benchmark's cell strings
+(:mod:`factorspace.cells.nb201_strings`, re-exported here: :func:`to_nb201_string`,
+:func:`from_nb201_string`). A search whose every derivable cell is in the benchmark's table (3 nodes, the benchmark's
 operations) records each epoch's cell string and its trained accuracies
 (:meth:`NB201Family.epoch_metrics`): ``nb201_arch``, ``nb201_cifar10``, ``nb201_cifar100``,
 ``nb201_imagenet16_120`` (%, :mod:`factorspace.evidence.nb201`).
@@ -23,7 +25,16 @@ from __future__ import annotations
 from typing import Any
 
 from factorspace.cells.base import CellFamily, Rows, register_cell_family
+from factorspace.cells.nb201_strings import (
+    edge_operation,
+    from_nb201_string,
+    is_nb201_space,
+    nb201_operations,
+    to_nb201_string,
+)
+from factorspace.compile.nb201 import NB201Supernet
 from factorspace.errors import FactorspaceError, FieldError
+from factorspace.evidence import nb201
 from factorspace.genotype.check import (
     check_edge_choices,
     check_registered,
@@ -31,27 +42,25 @@ from factorspace.genotype.check import (
     nodes_without_input,
 )
 from factorspace.genotype.model import GenotypeCell, GenotypeEdge
+from factorspace.retrain.nb201 import build_nb201_network
 from factorspace.schema.cell import NB201CellConfig
 from factorspace.schema.network import NB201SupernetConfig
 from factorspace.schema.space import ArgumentFactor
+
+__all__ = [
+    "NB201Family",
+    "edge_operation",
+    "from_nb201_string",
+    "is_nb201_space",
+    "nb201_operations",
+    "to_nb201_string",
+]
 
 METRIC_PREFIX = "nb201_"
 
 
 @register_cell_family("nb201", cell=NB201CellConfig, supernet=NB201SupernetConfig)
 class NB201Family(CellFamily):
-    cell_types = ("normal",)
-    input_nodes = 1
-
-    def edge_list(self, space) -> list[tuple[int, int]]:
-        """Node ``t`` (1..n) takes an edge from each of nodes ``0..t-1``, in source order."""
-        return [(j, t) for t in range(1, space.nodes + 1) for j in range(t)]
-
-    def cell_size(self, space) -> int:
-        """Every edge one candidate, ``none`` included: 5^6 = 15,625 for the benchmark's space,
-        factorized (kind x kernel) or joint alike."""
-        return len(space.candidates) ** space.edges_per_cell
-
     # ---- derivation ---------------------------------------------------------------------------
     def derive_cell(self, space, rows: Rows, edge_row, max_skip_connects) -> GenotypeCell:
         if edge_row is not None or max_skip_connects is not None:
@@ -120,27 +129,19 @@ class NB201Family(CellFamily):
 
     # ---- networks -----------------------------------------------------------------------------
     def build_supernet(self, space, config, relaxations):
-        from factorspace.compile.nb201 import NB201Supernet
-
         return NB201Supernet(space, config, relaxations)
 
     def build_network(self, genotype, **sizes: Any):
         """The benchmark's network: ``channels`` (16), ``cells_per_stage`` (5), ``classes``
         (10), ``in_channels`` (3)."""
-        from factorspace.retrain.nb201 import build_nb201_network
-
         return build_nb201_network(genotype, **sizes)
 
     # ---- a search's records -------------------------------------------------------------------
     def epoch_metrics(self, space, genotype) -> dict[str, Any]:
         """The derived cell's benchmark string and trained test accuracies (%), when the space's
         every cell is in the table; else nothing."""
-        from factorspace.genotype.nb201 import is_nb201_space, to_nb201_string
-
         if not is_nb201_space(space):
             return {}
-        from factorspace.evidence import nb201
-
         arch = to_nb201_string(genotype)
         record = nb201.load_table().lookup(arch)
         row: dict[str, Any] = {f"{METRIC_PREFIX}arch": arch}
@@ -150,12 +151,8 @@ class NB201Family(CellFamily):
 
     def summary_line(self, space, genotype) -> str | None:
         """``derived cell |...| NB201 CIFAR-10 94.37 % (rank 1 of 15,625), CIFAR-100 ...``."""
-        from factorspace.genotype.nb201 import is_nb201_space, to_nb201_string
-
         if not is_nb201_space(space):
             return None
-        from factorspace.evidence import nb201
-
         table = nb201.load_table()
         arch = to_nb201_string(genotype)
         record = table.lookup(arch)

@@ -38,11 +38,11 @@ def nb201_(
 
 def cell_string(cell: str) -> str:
     """``cell`` as a cell string: itself, or the string of the nb201 genotype a file or run
-    directory holds (:func:`factorspace.genotype.nb201.to_nb201_string`)."""
+    directory holds (:func:`factorspace.cells.nb201.to_nb201_string`)."""
     if cell.lstrip().startswith("|") or not Path(cell).exists():
         return cell  # a cell string; anything else is refused by the lookup, saying why
+    from factorspace.cells.nb201 import to_nb201_string
     from factorspace.genotype import resolve_genotype
-    from factorspace.genotype.nb201 import to_nb201_string
 
     return to_nb201_string(resolve_genotype(cell))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from factorspace.errors import FieldError, RecipeError, format_loc
 from factorspace.genotype.model import Genotype, GenotypeCell, GenotypeEdge
 from factorspace.registry import ACTIVATIONS, OPERATORS
+from factorspace.schema.kinds import CELL_FAMILIES
 from factorspace.schema.space import (
     ArgumentFactor,
     InputFactor,
@@ -44,8 +45,7 @@ def check_structure(genotype: Genotype, *, registered: bool = False) -> None:
 
 
 def _family(genotype: Genotype):
-    from factorspace.cells import CELL_FAMILIES  # the families import this module
-
+    """The genotype's family (its behaviour, :data:`~factorspace.schema.kinds.CELL_FAMILIES`)."""
     name = genotype.cell_family
     if name not in CELL_FAMILIES:
         names = CELL_FAMILIES.names()

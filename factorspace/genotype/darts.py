@@ -146,7 +146,7 @@ def to_darts_string(genotype: Genotype, *, lossy: bool = False) -> str:
         raise FactorspaceError(
             f"a {genotype.cell_family} genotype cannot be a DARTS string, which holds DARTS's "
             "normal and reduction cells (an nb201 genotype's string: "
-            "factorspace.genotype.nb201.to_nb201_string)"
+            "factorspace.cells.nb201.to_nb201_string)"
         )
     values = {}
     for cell_type in CELL_TYPES:

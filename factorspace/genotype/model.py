@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
+from factorspace.schema.cell import CELL_CONFIGS
 from factorspace.schema.space import ArgumentValue, Strict
 
 GENOTYPE_FORMAT = "factorspace.genotype"
@@ -87,12 +88,9 @@ class Genotype(Strict):
     def _family_cells(self) -> Genotype:
         # The cells the family has are required, the others refused. Known families only;
         # an unknown name is reported at `family` by the structure check, which knows them all.
-        import factorspace.cells  # noqa: F401  (registers the shipped families)
-        from factorspace.cells.base import CELL_FAMILIES  # the families import this module
-
-        if self.cell_family not in CELL_FAMILIES:
+        if self.cell_family not in CELL_CONFIGS:
             return self
-        wanted = CELL_FAMILIES.get(self.cell_family).cell_types
+        wanted = CELL_CONFIGS.get(self.cell_family).cell_types
         for t in CELL_TYPES:
             present = getattr(self, t) is not None
             if t in wanted and not present:

@@ -31,6 +31,7 @@ from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, GenotypeEdge, check_buildable, resolve_genotype
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
 from factorspace.registry import ACTIVATIONS, OPERATORS
+from factorspace.schema.kinds import get_family
 from factorspace.schema.train import NetworkConfig
 
 
@@ -327,8 +328,6 @@ def create_model(
     """
     resolved = resolve_genotype(genotype, registered=True)
     if resolved.cell_family != "darts":  # e.g. nb201: channels, cells_per_stage, classes
-        from factorspace.cells import get_family
-
         return get_family(resolved.cell_family).build_network(resolved, **overrides)
     config = NetworkConfig(dataset=dataset, **overrides)
     return build_network(resolved, config)

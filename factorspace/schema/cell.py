@@ -7,13 +7,17 @@
   ``1..nodes`` each summing an edge from every earlier node, every edge kept, output the last node;
   one cell type.
 
-A family adds its member with :func:`cell_member` (:mod:`factorspace.cells` registers its
-strategy); see :mod:`factorspace.schema.kinds` for how ``kind`` dispatches.
+A member also holds its cell's shape as data, so that every layer can read it without the
+family's code: ``cell_types`` (the architecture-parameter sets), ``input_nodes``,
+:meth:`edge_list` and :meth:`cell_size`. A family adds its member with :func:`cell_member`
+(:func:`factorspace.cells.register_cell_family` does it with the family's behaviour); see
+:mod:`factorspace.schema.kinds` for how ``kind`` dispatches.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, SerializeAsAny, StrictInt, WrapValidator, model_validator
 
@@ -26,6 +30,9 @@ from factorspace.schema.kinds import (
     dispatch,
     kind_member,
 )
+
+if TYPE_CHECKING:
+    from factorspace.space import Space
 
 MAX_NODES = 32  # far above DARTS's 4; the edges per cell grow as nodes**2 / 2
 
@@ -57,6 +64,21 @@ class CellConfig(KindMember):
         2, ge=1, description="incoming edges kept per node at derivation (DARTS: 2)"
     )
 
+    cell_types: ClassVar[tuple[str, ...]] = ("normal", "reduce")
+    input_nodes: ClassVar[int] = 2  # c_{k-2}, c_{k-1}
+
+    def edge_list(self) -> list[tuple[int, int]]:
+        """Node ``i + 2`` takes an edge from each of nodes ``0..i+1``: 14 edges for 4 nodes."""
+        return [(j, i + 2) for i in range(self.nodes) for j in range(i + 2)]
+
+    def cell_size(self, space: Space) -> int:
+        """Per node, ``keep`` distinct inputs, each edge one non-``none`` candidate."""
+        per_edge = space.kept_choices_per_edge
+        total = 1
+        for i in range(self.nodes):
+            total *= math.comb(i + 2, self.keep) * per_edge**self.keep
+        return total
+
     @model_validator(mode="after")
     def _keep_fits(self) -> CellConfig:
         if self.keep > 2:
@@ -82,6 +104,19 @@ class NB201CellConfig(KindMember):
         le=MAX_NODES,
         description=f"nodes after the input (NAS-Bench-201: 3; at most {MAX_NODES})",
     )
+
+    cell_types: ClassVar[tuple[str, ...]] = ("normal",)  # one set, shared by every cell
+    input_nodes: ClassVar[int] = 1
+
+    def edge_list(self) -> list[tuple[int, int]]:
+        """Node ``t`` (1..n) takes an edge from each of nodes ``0..t-1``, in source order: the
+        benchmark's string order (0,1), (0,2), (1,2), (0,3)..., xautodl's sorted ``edge2index``."""
+        return [(j, t) for t in range(1, self.nodes + 1) for j in range(t)]
+
+    def cell_size(self, space: Space) -> int:
+        """Every edge one candidate, ``none`` included: 5^6 = 15,625 for the benchmark's space,
+        factorized (kind x kernel) or joint alike."""
+        return len(space.candidates) ** len(self.edge_list())
 
     def check_recipe(self, recipe) -> None:
         """The rules a recipe with this cell obeys besides its own fields (called by

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from factorspace.errors import FieldError, validation_message
+from factorspace.errors import FactorspaceError, FieldError, validation_message
 from factorspace.registry import Registry
 from factorspace.schema.space import Strict, did_you_mean
 
@@ -95,3 +95,24 @@ class KindSchema:
                 "else": result,
             }
         return result
+
+
+CELL_FAMILIES: Registry = Registry("cell family")
+"""Family name -> its behaviour (a :class:`factorspace.cells.CellFamily`): derivation, genotype
+checks, networks, records. It lives here, below every layer that dispatches on a family, and is
+filled by :func:`factorspace.cells.register_cell_family` (the shipped families when
+``factorspace`` is imported)."""
+
+
+def get_family(name: str | None):
+    """The family registered as ``name`` (``None``: DARTS's).
+
+    Raises:
+        FactorspaceError: for a name no family has.
+    """
+    name = name or DEFAULT_FAMILY
+    if name not in CELL_FAMILIES:
+        raise FactorspaceError(
+            f"unknown cell family {name!r}; registered: {', '.join(CELL_FAMILIES.names())}"
+        )
+    return CELL_FAMILIES.get(name)

@@ -40,10 +40,14 @@ def test_a_name_is_registered_once():
         register_cell_family("nb201")(CellFamily)
 
 
-def test_a_family_needs_its_schema_members():
+def test_a_family_needs_its_schema_members_and_its_cells_shape():
     with pytest.raises(ValueError, match="cell family 'nowhere' has no space.cell schema member"):
         register_cell_family("nowhere")(CellFamily)
-    assert "nowhere" not in CELL_FAMILIES
+    from factorspace.schema.kinds import KindMember
+
+    with pytest.raises(TypeError, match="member KindMember has no cell_types, input_nodes"):
+        register_cell_family("nowhere", cell=KindMember)(CellFamily)
+    assert "nowhere" not in CELL_FAMILIES and "nowhere" not in CELL_CONFIGS
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from factorspace.genotype.nb201 import from_nb201_string
+from factorspace.cells.nb201 import from_nb201_string
 from factorspace.retrain import create_model
 from factorspace.retrain.nb201 import build_nb201_network
 

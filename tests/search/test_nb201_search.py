@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import factorspace as fs
+from factorspace.cells.nb201 import to_nb201_string
 from factorspace.evidence import nb201
 from factorspace.genotype import check_genotype, load_genotype
-from factorspace.genotype.nb201 import to_nb201_string
 from factorspace.run.rundir import RunDir
 from factorspace.search import search
 from factorspace.search.multiseed import search_seeds

@@ -1,5 +1,8 @@
 """NAS-Bench-201 cells as genotypes, and back: ``|nor_conv_3x3~0|+|...|`` <-> a ``nb201`` genotype.
 
+(Here, beside the family, rather than in :mod:`factorspace.genotype`: the string format is the
+benchmark table's, :mod:`factorspace.evidence.nb201`, a layer above the genotype package.)
+
 A genotype of the ``nb201`` family (:mod:`factorspace.genotype.model`) has one cell, ``normal``,
 with an edge from every earlier node to every later one, ``none`` edges included. It is a cell of
 the benchmark's table when it has 3 nodes and every edge is one of the benchmark's operations:
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from factorspace.errors import FactorspaceError
+from factorspace.evidence.nb201 import EDGES, OPERATIONS, format_cell, parse_cell
 from factorspace.genotype.model import Genotype, GenotypeCell, GenotypeEdge
 
 FAMILY = "nb201"
@@ -25,8 +29,6 @@ FACTORIZED_OP = "nor_conv"
 def edge_operation(op: str, arguments: Mapping[str, Any], inputs: Mapping[str, str]) -> str | None:
     """The benchmark's name for an edge (its operator, arguments and input factors), or ``None``
     when it is none of the benchmark's operations."""
-    from factorspace.evidence.nb201 import OPERATIONS
-
     if inputs:
         return None
     if op in OPERATIONS and not arguments:
@@ -42,8 +44,6 @@ def nb201_operations(genotype: Genotype) -> tuple[str, ...]:
     Raises:
         FactorspaceError: for a genotype that is no cell of the benchmark's table, saying why.
     """
-    from factorspace.evidence.nb201 import EDGES
-
     if genotype.cell_family != FAMILY:
         raise FactorspaceError(
             f"a {genotype.cell_family} genotype is no NAS-Bench-201 cell (family: nb201 is)"
@@ -78,8 +78,6 @@ def to_nb201_string(genotype: Genotype) -> str:
     Raises:
         FactorspaceError: for a genotype that is no cell of the benchmark's table.
     """
-    from factorspace.evidence.nb201 import format_cell
-
     return format_cell(nb201_operations(genotype))
 
 
@@ -95,8 +93,6 @@ def from_nb201_string(
     Raises:
         FactorspaceError: for a string that is not a cell of the benchmark's space.
     """
-    from factorspace.evidence.nb201 import EDGES, parse_cell
-
     ops = parse_cell(text)
     factorized = space is not None and _writes_kernel(space)
     edges = []

@@ -7,11 +7,11 @@ import json
 import pytest
 
 import factorspace as fs
+from factorspace.cells.nb201 import from_nb201_string, is_nb201_space, to_nb201_string
 from factorspace.compile import Space
 from factorspace.errors import FieldError
 from factorspace.evidence import nb201
 from factorspace.genotype import Genotype, check_fits_space, load_genotype, save_genotype
-from factorspace.genotype.nb201 import from_nb201_string, is_nb201_space, to_nb201_string
 from factorspace.schema import SpaceConfig
 from tests.conftest import ROOT
 from tests.genotype.strings import DARTS_V2
