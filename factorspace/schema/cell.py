@@ -88,7 +88,6 @@ class CellConfig(KindMember):
         return self
 
 
-DartsCellConfig = CellConfig
 
 
 @cell_member
