@@ -88,8 +88,6 @@ class CellConfig(KindMember):
         return self
 
 
-
-
 @cell_member
 class NB201CellConfig(KindMember):
     """A NAS-Bench-201 cell: input node 0, nodes ``1..nodes``, an edge from every earlier node to
