@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from factorspace.errors import FactorspaceError, FieldError, validation_message
+from factorspace.errors import (
+    PLAIN_MESSAGES,
+    FactorspaceError,
+    FieldError,
+    shown,
+    validation_message,
+)
 from factorspace.registry import Registry
 from factorspace.schema.space import Strict, did_you_mean
 
@@ -52,7 +58,7 @@ def dispatch(registry: Registry, what: str):
         if isinstance(value, KindMember):
             return value
         if not isinstance(value, Mapping):
-            return handler(value)  # pydantic's own "expected a mapping"
+            raise FieldError((), f"{PLAIN_MESSAGES['model_type']} (got {shown(value)})")
         kind = value.get("kind", DEFAULT_FAMILY)
         if not isinstance(kind, str) or kind not in registry:
             names = registry.names()

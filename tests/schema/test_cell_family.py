@@ -106,3 +106,12 @@ def test_switching_one_kind_with_set_is_refused_at_the_other():
     assert message.startswith(f"{NB201}:{line_of(NB201, 'supernet:')}: supernet.kind: 'nb201'")
     message = refusal(NB201, ["supernet.kind=darts"])  # the darts member has no such field
     assert message.startswith(f"{NB201}:{line_of(NB201, 'supernet:')}: supernet.cells_per_stage")
+
+
+@pytest.mark.parametrize("setting", ["space.cell=5", "supernet=[1]"])
+def test_a_section_that_is_no_mapping_is_named_plainly(setting):
+    section = setting.partition("=")[0]
+    assert refusal(NB201, [setting]) == (
+        f"{NB201} (--set {section}): {section}: expected a mapping (`key: value` lines) "
+        f"(got {setting.partition('=')[2]})"
+    )
