@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from factorspace.errors import FieldError, RecipeError, format_loc
+from factorspace.errors import FieldError, RecipeError, clip, format_loc
 from factorspace.genotype.model import Genotype, GenotypeCell, GenotypeEdge
 from factorspace.registry import ACTIVATIONS, OPERATORS
 from factorspace.schema.kinds import CELL_FAMILIES
@@ -79,7 +79,7 @@ def check_darts_structure(cell: GenotypeCell, loc: tuple, registered: bool) -> N
         raise FieldError((*loc, "edges"), f"nodes [{shown}] have no incoming edge")
     bad = [n for n in cell.concat if not 0 <= n <= last]
     if bad or not cell.concat:
-        raise FieldError((*loc, "concat"), f"{cell.concat}: the nodes are 0..{last}")
+        raise FieldError((*loc, "concat"), f"{clip(str(cell.concat))}: the nodes are 0..{last}")
 
 
 def nodes_without_input(
@@ -208,7 +208,7 @@ def check_darts_cell(cell: GenotypeCell, space: Space, loc: tuple) -> None:
     if cell.concat != expected:
         raise FieldError(
             (*loc, "concat"),
-            f"concat must be the intermediate nodes {expected}, got {cell.concat}",
+            f"concat must be the intermediate nodes {expected}, got {clip(str(cell.concat))}",
         )
 
 
