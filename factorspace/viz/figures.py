@@ -55,14 +55,19 @@ DROPPED = {"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "lw": 0}
 DROPPED_TEXT = "#8C8C8C"
 
 
-def edge_label(edge: Sequence[int], *, tex: bool = True, bold: bool = False) -> str:
+def edge_label(
+    edge: Sequence[int], *, tex: bool = True, bold: bool = False, family: str = "darts"
+) -> str:
     """``(0, 2)`` -> ``c_{k-2}→0``, ``(2, 3)`` -> ``0→1``: the cells' node names (as drawn).
 
     With ``tex`` the inputs are mathtext (``$c_{k-2}$``); ``bold`` makes them bold too (the rest
-    of the label is bolded by its font weight).
+    of the label is bolded by its font weight). Another ``family``'s nodes keep their numbers
+    (NAS-Bench-201: ``0→1``, 0 the input).
     """
 
     def name(node: int) -> str:
+        if family != "darts":
+            return str(node)
         if node >= 2 or not tex:
             return node_name(node)
         return f"$\\mathbf{{{INPUT_NAMES[node]}}}$" if bold else f"${INPUT_NAMES[node]}$"
@@ -81,6 +86,7 @@ def heatmap_figure(
     kept: Collection[int] = (),
     chosen: Mapping[int, int | None] | None = None,
     xlabel: str = "choice",
+    family: str = "darts",
 ) -> Figure:
     """One factor's weights in one cell type: an edges x choices heatmap (the paper's Fig. 1).
 
@@ -98,6 +104,7 @@ def heatmap_figure(
             the factor does not apply to the kept operator: no outline). Rows not in it are
             greyed out (edges the genotype drops) and their labels grey; those in it are bold.
         xlabel: the columns' axis label.
+        family: the cell family, which names the nodes (:func:`edge_label`).
 
     Returns:
         A figure with the heatmap's axes first (``fig.axes[0].images[0]`` holds the
@@ -119,7 +126,8 @@ def heatmap_figure(
         image = ax.imshow(w, cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
         ax.set_xticks(range(n_choices), [display_name(c) for c in choices], rotation=45, ha="right")
         kept = set(chosen) if chosen is not None else set(kept)
-        ax.set_yticks(range(n_edges), [edge_label(e, bold=k in kept) for k, e in enumerate(edges)])
+        labels = [edge_label(e, bold=k in kept, family=family) for k, e in enumerate(edges)]
+        ax.set_yticks(range(n_edges), labels)
         for row, label in enumerate(ax.get_yticklabels()):
             if row in kept:
                 label.set_fontweight("bold")
@@ -206,6 +214,7 @@ def edge_trajectories_figure(
     choices: Sequence[str],
     *,
     title: str | None = None,
+    family: str = "darts",
 ) -> Figure:
     """Small multiples: one panel per edge, each choice's weight against the epoch.
 
@@ -241,7 +250,7 @@ def edge_trajectories_figure(
                 ax.plot(
                     epochs, w[:, k, c], lw=1.2, color=colors[name], **_marker(epochs, 2), **_dash(c)
                 )
-            ax.set_title(edge_label(edges[k]), fontsize=9)
+            ax.set_title(edge_label(edges[k], family=family), fontsize=9)
             ax.grid(alpha=0.3)
         axes[0].xaxis.set_major_locator(FixedLocator(x_ticks))  # shared by every panel
         fig.supxlabel("epoch", y=0.02)

@@ -36,6 +36,7 @@ from factorspace.viz.records import (  # noqa: F401  (re-exported)
     load_arch_records,
     load_metrics,
     record_cells,
+    run_family,
     seed_frequencies,
     seed_runs,
 )
@@ -71,7 +72,7 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
     run_dir = Path(run_dir)
     last = load_arch_records(run_dir)[-1]
     kept = kept_choices(run_dir, last)
-    cells = record_cells(last)
+    cells, family = record_cells(last), run_family(run_dir)
     written = []
     for factor, names in last["choices"].items():
         for cell in cells:
@@ -81,6 +82,7 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
                 names,
                 title=f"{factor} weights, {cell} cell (epoch {last['epoch']})",
                 chosen={row: groups[factor] for row, groups in kept[cell].items()},
+                family=family,
             )
             written += save_figure(
                 fig, RunDir(run_dir).plots_dir / heatmap_stem(factor, cell), formats
@@ -93,6 +95,7 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
             title=f"edge weights (epoch {last['epoch']})",
             outline=False,
             xlabel="cell",
+            family=family,
         )
         written += save_figure(fig, RunDir(run_dir).plots_dir / EDGE_WEIGHTS_STEM, formats)
     return written
@@ -119,7 +122,12 @@ def plot_arch_trajectories(
         if per_edge:
             for cell in cells:
                 fig = edge_trajectories_figure(
-                    epochs, w[cell], last["edges"], names, title=f"{factor} weights, {cell} cell"
+                    epochs,
+                    w[cell],
+                    last["edges"],
+                    names,
+                    title=f"{factor} weights, {cell} cell",
+                    family=run_family(run_dir),
                 )
                 written += save_figure(
                     fig, RunDir(run_dir).plots_dir / trajectory_stem(factor, cell), formats

@@ -91,6 +91,15 @@ def kept_choices(run_dir: Path, record: dict) -> dict[str, dict[int, dict[str, i
     }
 
 
+def run_family(run_dir: Path) -> str:
+    """The run's cell family, as its recipe records it (``space.cell.kind``; absent: darts)."""
+    try:
+        space = yaml.safe_load(RunDir(run_dir).recipe.read_text())["space"]
+        return (space.get("cell") or {}).get("kind", "darts")
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return "darts"
+
+
 def record_cells(record: dict) -> list[str]:
     """The cell types of an arch record, in its order (DARTS: normal, reduce; NB201: normal)."""
     return [cell for cell in CELL_TYPES if cell in record["weights"]]
