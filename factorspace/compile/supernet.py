@@ -29,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from factorspace.compile.edge import FactorizedEdge, add_all, mix
+from factorspace.compile.base import SupernetBase
+from factorspace.compile.edge import add_all
 from factorspace.compile.partial import build_partial_edge
 from factorspace.errors import FactorspaceError
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
@@ -37,10 +38,9 @@ from factorspace.ops.fused import fused_mix
 from factorspace.relax import ForwardWeights, Relaxation, build_relaxations
 from factorspace.schema import SearchConfig, SpaceConfig, SupernetConfig
 from factorspace.schema.network import DEFAULT_JOINT_WEIGHTS, EDGE_GROUP, JointWeights
-from factorspace.schema.relaxation import SoftmaxConfig
 from factorspace.space import Space
 
-CELL_TYPES = ("normal", "reduce")
+CELL_TYPES = ("normal", "reduce")  # DARTS's cell types (the darts family's)
 
 
 class SearchCell(nn.Module):
@@ -94,8 +94,9 @@ class SearchCell(nn.Module):
         return out if edge_weights is None else edge_weights[k] * out
 
 
-class Supernet(nn.Module):
-    """``forward(images) -> logits``; ``arch_parameters()`` groups the architecture by factor."""
+class Supernet(SupernetBase):
+    """DARTS's search network: ``forward(images) -> logits``; the architecture API is
+    :class:`~factorspace.compile.base.SupernetBase`'s, plus PC-DARTS's edge weights."""
 
     def __init__(
         self,
@@ -103,16 +104,7 @@ class Supernet(nn.Module):
         config: SupernetConfig,
         relaxations: dict[str, Relaxation] | None = None,
     ) -> None:
-        super().__init__()
-        self.space, self.config = space, config
-        self.relaxations = relaxations or build_relaxations(
-            space.searched_factors, SoftmaxConfig(), {}
-        )
-        if sorted(self.relaxations) != sorted(space.searched_factors):
-            raise FactorspaceError(
-                f"relaxations for {sorted(self.relaxations)}; the space searches "
-                f"{space.searched_factors}"
-            )
+        super().__init__(space, config, relaxations)
         c = config.channels
         c_stem = config.stem_multiplier * c
         if config.stem == "imagenet":
@@ -146,26 +138,14 @@ class Supernet(nn.Module):
         self.classifier = nn.Linear(c_p, config.classes)
         if config.fused_activation:
             self.set_mixing(fused_mix)
-        self.arch = nn.ModuleDict(
-            {
-                cell_type: nn.ParameterDict(
-                    {
-                        f: nn.Parameter(
-                            1e-3 * torch.randn(space.edges_per_cell, space.arch_width(f))
-                        )
-                        for f in space.searched_factors
-                    }
-                )
-                for cell_type in CELL_TYPES
-            }
-        )
+        self.init_arch()
         if config.edge_normalization:
             if EDGE_GROUP in space.searched_factors:
                 raise FactorspaceError(
                     f"factor {EDGE_GROUP!r}: the name is taken by supernet.edge_normalization's "
                     "weights; rename the factor"
                 )
-            for cell_type in CELL_TYPES:  # PC-DARTS's betas: 1e-3 * randn, one per edge
+            for cell_type in self.cell_types:  # PC-DARTS's betas: 1e-3 * randn, one per edge
                 self.arch[cell_type][EDGE_GROUP] = nn.Parameter(
                     1e-3 * torch.randn(space.edges_per_cell)
                 )
@@ -176,68 +156,6 @@ class Supernet(nn.Module):
         edge = [EDGE_GROUP] if self.config.edge_normalization else []
         return [*self.space.searched_factors, *edge]
 
-    def compile_mixing(self) -> None:
-        """``torch.compile`` the mixed activations (eq. 2): one compiled function shared by every
-        edge, recompiled per input shape (``search.compile``)."""
-        self.set_mixing(torch.compile(mix))
-
-    def set_mixing(self, mix_fn) -> None:
-        """Every factorized edge computes eq. 2 with ``mix_fn`` (:meth:`FactorizedEdge.set_mixing`)."""
-        for module in self.modules():
-            if isinstance(module, FactorizedEdge):
-                module.set_mixing(mix_fn)
-
-    def arch_parameters(self) -> dict[str, list[nn.Parameter]]:
-        """Group name -> its parameters ([normal, reduce]); the search gives each an optimizer.
-
-        The groups are the searched factors and, under edge normalisation, ``edge``.
-        """
-        return {g: [self.arch[t][g] for t in CELL_TYPES] for g in self.arch_groups}
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        """Every parameter that is not architecture (the paper's omega)."""
-        arch = {id(p) for p in self.arch.parameters()}
-        return [p for p in self.parameters() if id(p) not in arch]
-
-    def forward_weights(self) -> dict[str, dict[str, ForwardWeights]]:
-        """Cell type -> group -> the relaxation's forward weights (training or eval, by mode)."""
-        groups = self.space.searched_factors
-        return {
-            t: {
-                g: self.relaxations[g].forward_weights(self.arch[t][g], self.training)
-                for g in groups
-            }
-            for t in CELL_TYPES
-        }
-
-    def arch_probabilities(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Cell type -> group -> the relaxation's probabilities, per edge (edges x choices):
-        what derivation and the records read (DARTS: the softmax)."""
-        groups = self.space.searched_factors
-        return {
-            t: {g: self.relaxations[g].probabilities(self.arch[t][g]) for g in groups}
-            for t in CELL_TYPES
-        }
-
-    arch_weights = arch_probabilities  # the name before relaxations; both read the same
-
-    def relaxation_loss(self) -> torch.Tensor | None:
-        """The relaxations' architecture-loss terms, summed over groups and cell types; ``None``
-        when no relaxation has one (DARTS, GDAS)."""
-        terms = [
-            term
-            for g in self.space.searched_factors
-            for t in CELL_TYPES
-            if (term := self.relaxations[g].loss(self.arch[t][g])) is not None
-        ]
-        return add_all(terms) if terms else None
-
-    def set_epoch(self, epoch: int, epochs: int) -> None:
-        """The relaxations' per-epoch schedule (e.g. GDAS's temperature); call it at the start
-        of every epoch (0-based)."""
-        for relaxation in self.relaxations.values():
-            relaxation.set_epoch(epoch, epochs)
-
     def edge_weights(self) -> dict[str, torch.Tensor] | None:
         """Cell type -> each edge's weight, softmax over its node's inputs (PC-DARTS's
         normalised betas; shape: edges); ``None`` without edge normalisation."""
@@ -246,7 +164,7 @@ class Supernet(nn.Module):
         sizes = [i + 2 for i in range(self.space.nodes)]  # node i's inputs, in edge order
         return {
             t: torch.cat([F.softmax(b, dim=-1) for b in self.arch[t][EDGE_GROUP].split(sizes)])
-            for t in CELL_TYPES
+            for t in self.cell_types
         }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -302,4 +220,18 @@ def compile_supernet(
         relaxations = build_relaxations(
             space.searched_factors, search.relaxation, search.relaxation_overrides
         )
-    return Supernet(space, config, relaxations).to(device)
+    return build_supernet(space, config, relaxations).to(device)
+
+
+def build_supernet(
+    space: Space, config, relaxations: dict[str, Relaxation] | None = None
+) -> SupernetBase:
+    """The search supernet of ``space``'s cell family (:mod:`factorspace.cells`) at ``config``'s
+    sizes, on the CPU; ``relaxations``: group -> relaxation (``None``: DARTS's softmax)."""
+    if config.kind != space.family.name:
+        raise FactorspaceError(
+            f"{config.kind!r}, but space.cell.kind is {space.family.name!r}: the network must be "
+            "the cell's family",
+            field="supernet.kind",
+        )
+    return space.family.build_supernet(space, config, relaxations)
