@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from factorspace.errors import FactorspaceError
+from factorspace.run.changed_defaults import as_it_ran
 from factorspace.run.checkpoint import restore_records
 from factorspace.run.rundir import RunDir
 
@@ -51,7 +52,7 @@ def check_recorded_recipe(run_dir: Path, resolved: dict) -> None:
     # raise or lower it, and runs recorded before it existed resume.
     recorded, resolved = (
         {k: v for k, v in r.items() if k != "limits"} if isinstance(r, dict) else r
-        for r in (recorded, resolved)
+        for r in (as_it_ran(recorded), resolved)
     )
     if recorded != resolved:
         diff = differences(recorded, resolved)

@@ -53,11 +53,13 @@ class SupernetConfig(Strict):
     )
 
     fused_activation: StrictBool = Field(
-        False,
+        True,
         description="factorized spaces: compute eq. 2's mixed activation with fused forms "
-        "(factorspace.ops.fused): one tensor kept per edge for the backward pass instead of one "
-        "per activation, and faster on CPU; values and gradients equal autograd's to rounding, "
-        "not bit for bit. Activations without a fused form are computed as before. "
+        "(factorspace.ops.fused), compiled into one kernel per direction where a compiler is "
+        "available: one tensor kept per edge for the backward pass instead of one per "
+        "activation, and faster; values and gradients equal autograd's to rounding, not bit for "
+        "bit. Activations without a fused form are computed as before. Default on since "
+        "2026-12-06 (a run recorded without the field resumes with it off, as it ran). "
         "search.compile uses the compiled autograd mix instead",
     )
 
