@@ -11,6 +11,10 @@ import torch
 from factorspace.schema import SpaceConfig, SupernetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+# The fused mixed activation's compiled kernels take seconds to compile per set of activations
+# and dtype: the tests (and the searches they start in subprocesses) run its eager path, and the
+# tests of the compiled kernels ask for them (fixture compiled_kernels in tests/ops/conftest.py).
+os.environ.setdefault("FACTORSPACE_FUSED_KERNEL", "eager")
 # Search recipes; train_*.yaml are re-training recipes with their own schema.
 RECIPES = sorted(p for p in (ROOT / "recipes").glob("*.yaml") if not p.name.startswith("train_"))
 CIFAR_JPEG = ROOT.parent / "shared" / "datasets" / "cifar10-jpeg"
