@@ -108,7 +108,8 @@ def _compile(fn: Callable, direction: str, index: int) -> Callable:
     code = fn.__code__.replace(co_name=f"fused_mix_{direction}_{index}")
     copy = types.FunctionType(code, fn.__globals__, code.co_name, None, fn.__closure__)
     # dynamic: one graph for every length; fullgraph: a graph break would be eager arithmetic
-    return torch.compile(copy, dynamic=True, fullgraph=True)
+    # compile_threads 1: no pool of compiling processes (each imports torch: seconds on 2 cores)
+    return torch.compile(copy, dynamic=True, fullgraph=True, options={"compile_threads": 1})
 
 
 def _value_fn(spec) -> Callable:
