@@ -110,8 +110,9 @@ def fused_mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module])
             forms.append((k, form))
     if not forms:
         return _add_all(plain)
-    index = torch.tensor([k for k, _ in forms], device=w.device)
-    w_fused = w if len(forms) == len(transforms) else w.index_select(0, index)
+    w_fused = w
+    if len(forms) != len(transforms):
+        w_fused = w.index_select(0, torch.tensor([k for k, _ in forms], device=w.device))
     spec = tuple((f.value, f.derivative, f.grads, len(f.tensors)) for _, f in forms)
     tensors = [t for _, f in forms for t in f.tensors]
     kernels = _kernels(tuple(f.key for _, f in forms), spec, x, tensors)
