@@ -172,6 +172,9 @@ def prepare(recipe, device: torch.device) -> Prepared:
         )
     if not supernet.fused_activation:
         return Prepared("mixed activation: autograd (supernet.fused_activation: false)")
+    precision = getattr(recipe.search, "precision", "fp32")
+    if precision != "fp32":  # autocast: the edge input and the weights differ in dtype
+        return Prepared(f"mixed activation: autograd (search.precision {precision}: autocast)")
     started = time.perf_counter()
     for choices in mixed:
         if not _probe(choices, supernet.channels, device):

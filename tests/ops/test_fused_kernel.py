@@ -142,6 +142,11 @@ def test_prepare_compiles_draws_nothing_and_says_compiled(compiled_kernels):
             [],
             "mixed activation: fused, eager (not compiled: FACTORSPACE_FUSED_KERNEL=eager)",
         ),
+        (
+            "adarts_cifar",
+            ["search.precision=bf16"],
+            "mixed activation: autograd (search.precision bf16: autocast)",
+        ),
     ],
 )
 def test_the_header_line_says_which_path_computes_the_mix(recipe, overrides, line, monkeypatch):
