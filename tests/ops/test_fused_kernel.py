@@ -12,10 +12,28 @@ from factorspace.compile.edge import mix
 from factorspace.ops import fused, fused_kernel
 from factorspace.ops.fused import fused_mix
 from tests.conftest import ROOT
-from tests.ops.test_fused import NAMES, _assert_same, _input, _modules, _output_and_grads, _weights
+from tests.ops.test_fused import NAMES, _assert_same, _modules, _output_and_grads, _weights
 
 QUICKSTART = ROOT / "recipes" / "quickstart.yaml"
 TOLERANCE = {torch.float32: {"rtol": 1e-4, "atol": 1e-5}, torch.float64: {}}
+# Inputs of more than 4,096 elements: the kernels that fused_kernel.prepare compiles (inductor
+# compiles reductions over at most 4,096 elements apart), so that the session compiles three
+# graphs (training value and backward, eval value) and the tests reuse them.
+SHAPE = (4, 4, 32, 32)
+
+
+@pytest.fixture
+def kernels(compiled_kernels):
+    """The compiled kernels of the nine registered activations, compiled once per session."""
+    compiled_kernels.prepare(fs.load_recipe(QUICKSTART), torch.device("cpu"))
+    return compiled_kernels
+
+
+def _big_input(dtype=torch.float32, channels_last=False):
+    x = torch.randn(SHAPE, dtype=dtype, generator=torch.Generator().manual_seed(1))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x.requires_grad_()
 
 
 def _eager_only(monkeypatch):
@@ -51,23 +69,23 @@ def _check_three_ways(monkeypatch, x, w, modules, dtype):
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_compiled_kernels_equal_eager_and_autograd(compiled_kernels, monkeypatch, channels_last):
+def test_compiled_kernels_equal_eager_and_autograd(kernels, monkeypatch, channels_last):
     modules = _modules(NAMES)
-    x, w = _input(channels_last=channels_last), _weights(len(NAMES))
+    x, w = _big_input(channels_last=channels_last), _weights(len(NAMES))
     _check_three_ways(monkeypatch, x, w, modules, torch.float32)
-    assert compiled_kernels.unavailable("cpu") is None
+    assert kernels.unavailable("cpu") is None
 
 
 @pytest.mark.slow  # compiles the kernels again for fp64 (seconds)
-def test_compiled_kernels_equal_eager_and_autograd_fp64(compiled_kernels, monkeypatch):
+def test_compiled_kernels_equal_eager_and_autograd_fp64(kernels, monkeypatch):
     modules = _modules(NAMES, torch.float64)
-    x, w = _input(torch.float64, channels_last=True), _weights(len(NAMES), torch.float64)
+    x, w = _big_input(torch.float64, channels_last=True), _weights(len(NAMES), torch.float64)
     _check_three_ways(monkeypatch, x, w, modules, torch.float64)
 
 
-def test_compiled_value_kernel_in_eval_without_gradients(compiled_kernels, monkeypatch):
+def test_compiled_value_kernel_in_eval_without_gradients(kernels, monkeypatch):
     modules = [m.eval() for m in _modules(NAMES)]
-    x, w = _input(channels_last=True).detach(), _weights(len(NAMES)).detach()
+    x, w = _big_input(channels_last=True).detach(), _weights(len(NAMES)).detach()
     with torch.no_grad():
         want = mix(x, w, modules)
         with monkeypatch.context() as m:
@@ -77,11 +95,11 @@ def test_compiled_value_kernel_in_eval_without_gradients(compiled_kernels, monke
     assert got.is_contiguous(memory_format=torch.channels_last)
 
 
-def test_compiled_kernels_on_a_channel_slice(compiled_kernels, monkeypatch):
+def test_compiled_kernels_on_a_channel_slice(kernels, monkeypatch):
     """PC-DARTS mixes a slice of the channels: neither layout is dense; the output keeps the
     slice's channels-innermost order."""
     modules = _modules(NAMES)
-    whole = torch.randn(3, 8, 5, 5).contiguous(memory_format=torch.channels_last)
+    whole = torch.randn(4, 8, 32, 32).contiguous(memory_format=torch.channels_last)
     x = whole[:, :4].detach().requires_grad_()
     _check_three_ways(monkeypatch, x, _weights(len(NAMES)), modules, torch.float32)
 
@@ -96,7 +114,7 @@ def test_a_failed_compile_falls_back_to_the_eager_path_and_says_so(compiled_kern
     monkeypatch.setattr(fused_kernel, "_KERNELS", {})  # the session's compiled ones unused
     monkeypatch.setattr(fused_kernel, "_compile", no_compiler)
     modules = _modules(NAMES)
-    x, w = _input(), _weights(len(NAMES))
+    x, w = _big_input(), _weights(len(NAMES))
     with pytest.warns(fused_kernel.FusedKernelFallback, match="no C\\+\\+ compiler found"):
         got = _output_and_grads(fused_mix, x, w, modules)
     _assert_same(got, _output_and_grads(mix, x, w, modules), **TOLERANCE[torch.float32])
