@@ -21,6 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from factorspace.compile import compile_supernet
 from factorspace.loader import load_recipe
+from factorspace.ops import fused_kernel
 from factorspace.run.device import supernet_memory_format
 from factorspace.run.precision import autocast
 from factorspace.run.runtime import keep_freed_memory
@@ -39,6 +40,8 @@ class BenchResult:
     step_order: str  # search.step_order: weights_first (Algorithm 1) or arch_first (DARTS)
     forward_backward_s: float
     step_s: float
+    forward_backward_cpu_s: float  # the same medians in CPU time (all threads): steadier on a
+    step_cpu_s: float  # shared machine, where other processes take the cores
     images_per_s: float
     gflop_per_step: float
     gflop_per_s: float
@@ -48,6 +51,11 @@ class BenchResult:
     channels_last: bool
     compile: bool
     compile_s: float  # search.compile: the first compiled forward/backward and step, compiling
+    mixing: str  # which path computes the mixed activation (the search header's line)
+    mixing_compile_s: float  # compiling (or loading) the fused kernels before the first step
+
+
+RATIOS = ("forward_backward_s", "step_s", "forward_backward_cpu_s", "step_cpu_s", "peak_memory_mib")
 
 
 def synchronize(device: torch.device) -> None:
@@ -55,17 +63,19 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_time(fn, device: torch.device, steps: int, warmup: int) -> float:
+def median_time(fn, device: torch.device, steps: int, warmup: int) -> tuple[float, float]:
+    """Median wall and CPU seconds (``time.process_time``: this process's threads) of ``fn``."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
         synchronize(device)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         synchronize(device)
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        cpu.append(time.process_time() - c)
+    return statistics.median(times), statistics.median(cpu)
 
 
 @dataclass
@@ -79,6 +89,7 @@ class BenchSetup:
     arch_optimizers: dict
     forward_backward: Callable[[], None]  # one forward and backward of the supernet
     step: Callable[[], None]  # one whole search step, as the recipe's search takes it
+    mixing: fused_kernel.Prepared  # the mixed activation's path, its kernels compiled
 
 
 def bench_setup(
@@ -108,6 +119,7 @@ def bench_setup(
     val_y = torch.randint(0, recipe.supernet.classes, (batch,), device=device_)
     w_opt, _ = optim.weight_optimizer(net, cfg)
     a_opts = optim.arch_optimizers(net, cfg)
+    mixing = fused_kernel.prepare(recipe, device_)  # as the search does, before its first step
 
     def forward_backward():
         net.zero_grad(set_to_none=True)
@@ -118,7 +130,7 @@ def bench_setup(
     def step():  # the recipe's step: step_order, order (first/second) and update
         plain_iteration(net, w_opt, a_opts, (x, y), (val_x, val_y), cfg, device_)
 
-    return BenchSetup(net, cfg, device_, batch, a_opts, forward_backward, step)
+    return BenchSetup(net, cfg, device_, batch, a_opts, forward_backward, step, mixing)
 
 
 def measure(
@@ -148,8 +160,8 @@ def measure(
         compile_s = time.perf_counter() - started
     passes = passes_per_iteration(cfg, len(a_opts))
     with torch.backends.cudnn.flags(enabled=True, benchmark=True):
-        fb = median_time(forward_backward, device_, steps, warmup)
-        st = median_time(step, device_, steps, warmup)
+        fb, fb_cpu = median_time(forward_backward, device_, steps, warmup)
+        st, st_cpu = median_time(step, device_, steps, warmup)
     if device_.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device_) / 2**20
     else:
@@ -164,6 +176,8 @@ def measure(
         step_order=cfg.step_order,
         forward_backward_s=fb,
         step_s=st,
+        forward_backward_cpu_s=fb_cpu,
+        step_cpu_s=st_cpu,
         images_per_s=batch / st,
         gflop_per_step=gflop_step,
         gflop_per_s=gflop_step / st,
@@ -173,6 +187,8 @@ def measure(
         channels_last=cfg.channels_last,
         compile=cfg.compile,
         compile_s=compile_s,
+        mixing=setup.mixing.line.removeprefix("mixed activation: "),
+        mixing_compile_s=setup.mixing.compile_s,
     )
 
 
@@ -222,7 +238,7 @@ def bench(
             rows.append(asdict(measure(*args)))
     base = rows[0]
     for row in rows:
-        for key in ("forward_backward_s", "step_s", "peak_memory_mib"):
+        for key in RATIOS:
             row[f"{key}_ratio"] = row[key] / base[key] if base[key] else float("nan")
     return rows
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The GPU check of issue 21: on a CUDA machine, in under 10 minutes,
+# The GPU check of issues 21 and 28: on a CUDA machine, in under 10 minutes,
 #   1. the tests marked `gpu` (tests/gpu: supernet forward/backward in fp32 and bf16,
 #      channels_last, the CPU-only kernels unused on CUDA, a search iteration and a tiny search
-#      on CUDA, two processes on NCCL when there are two GPUs);
+#      on CUDA, two processes on NCCL when there are two GPUs; the fused mixed activation's
+#      compiled Triton kernels against its eager path and autograd, and the run's header line);
 #   2. `factorspace bench` at the paper's settings (batch 64, 16 channels, 8 cells, 32x32),
-#      DARTS against A-DARTS, fp32 and bf16;
+#      DARTS against A-DARTS: fp32 (the fused mixed activation compiled with Triton, the
+#      default), bf16 (autocast: the mix is computed by autograd), and fp32 with the fused
+#      mix's eager path (FACTORSPACE_FUSED_KERNEL=eager), to time the compiled kernel;
 # and writes one JSON with the GPU, each part's exit status and figures.
 #
 #   scripts/gpu_check.sh [OUT.json]      default: $OUT/gpu_check.json, else ./gpu_check.json
@@ -25,20 +28,28 @@ if ! "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() el
 fi
 started=$(date +%s)
 
-# 1. the gpu-marked tests (at most 4 minutes; then 2 x 2.5 for the bench: under 10 in all)
-timeout 240 "$python" -m pytest -q -m gpu tests/gpu -rs --junitxml="$work/junit.xml" \
+# 1. the gpu-marked tests (at most 3.5 minutes; then the bench: 150 + 120 + 90 s, under 10 in all)
+timeout 210 "$python" -m pytest -q -m gpu tests/gpu -rs --junitxml="$work/junit.xml" \
     >"$work/pytest.log" 2>&1
 pytest_rc=$?
 tail -n 15 "$work/pytest.log"
 
-# 2. the bench at the paper's settings (the recipes' own sizes), fp32 then bf16
+# 2. the bench at the paper's settings (the recipes' own sizes): NAME PRECISION KERNEL TIMEOUT
+#    RECIPES...; KERNEL "eager" sets FACTORSPACE_FUSED_KERNEL=eager (the fused mix uncompiled)
 bench_rc=0
-for precision in fp32 bf16; do
-    timeout 150 "$python" -m factorspace bench recipes/darts_cifar.yaml recipes/adarts_cifar.yaml \
+while read -r name precision kernel limit recipes; do
+    env_kernel=()
+    [ "$kernel" = eager ] && env_kernel=(env FACTORSPACE_FUSED_KERNEL=eager)
+    # shellcheck disable=SC2086  # recipes: several words
+    timeout "$limit" ${env_kernel[@]+"${env_kernel[@]}"} "$python" -m factorspace bench $recipes \
         --device cuda --steps 5 --warmup 2 --set "search.precision=$precision" \
-        --out "$work/bench_$precision.json" >"$work/bench_$precision.log" 2>&1 || bench_rc=$?
-    tail -n 8 "$work/bench_$precision.log"
-done
+        --out "$work/bench_$name.json" </dev/null >"$work/bench_$name.log" 2>&1 || bench_rc=$?
+    tail -n 10 "$work/bench_$name.log"
+done <<'RUNS'
+fp32 fp32 compiled 150 recipes/darts_cifar.yaml recipes/adarts_cifar.yaml
+bf16 bf16 compiled 120 recipes/darts_cifar.yaml recipes/adarts_cifar.yaml
+fp32_fused_eager fp32 eager 90 recipes/adarts_cifar.yaml
+RUNS
 
 "$python" - "$work" "$out" "$pytest_rc" "$bench_rc" "$started" <<'PY'
 import json, subprocess, sys, time
@@ -57,11 +68,22 @@ if (work / "junit.xml").is_file():
     tests.update(counts, passed=counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"])
 tests["log_tail"] = (work / "pytest.log").read_text().splitlines()[-15:]
 bench = {"exit_status": int(bench_rc)}
-for precision in ("fp32", "bf16"):
-    path = work / f"bench_{precision}.json"
-    bench[precision] = json.loads(path.read_text()) if path.is_file() else None
-    if bench[precision] is None:
-        bench[f"{precision}_log_tail"] = (work / f"bench_{precision}.log").read_text().splitlines()[-15:]
+for name in ("fp32", "bf16", "fp32_fused_eager"):
+    path, log = work / f"bench_{name}.json", work / f"bench_{name}.log"
+    bench[name] = json.loads(path.read_text()) if path.is_file() else None
+    if bench[name] is None and log.is_file():
+        bench[f"{name}_log_tail"] = log.read_text().splitlines()[-15:]
+# the compiled Triton kernel against the eager fused path: A-DARTS's times, and what ran
+compiled = next((r for r in bench["fp32"] or [] if r["recipe"] == "adarts_cifar"), None)
+eager = (bench["fp32_fused_eager"] or [None])[0]
+if compiled and eager:
+    bench["fused_kernel"] = {
+        "compiled_mixing": compiled["mixing"],
+        "eager_mixing": eager["mixing"],
+        "forward_backward_s": {"compiled": compiled["forward_backward_s"], "eager": eager["forward_backward_s"]},
+        "step_s": {"compiled": compiled["step_s"], "eager": eager["step_s"]},
+        "peak_memory_mib": {"compiled": compiled["peak_memory_mib"], "eager": eager["peak_memory_mib"]},
+    }
 try:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
 except OSError:

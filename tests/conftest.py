@@ -12,6 +12,10 @@ from factorspace.schema import SpaceConfig, SupernetConfig
 from factorspace.schema.network import NB201SupernetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+# The fused mixed activation's compiled kernels take seconds to compile per set of activations
+# and dtype: the tests (and the searches they start in subprocesses) run its eager path, and the
+# tests of the compiled kernels ask for them (fixture compiled_kernels).
+os.environ.setdefault("FACTORSPACE_FUSED_KERNEL", "eager")
 # Search recipes; train_*.yaml are re-training recipes with their own schema.
 RECIPES = sorted(p for p in (ROOT / "recipes").glob("*.yaml") if not p.name.startswith("train_"))
 CIFAR_JPEG = ROOT.parent / "shared" / "datasets" / "cifar10-jpeg"
@@ -39,6 +43,21 @@ def paper_space(mode: str = "factorized", activations=ACTIVATIONS, nodes: int = 
             "cell": {"nodes": nodes, "keep": 2},
         }
     )
+
+
+@pytest.fixture
+def compiled_kernels(monkeypatch):
+    """The fused mixed activation's compiled kernels on (turned off above) for this test. Each
+    set of activations and dtype compiles once per session: the kernels are kept between tests;
+    a test's compile failures are not."""
+    from factorspace.ops import fused_kernel
+
+    monkeypatch.delenv(fused_kernel.ENV, raising=False)
+    failed = dict(fused_kernel._UNAVAILABLE)
+    fused_kernel._UNAVAILABLE.clear()
+    yield fused_kernel
+    fused_kernel._UNAVAILABLE.clear()
+    fused_kernel._UNAVAILABLE.update(failed)
 
 
 @pytest.fixture

@@ -37,6 +37,16 @@ def test_one_row_per_recipe_with_ratios_to_the_first(rows):
     assert r["images_per_s"] == pytest.approx(2 / r["step_s"])
 
 
+def test_rows_say_which_path_mixed_and_their_cpu_time(rows):
+    assert rows[0]["mixing"] == "none (no mixed input factor in this space)"
+    # the tests run the fused path's eager code (tests/conftest.py)
+    assert rows[1]["mixing"] == "fused, eager (not compiled: FACTORSPACE_FUSED_KERNEL=eager)"
+    for r in rows:
+        assert r["forward_backward_cpu_s"] > 0 and r["step_cpu_s"] > 0
+    r = rows[1]
+    assert r["step_cpu_s_ratio"] == pytest.approx(r["step_cpu_s"] / rows[0]["step_cpu_s"])
+
+
 def test_sequential_counts_one_validation_pass_per_searched_factor(rows):
     # DARTS searches one factor (op); A-DARTS two (op, activation): 1 weight pass + 1 or 2.
     assert [r["passes_per_step"] for r in rows] == [2, 3]

@@ -50,19 +50,24 @@ def bench(
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title=f"search step on {rows[0]['device']}, batch {rows[0]['batch_size']}")
-    for col in ("recipe", "update", "fwd+bwd s", "step s", "img/s", "GFLOP/s", "peak MiB"):
+    columns = ("recipe", "update", "fwd+bwd s", "step s", "fwd+bwd CPU s", "step CPU s")
+    for col in (*columns, "img/s", "GFLOP/s", "peak MiB"):
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(
             r["recipe"],
             r["update"],
-            f"{r['forward_backward_s']:.3f} ({r['forward_backward_s_ratio']:.2f}x)",
-            f"{r['step_s']:.3f} ({r['step_s_ratio']:.2f}x)",
+            *(
+                f"{r[key]:.3f} ({r[f'{key}_ratio']:.2f}x)"
+                for key in ("forward_backward_s", "step_s", "forward_backward_cpu_s", "step_cpu_s")
+            ),
             f"{r['images_per_s']:.1f}",
             f"{r['gflop_per_s']:.1f}",
             f"{r['peak_memory_mib']:.0f} ({r['peak_memory_mib_ratio']:.2f}x)",
         )
     out.print(table)
+    for r in rows:  # which path computed eq. 2's mixed activation, as a search's header says
+        out.print(f"{r['recipe']}: mixed activation: {r['mixing']}", soft_wrap=True)
     if any(r["compile"] for r in rows):
         out.print(
             "first compiled step (compiling): "

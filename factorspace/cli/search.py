@@ -13,6 +13,7 @@ import yaml
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
 from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.loader import errors_located, load_recipe
+from factorspace.run.changed_defaults import as_it_ran, as_it_ran_overrides
 from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
 from factorspace.run.stopping import resume_command
@@ -81,6 +82,7 @@ def search(
     use_threads(threads)
     if resume:
         recipe, out_dir, seeds = search_to_resume(recipe, out_dir, seeds)
+        set_ = [*ran_with(recipe), *(set_ or [])]
     elif recipe is None:
         raise FactorspaceError("give a recipe: factorspace search RECIPE [--out RUN]")
     else:
@@ -176,6 +178,17 @@ def search_to_resume(
     )
 
 
+def ran_with(recipe: Path) -> list[str]:
+    """``--set`` items for the fields a recorded ``RUN/recipe.yaml`` lacks whose default changed
+    since (:data:`factorspace.run.resume.RAN_WITHOUT`): the run resumes as it ran. None for a
+    recipe file given with ``--out RUN --resume`` (the check against the record says the rest).
+    """
+    run = RunDir(recipe.parent)
+    if recipe != run.recipe or not run.record.is_file():
+        return []
+    return as_it_ran_overrides(recorded_recipe(recipe.parent, completed=False))
+
+
 def run_to_resume(target: Path | None, out_dir: Path | None, command: str) -> Path:
     """The run directory ``--resume`` continues: ``--resume RUN`` or ``--out RUN``."""
     if target is not None and target.is_dir():
@@ -238,13 +251,17 @@ def check_same_as_recorded(run_dir: Path, recipe, command: str) -> None:
     )
 
 
-def recorded_recipe(run_dir: Path) -> dict:
-    """``RUN/recipe.yaml`` as a dict; empty where it is missing or unreadable."""
+def recorded_recipe(run_dir: Path, completed: bool = True) -> dict:
+    """``RUN/recipe.yaml`` as a dict, ``completed`` with the values of the fields it lacks whose
+    default changed since (:func:`~factorspace.run.resume.as_it_ran`); empty where it is missing
+    or unreadable."""
     try:
         recorded = yaml.safe_load(RunDir(run_dir).recipe.read_text())
     except (OSError, yaml.YAMLError):
         return {}
-    return recorded if isinstance(recorded, dict) else {}
+    if not isinstance(recorded, dict):
+        return {}
+    return as_it_ran(recorded) if completed else recorded
 
 
 def value_differences(a, b, prefix: str = "") -> list[tuple[str, object, object]]:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from factorspace.ops.fused import FusedForm, register_fused_form
+from factorspace.ops.fused import FusedForm, layout, register_fused_form
 from factorspace.registry import register_activation
 
 # torch's SELU constants (Klambauer et al. 2017), as aten's selu uses them
@@ -31,7 +31,7 @@ class Swish(nn.Module):
         return x * torch.sigmoid(self.b * x)
 
     def fused_form(self, x: torch.Tensor) -> FusedForm:
-        return FusedForm(_swish, _swish_derivative, (self.b,), _swish_grads)
+        return FusedForm(_swish, _swish_derivative, (self.b,), _swish_grads, key=("swish",))
 
 
 def _swish(x, b):
@@ -106,19 +106,25 @@ def _prelu_grads(x, g, weight):
 
 @register_fused_form(nn.ReLU)
 def _relu_form(m: nn.ReLU, x: torch.Tensor) -> FusedForm:
-    return FusedForm(F.relu, lambda x, v: _step(x))
+    return FusedForm(F.relu, lambda x, v: _step(x), key=("relu",))
 
 
 @register_fused_form(nn.ReLU6)
 def _relu6_form(m: nn.ReLU6, x: torch.Tensor) -> FusedForm:
     # hardtanh(0, 6)'s backward passes the gradient strictly inside (0, 6)
-    return FusedForm(F.relu6, lambda x, v: _step((6 - x).mul_(x)))  # x (6 - x) > 0
+    return FusedForm(F.relu6, lambda x, v: _step((6 - x).mul_(x)), key=("relu6",))  # x(6-x) > 0
 
 
 @register_fused_form(nn.LeakyReLU)
 def _leaky_relu_form(m: nn.LeakyReLU, x: torch.Tensor) -> FusedForm:
-    a = m.negative_slope
-    return FusedForm(lambda x: F.leaky_relu(x, a), lambda x, v: _leaky_derivative(x, a))
+    return _leaky_form(m.negative_slope)
+
+
+def _leaky_form(a: float) -> FusedForm:
+    """LeakyReLU with slope ``a`` (also RReLU in eval: the mean slope)."""
+    return FusedForm(
+        lambda x: F.leaky_relu(x, a), lambda x, v: _leaky_derivative(x, a), key=("leaky_relu", a)
+    )
 
 
 @register_fused_form(nn.PReLU)
@@ -128,33 +134,36 @@ def _prelu_form(m: nn.PReLU, x: torch.Tensor) -> FusedForm:
         lambda x, v, a: _leaky_derivative(x, _channel_view(a, x)),
         (m.weight,),
         _prelu_grads,
+        key=("prelu",),
     )
 
 
 @register_fused_form(nn.RReLU)
 def _rrelu_form(m: nn.RReLU, x: torch.Tensor) -> FusedForm:
     if not m.training:  # the mean slope (torch's rrelu in eval)
-        a = (m.lower + m.upper) / 2
-        return FusedForm(lambda x: F.leaky_relu(x, a), lambda x, v: _leaky_derivative(x, a))
+        return _leaky_form((m.lower + m.upper) / 2)
     # training: the slopes F.rrelu would draw, drawn here by the same kernel on a tensor laid
     # out as F.rrelu's (1 where x > 0); the activation is x * slope, its derivative the slope.
-    # They are kept for the backward pass.
+    # They are kept for the backward pass, laid out as x (one copy here, none in the passes).
     with torch.no_grad():
         slopes = torch.empty_like(x, memory_format=torch.contiguous_format)
         torch.ops.aten.rrelu_with_noise(x, slopes, m.lower, m.upper, True)
-    return FusedForm(torch.mul, lambda x, v, s: s, (slopes,))
+        slopes = slopes.contiguous(memory_format=layout(x))
+    return FusedForm(torch.mul, lambda x, v, s: s, (slopes,), key=("rrelu",))
 
 
 @register_fused_form(nn.ELU)
 def _elu_form(m: nn.ELU, x: torch.Tensor) -> FusedForm:
     a = m.alpha
-    return FusedForm(lambda x: _elu(x, a), lambda x, v: _elu_derivative(x, v, a))
+    return FusedForm(lambda x: _elu(x, a), lambda x, v: _elu_derivative(x, v, a), key=("elu", a))
 
 
 @register_fused_form(nn.CELU)
 def _celu_form(m: nn.CELU, x: torch.Tensor) -> FusedForm:
     a = m.alpha
-    return FusedForm(lambda x: _elu(x, a, 1.0, 1 / a), lambda x, v: _celu_derivative(v, a))
+    return FusedForm(
+        lambda x: _elu(x, a, 1.0, 1 / a), lambda x, v: _celu_derivative(v, a), key=("celu", a)
+    )
 
 
 @register_fused_form(nn.SELU)
@@ -162,6 +171,7 @@ def _selu_form(m: nn.SELU, x: torch.Tensor) -> FusedForm:
     return FusedForm(
         lambda x: _elu(x, SELU_ALPHA, SELU_SCALE),
         lambda x, v: _elu_derivative(x, v, SELU_ALPHA, SELU_SCALE),
+        key=("selu",),
     )
 
 

@@ -18,18 +18,26 @@ An activation takes part when it has a :class:`FusedForm`: its module defines
 :func:`register_fused_form` (:mod:`factorspace.ops.activations` does so for the nine registered
 activations). Activations without one are computed by autograd as before, and added.
 
+Where the forms declare a ``key``, both passes run as one compiled kernel each
+(:mod:`factorspace.ops.fused_kernel`: ``torch.compile``, C++/OpenMP on CPU, Triton on CUDA),
+with this module's chunked eager code as the fallback where compiling is unavailable.
+
 The fused form changes the order of floating-point operations, so losses differ from autograd's
-at rounding level: ``supernet.fused_activation`` selects it (docs/performance.md).
+at rounding level (and the compiled kernel's from the eager fused path's): the default
+``supernet.fused_activation`` selects it (docs/performance.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
+
+from factorspace.ops import fused_kernel
+from factorspace.ops.kernels import _get_current_dispatch_mode
 
 # Elements per chunk: a chunk, its gradient and a few temporaries stay within a core's 1 MiB L2
 # (measured on this project's CPU: 2**16 and 2**18 equally fast, 2**14 and whole tensors slower).
@@ -45,12 +53,18 @@ class FusedForm:
     ``sum(g * value)`` for each of ``tensors`` (``None`` for those that need none). ``tensors``
     are the module's learned parameters and any state its forward drew: a tensor shaped as ``x``
     (RReLU's random slopes) is cut into the same chunks as ``x``. All three must be elementwise
-    in ``x`` and must not modify their arguments."""
+    in ``x``, must not modify their arguments and must read no tensor but their arguments.
+
+    ``key`` (hashable) names the functions: forms with equal keys compute the same ones (the
+    constants they close over included, e.g. ``("elu", alpha)``). A form with a key can be
+    compiled (:mod:`factorspace.ops.fused_kernel`): the kernel traced from the first forms seen
+    with a tuple of keys serves every later one with the same keys. ``None``: never compiled."""
 
     value: Callable[..., torch.Tensor]
     derivative: Callable[..., torch.Tensor]
     tensors: tuple[torch.Tensor, ...] = ()
     grads: Callable[..., tuple[torch.Tensor | None, ...]] | None = None
+    key: Hashable | None = None
 
 
 FUSED_FORMS: dict[type, Callable[[nn.Module, torch.Tensor], FusedForm]] = {}
@@ -96,15 +110,81 @@ def fused_mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module])
             forms.append((k, form))
     if not forms:
         return _add_all(plain)
-    index = torch.tensor([k for k, _ in forms], device=w.device)
-    w_fused = w if len(forms) == len(transforms) else w.index_select(0, index)
+    w_fused = w
+    if len(forms) != len(transforms):
+        w_fused = w.index_select(0, torch.tensor([k for k, _ in forms], device=w.device))
     spec = tuple((f.value, f.derivative, f.grads, len(f.tensors)) for _, f in forms)
     tensors = [t for _, f in forms for t in f.tensors]
+    kernels = _kernels(tuple(f.key for _, f in forms), spec, x, tensors)
     if torch.is_grad_enabled():
-        out = _FusedMix.apply(x, w_fused, spec, *tensors)
+        out = _FusedMix.apply(x, w_fused, spec, kernels, *tensors)
     else:  # nothing to keep for a backward pass
-        out, _ = _mixed(x, w_fused, spec, tensors, with_slope=False)
+        out = None if kernels is None else _compiled(kernels.value, x, w_fused, tensors)
+        if out is None:
+            out, _ = _mixed(x, w_fused, spec, tensors, with_slope=False)
     return _add_all([out, *plain])
+
+
+def _kernels(keys: tuple, spec, x: torch.Tensor, tensors) -> fused_kernel.Kernels | None:
+    """The compiled kernels for these forms on ``x``, or ``None`` (the eager path): a form
+    without a key, or a tensor neither shaped as ``x`` nor a single number (PReLU with one
+    slope per channel is not elementwise along the kernels' one axis)."""
+    if None in keys or not x.is_floating_point() or x.dim() < 1:
+        return None
+    # under a dispatch mode (torch's flop counter, fake tensors) or while dynamo traces the
+    # caller, the eager ops run: what is counted or traced is plain torch
+    if _get_current_dispatch_mode() is not None or torch.compiler.is_compiling():
+        return None
+    if any(t.shape != x.shape and t.numel() != 1 for t in tensors):
+        return None
+    return fused_kernel.kernels_for(keys, spec, x.device)
+
+
+def layout(x: torch.Tensor) -> torch.memory_format:
+    """The element order the compiled kernels see ``x`` in (and the layout of tensors drawn for
+    it, RReLU's slopes): :func:`memory_format`, and channels_last for
+    a 4-D tensor that is neither but has its channels innermost (a PC-DARTS channel slice of a
+    channels_last tensor), so that the output keeps that layout."""
+    fmt = memory_format(x)
+    sliced = fmt is torch.contiguous_format and not x.is_contiguous() and x.dim() == 4
+    if sliced and x.stride(1) == 1 and x.shape[1] > 1:
+        return torch.channels_last
+    return fmt
+
+
+def _unflat(flat: torch.Tensor, x: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+    """``flat`` (elements in ``fmt``'s order) as a tensor shaped and laid out as ``x``."""
+    if fmt is torch.channels_last:
+        n, c, h, w = x.shape
+        return flat.view(n, h, w, c).permute(0, 3, 1, 2)
+    return flat.view(x.shape)
+
+
+def _flat_args(x, tensors, fmt) -> list[torch.Tensor]:
+    """``x`` and the forms' tensors along one axis in ``fmt``'s order (:func:`_one_axis`);
+    single-number parameters as they are (they broadcast)."""
+    # detached: dynamo guards requires_grad, which the architecture passes turn off for weights
+    flat = (_one_axis(t, fmt) if t.shape == x.shape else t.detach() for t in tensors)
+    return [_one_axis(x, fmt), *flat]
+
+
+def _one_axis(t: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:
+    """``t``'s elements in ``fmt``'s order as one axis, sharing ``t``'s memory where it is laid
+    out so, and never a view: dynamo guards a view's base (its shape and strides), which would
+    compile the kernels again for each layout and shape of the tensors they are views of."""
+    flat = _flat(t, fmt)  # one axis, stride 1: a view of t or a copy
+    return torch.empty(0, dtype=t.dtype, device=t.device).set_(
+        flat.untyped_storage(), flat.storage_offset(), flat.shape, (1,)
+    )
+
+
+def _compiled(kernel, x, w, tensors):
+    """The value kernel on ``x``: the output shaped and laid out as ``x``, or ``None`` where
+    the kernel failed (computed eagerly instead)."""
+    fmt = layout(x)
+    xf, *ts = _flat_args(x, tensors, fmt)
+    result = fused_kernel.run(kernel, x.device, xf, w.clone(), *ts)  # clone: not a view
+    return None if result is None else _unflat(result, x, fmt)
 
 
 def _add_all(terms: list[torch.Tensor]) -> torch.Tensor:
@@ -166,14 +246,20 @@ def _accumulate(total: torch.Tensor, k: int, w: torch.Tensor, term: torch.Tensor
 
 
 class _FusedMix(torch.autograd.Function):
-    """Forward: per chunk, the values and derivatives of every activation, weighted and summed
-    into the output and into ``slope = sum_k w_k act_k'(x)``, the one tensor kept besides ``x``.
-    Backward: ``g * slope``; the values are recomputed only for the weights' gradient."""
+    """Eager: the forward computes, per chunk, the values and derivatives of every activation,
+    weighted and summed into the output and into ``slope = sum_k w_k act_k'(x)``, the one
+    tensor kept besides ``x``; the backward is ``g * slope``, with the values recomputed only for
+    the weights' gradient. Compiled (``kernels``): the forward computes the output alone and the
+    backward kernel recomputes values and derivatives in one loop, so only ``x`` is kept."""
 
     @staticmethod
-    def forward(ctx, x, w, spec, *tensors):
-        out, slope = _mixed(x, w, spec, tensors, ctx.needs_input_grad[0])
-        ctx.spec = spec
+    def forward(ctx, x, w, spec, kernels, *tensors):
+        out = slope = None
+        if kernels is not None:
+            out = _compiled(kernels.value, x, w, tensors)
+        if out is None:
+            out, slope = _mixed(x, w, spec, tensors, ctx.needs_input_grad[0])
+        ctx.spec, ctx.kernels = spec, kernels if slope is None else None
         ctx.save_for_backward(x, w, slope, *tensors)
         return out
 
@@ -182,14 +268,23 @@ class _FusedMix(torch.autograd.Function):
     def backward(ctx, grad):
         x, w, slope, *tensors = ctx.saved_tensors
         spec, per_form = ctx.spec, _split(ctx.spec, tensors)
-        need_w, need_t = ctx.needs_input_grad[1], ctx.needs_input_grad[3:]
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        need_t = ctx.needs_input_grad[4:]
+        grad_t: list[torch.Tensor | None] = [None] * len(tensors)
+        if ctx.kernels is not None:
+            found = _compiled_backward(ctx.kernels.backward, x, grad, w, tensors)
+            if found is not None:
+                grad_x, grad_w, all_t = found
+                grad_t = [g if need else None for g, need in zip(all_t, need_t, strict=True)]
+                return grad_x if need_x else None, grad_w if need_w else None, None, None, *grad_t
+            if need_x:  # the kernel failed: the slope the compiled forward did not keep
+                _, slope = _mixed(x, w, spec, tensors, with_slope=True)
         fmt = memory_format(x)
         grad = grad.contiguous(memory_format=fmt)
-        grad_x = grad * slope if ctx.needs_input_grad[0] else None
+        grad_x = grad * slope if need_x else None
         grad_w: list[torch.Tensor | None] = [None] * len(spec)
-        grad_t: list[torch.Tensor | None] = [None] * len(tensors)
         if not need_w and not any(need_t):
-            return grad_x, None, None, *grad_t
+            return grad_x, None, None, None, *grad_t
         ws = w.unbind(0)
         for start, stop in _chunks(x):
             xc, gc = x[start:stop], grad[start:stop]
@@ -204,7 +299,19 @@ class _FusedMix(torch.autograd.Function):
                         if g is not None and need_t[offset + i]:
                             grad_t[offset + i] = _plus(grad_t[offset + i], g)
                 offset += n
-        return grad_x, torch.stack(grad_w) if need_w else None, None, *grad_t
+        return grad_x, torch.stack(grad_w) if need_w else None, None, None, *grad_t
+
+
+def _compiled_backward(kernel, x, grad, w, tensors):
+    """The backward kernel: ``(dL/dx shaped as x, dL/dw, [dL/dt for each tensor])``, or
+    ``None`` where it failed."""
+    fmt = layout(x)
+    xf, *ts = _flat_args(x, tensors, fmt)
+    result = fused_kernel.run(kernel, x.device, xf, _one_axis(grad, fmt), w.clone(), *ts)
+    if result is None:
+        return None
+    grad_x, grad_w, *grad_t = result
+    return _unflat(grad_x, x, fmt), grad_w, grad_t
 
 
 def _flat(t: torch.Tensor, fmt: torch.memory_format) -> torch.Tensor:

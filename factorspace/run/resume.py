@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from factorspace.errors import FactorspaceError, clip
+from factorspace.run.changed_defaults import as_it_ran
 from factorspace.run.checkpoint import (
     RECIPE_RECORD,
     check_record_names,
@@ -69,7 +70,8 @@ check_same_recipe = check_resumable  # the name the search and the re-training c
 def check_recorded_recipe(run_dir: Path, resolved: dict) -> None:
     """Refuse to resume ``run_dir`` with a recipe other than the one it recorded."""
     path = RunDir(run_dir).recipe
-    recorded, resolved = (_without_limits(r) for r in (_read_recipe(path), resolved))
+    recorded = as_it_ran(_read_recipe(path))  # a field added since, as the run ran without it
+    recorded, resolved = (_without_limits(r) for r in (recorded, resolved))
     if recorded != resolved:
         diff = differences(recorded, resolved)
         raise FactorspaceError(

@@ -85,11 +85,13 @@ class SupernetConfig(KindMember):
     )
 
     fused_activation: StrictBool = Field(
-        False,
+        True,
         description="factorized spaces: compute eq. 2's mixed activation with fused forms "
-        "(factorspace.ops.fused): one tensor kept per edge for the backward pass instead of one "
-        "per activation, and faster on CPU; values and gradients equal autograd's to rounding, "
-        "not bit for bit. Activations without a fused form are computed as before. "
+        "(factorspace.ops.fused), compiled into one kernel per direction where a compiler is "
+        "available: one tensor kept per edge for the backward pass instead of one per "
+        "activation, and faster; values and gradients equal autograd's to rounding, not bit for "
+        "bit. Activations without a fused form are computed as before. Default on since "
+        "2026-12-06 (a run recorded without the field resumes with it off, as it ran). "
         "search.compile uses the compiled autograd mix instead",
     )
 
@@ -185,7 +187,7 @@ class NB201SupernetConfig(KindMember):
         "benchmark's supernet) or shared (see the darts member)",
     )
     fused_activation: StrictBool = Field(
-        False, description="spaces with an input-role factor: eq. 2's fused mixed activation"
+        True, description="spaces with an input-role factor: eq. 2's fused mixed activation"
     )
 
     STAGES: ClassVar[int] = (

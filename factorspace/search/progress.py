@@ -13,12 +13,15 @@ from rich.console import Console
 
 from factorspace.genotype import Genotype
 from factorspace.genotype.naming import cell_text
+from factorspace.ops import fused_kernel
 from factorspace.run.stopping import resume_command
 
 
 def print_header(console: Console | None, recipe, data, run, resuming: bool) -> None:
     """The lines a search starts with: recipe, data and sizes, device, run directory, and the
-    command that resumes it (a batch job's log then says all of it)."""
+    command that resumes it (a batch job's log then says all of it), and which path computes the
+    mixed activation: its compiled kernels are compiled here, before the first step."""
+    mixing = fused_kernel.prepare(recipe, torch.device(run.device))
     if console is None:
         return
     cfg, net = recipe.search, recipe.supernet
@@ -30,6 +33,7 @@ def print_header(console: Console | None, recipe, data, run, resuming: bool) -> 
         f"supernet of {net.cells} cells, {net.channels} channels, seed {cfg.seed}, "
         f"on {run.device}{start}",
         f"data: {data.describe()}",
+        mixing.line,
         f"run directory: {run.run_dir}",
         f"resume with: {resume_command('search', run.run_dir)}",
     ]

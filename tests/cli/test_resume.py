@@ -149,3 +149,44 @@ def test_an_interrupted_seed_retraining_hints_the_whole_command():
     with pytest.raises(Interrupted) as e, hint_on_interrupt(command):
         raise Interrupted("at epoch 1; Continue with: factorspace train --resume runs/s/retrain/a")
     assert str(e.value) == f"at epoch 1; Continue with: {command}"
+
+
+def _recorded_without_fused_activation(run):
+    """Make ``run``'s recipe.yaml as a run recorded before supernet.fused_activation existed."""
+    path = RunDir(run).recipe
+    recorded = yaml.safe_load(path.read_text())
+    del recorded["supernet"]["fused_activation"]
+    path.write_text(yaml.safe_dump(recorded, sort_keys=False))
+
+
+def test_a_run_recorded_without_fused_activation_resumes_with_it_off(tmp_path):
+    from factorspace.cli.search import ran_with
+    from factorspace.loader import load_recipe
+    from factorspace.run.resume import check_recorded_recipe
+
+    run = fake_search_run(tmp_path / "run")
+    _recorded_without_fused_activation(run)
+    assert ran_with(RunDir(run).recipe) == ["supernet.fused_activation=false"]
+    resumed = load_recipe(RunDir(run).recipe, ran_with(RunDir(run).recipe))
+    assert resumed.supernet.fused_activation is False
+    check_recorded_recipe(run, resumed.model_dump(mode="json"))  # the search's own check passes
+    # --resume RUN: only the --set difference is refused, not the missing field
+    result = invoke("search", "--resume", run, "--set", "search.epochs=3", "--device", "cpu")
+    assert result.exit_code == 2, result.output
+    assert "search.epochs: recorded 2, given 3" in result.stderr
+    assert "fused_activation" not in result.stderr
+    # the recipe file (the new default, on) is another recipe than the one the run ran with
+    result = invoke("search", TINY, "--out", run, "--resume", "--device", "cpu")
+    assert result.exit_code == 2, result.output
+    assert "supernet.fused_activation: recorded False, given True" in result.stderr
+
+
+def test_a_run_recording_fused_activation_resumes_with_its_value(tmp_path):
+    from factorspace.cli.search import ran_with
+
+    for value in ("true", "false"):
+        run = fake_search_run(tmp_path / value, f"supernet.fused_activation={value}")
+        assert ran_with(RunDir(run).recipe) == []
+        assert yaml.safe_load(RunDir(run).recipe.read_text())["supernet"]["fused_activation"] is (
+            value == "true"
+        )

@@ -48,8 +48,8 @@ def test_the_option_selects_the_mixing_of_every_factorized_edge():
     assert _mixing(_net(True)) == {fused_mix}
 
 
-def test_default_is_autograd_mixing():
-    assert SupernetConfig().fused_activation is False
+def test_default_is_the_fused_mix():  # since 2026-12-06 (issue 28)
+    assert SupernetConfig().fused_activation is True
 
 
 @pytest.mark.parametrize("partial_channels", [1, 2])  # 2: PC-DARTS mixes a channel slice

@@ -12,6 +12,7 @@ import factorspace as fs
 from factorspace.compile import Space, compile_supernet
 from factorspace.compile.edge import build_edge
 from factorspace.compile.partial import PartialEdge, channel_shuffle
+from factorspace.ops.fused import fused_mix
 from factorspace.search import optim, search
 from tests.conftest import ROOT, paper_space
 
@@ -87,6 +88,8 @@ def test_supernet_with_k1_partial_edges_equals_the_plain_supernet(images):
             stride = 2 if cell.reduction and src < 2 else 1
             cell.edges[k] = PartialEdge(wrapped.space, c, stride, 1).eval()
             cell.edges[k].edge.load_state_dict(plain_edge.state_dict())
+    wrapped.set_mixing(fused_mix)  # as the recipe's supernet.fused_activation (default) set it
+    assert recipe.supernet.fused_activation
     torch.testing.assert_close(wrapped(images), plain(images), rtol=0, atol=0)
     # partial_channels: 1 (the default) builds the plain supernet, weight for weight
     k1 = compile_supernet(recipe.space, recipe.supernet.model_copy(update={"partial_channels": 1}))

@@ -1,0 +1,37 @@
+"""The shipped study's recorded search runs (results/table2_small) are what its file resolves to:
+a resumed or re-run cell is not refused as "made by another recipe", and computes as they did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from factorspace.loader import load_recipe
+from factorspace.run.changed_defaults import as_it_ran
+from factorspace.run.resume import differences
+from factorspace.study.cell import search_dir, search_overrides
+from factorspace.study.load import load_study
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY, RESULTS = ROOT / "recipes/studies/table2_small.yaml", ROOT / "results/table2_small"
+
+
+@pytest.mark.skipif(not RESULTS.is_dir(), reason="no recorded results")
+def test_table2_small_resolves_to_its_recorded_search_recipes():
+    study = load_study(STUDY)
+    checked = 0
+    for variant, spec in study.variants.items():
+        for seed in study.seeds:
+            recorded_path = search_dir(study, RESULTS, variant, seed) / "recipe.yaml"
+            if spec.search is None or not recorded_path.is_file():
+                continue
+            overrides = [*search_overrides(study, RESULTS, variant, seed), f"search.seed={seed}"]
+            given = load_recipe(spec.search.recipe, overrides).model_dump(mode="json")
+            recorded = as_it_ran(yaml.safe_load(recorded_path.read_text()))
+            assert recorded["supernet"]["fused_activation"] is False  # they ran before the option
+            given.pop("limits", None), recorded.pop("limits", None)
+            assert differences(recorded, given) == [], (variant, seed)
+            checked += 1
+    assert checked == 12  # four variants, three seeds
