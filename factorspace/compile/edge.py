@@ -137,12 +137,13 @@ class SuperOperator(nn.Module):
 
 
 class _MixedEdge(nn.Module):
-    """What every mixed edge has: its space and stride; an edge of ``none`` alone is zero."""
+    """What every mixed edge has: its space, channels and stride; an edge of ``none`` alone is
+    zero."""
 
     def __init__(self, space: Space, channels: int, stride: int) -> None:
         super().__init__()
         self.space = space
-        self.stride = stride
+        self.channels, self.stride = channels, stride
         self.zero_only = all(c.is_zero for c in space.candidates)
 
     def zeros(self, x: torch.Tensor) -> torch.Tensor:

@@ -108,6 +108,11 @@ class Supernet(nn.Module):
         self.relaxations = relaxations or build_relaxations(
             space.searched_factors, SoftmaxConfig(), {}
         )
+        # Hooks of factorspace.regularize (the regularizers, set by compile_supernet) and of
+        # factorspace.select (a selection rule's fixed and masked choices): None leaves the
+        # forward weights and the architecture loss to the relaxations alone.
+        self.regularization = None
+        self.projection = None
         if sorted(self.relaxations) != sorted(space.searched_factors):
             raise FactorspaceError(
                 f"relaxations for {sorted(self.relaxations)}; the space searches "
@@ -202,13 +207,18 @@ class Supernet(nn.Module):
     def forward_weights(self) -> dict[str, dict[str, ForwardWeights]]:
         """Cell type -> group -> the relaxation's forward weights (training or eval, by mode)."""
         groups = self.space.searched_factors
-        return {
+        weights = {
             t: {
                 g: self.relaxations[g].forward_weights(self.arch[t][g], self.training)
                 for g in groups
             }
             for t in CELL_TYPES
         }
+        if self.regularization is not None:  # SDARTS-RS's perturbation in the weight step
+            weights = self.regularization.transform(weights, self.training)
+        if self.projection is not None:  # DARTS-PT's decided and masked choices
+            weights = self.projection(weights)
+        return weights
 
     def arch_probabilities(self) -> dict[str, dict[str, torch.Tensor]]:
         """Cell type -> group -> the relaxation's probabilities, per edge (edges x choices):
@@ -233,10 +243,18 @@ class Supernet(nn.Module):
         return add_all(terms) if terms else None
 
     def set_epoch(self, epoch: int, epochs: int) -> None:
-        """The relaxations' per-epoch schedule (e.g. GDAS's temperature); call it at the start
-        of every epoch (0-based)."""
+        """The relaxations' and regularizers' per-epoch schedules (e.g. GDAS's temperature); call
+        it at the start of every epoch (0-based)."""
         for relaxation in self.relaxations.values():
             relaxation.set_epoch(epoch, epochs)
+        if self.regularization is not None:
+            self.regularization.set_epoch(epoch, epochs)
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        """The regularizers' architecture-loss terms (beta-DARTS's), summed; ``None`` without."""
+        if self.regularization is None:
+            return None
+        return self.regularization.loss(self.arch)
 
     def edge_weights(self) -> dict[str, torch.Tensor] | None:
         """Cell type -> each edge's weight, softmax over its node's inputs (PC-DARTS's
@@ -302,4 +320,9 @@ def compile_supernet(
         relaxations = build_relaxations(
             space.searched_factors, search.relaxation, search.relaxation_overrides
         )
-    return Supernet(space, config, relaxations).to(device)
+    net = Supernet(space, config, relaxations)
+    if search is not None:
+        from factorspace.regularize import install_regularization  # it imports compile's edges
+
+        install_regularization(net, search)
+    return net.to(device)

@@ -16,6 +16,7 @@ from factorspace.data import search_loaders
 from factorspace.derive import derive_genotype, skip_count
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, save_genotype
+from factorspace.regularize import weight_step as regularized_weight_step
 from factorspace.run.atomic import write_json
 from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.device import next_batch, resolve_device, supernet_memory_format, to_device
@@ -290,10 +291,11 @@ class Search(Run):
         """Line 3 of Algorithm 1 (:func:`~factorspace.search.optim.weight_step`); under fp16 with
         the loss scaled (the architecture steps are not: their gradients are not clipped)."""
         clip = self.recipe.search.weights.grad_clip
-        if self.scaler is None:
-            return optim.weight_step(self.model, self.w_opt, train, clip)
-        self.w_opt.zero_grad(set_to_none=True)
-        loss, correct = optim.loss_and_correct(self.model, train)
+        with regularized_weight_step(self.net):  # SDARTS-RS's perturbation (regularize)
+            if self.scaler is None:
+                return optim.weight_step(self.model, self.w_opt, train, clip)
+            self.w_opt.zero_grad(set_to_none=True)
+            loss, correct = optim.loss_and_correct(self.model, train)
         params = self.model.weight_parameters()
         backward_and_step(loss, self.w_opt, params, clip, self.scaler, inputs=params)
         return loss.detach(), correct
