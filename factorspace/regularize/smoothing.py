@@ -2,10 +2,10 @@
 
 The weight step trains the supernet's weights under architecture weights perturbed at random,
 ``min_w E_{delta ~ U[-eps, eps]} L_train(w, A + delta)`` (the paper's SDARTS-RS objective), one
-draw per step: the reference code (github.com/xiangning-chen/SmoothDARTS, ``sota/cnn/train_search.py`` and
-``attacker/perturb.py``'s ``Random_alpha``) turns the logits into their softmax, adds uniform
-noise in ``[-eps, eps]`` to every weight, and projects each edge's row back onto the simplex
-with the model's ``clip()``: clamp to ``[0, 1]``; a row that became all zeros takes 1 at its
+draw per step: the reference code (github.com/xiangning-chen/SmoothDARTS,
+``sota/cnn/train_search.py`` and ``attacker/perturb.py``'s ``Random_alpha``) turns the logits
+into their softmax, adds uniform noise in ``[-eps, eps]`` to every weight, and projects each
+edge's row back onto the simplex with the model's ``clip()``: clamp to ``[0, 1]``; a row that became all zeros takes 1 at its
 largest (perturbed) entry; divide by the row's sum. The architecture step and the evaluation see
 the unperturbed softmax. ``eps`` grows linearly with the 0-based epoch ``e``:
 ``eps_min + (eps_max - eps_min) * e / epochs`` (the code's ``0.03 + (args.epsilon_alpha - 0.03)

@@ -38,8 +38,8 @@ class BetaDecayConfig(RegularizerConfig):
     coefficient: float = Field(
         50.0,
         ge=0,
-        description="lambda reached after ramp_epochs, linear from 0 at the first epoch (beta-DARTS "
-        "optimizers/darts/architect.py: 50 * epoch / 100)",
+        description="lambda reached after ramp_epochs, linear from 0 at the first epoch "
+        "(beta-DARTS optimizers/darts/architect.py: 50 * epoch / 100)",
     )
     ramp_epochs: StrictInt | None = Field(
         100,

@@ -57,13 +57,9 @@ class PerturbationConfig(SelectionConfig):
         0.1,
         gt=0,
         le=1,
-        description="the fine-tuning's weight learning rate, as a fraction of search.weights.lr "
-        "(DARTS-PT: learning_rate / 10, the SGD optimizer reset)",
-    )
-    tune_schedule: Literal["constant", "cosine"] = Field(
-        "constant",
-        description="constant (DARTS-PT nasbench201/projection.py) or cosine to "
-        "search.weights.lr_min over the fine-tuning (its sota/cnn/projection.py)",
+        description="the fine-tuning's weight learning rate, constant, as a fraction of "
+        "search.weights.lr (DARTS-PT: a new SGD at learning_rate / 10; the cosine schedule its "
+        "DARTS-space code creates is never stepped)",
     )
     eval_batches: StrictInt | None = Field(
         None,
@@ -79,9 +75,7 @@ class PerturbationConfig(SelectionConfig):
 
 
 AnySelection = Annotated[
-    SerializeAsAny[
-        Annotated[ArgmaxConfig | PerturbationConfig, Field(discriminator="kind")]
-    ],
+    SerializeAsAny[Annotated[ArgmaxConfig | PerturbationConfig, Field(discriminator="kind")]],
     WrapValidator(SELECTIONS.validate),
 ]
 """A ``search.selection`` value; the JSON Schema shows the shipped members."""

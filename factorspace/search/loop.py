@@ -29,7 +29,7 @@ from factorspace.run.seeding import seed_everything
 from factorspace.run.tensorboard import tensorboard_writer
 from factorspace.schema import Recipe
 from factorspace.search import optim
-from factorspace.search.early_stop import collapse_reason
+from factorspace.search.early_stop import EarlyStopping
 from factorspace.search.faults import (
     FiniteGuard,
     NonFinite,
@@ -39,6 +39,7 @@ from factorspace.search.faults import (
 )
 from factorspace.search.init_arch import load_initial_arch
 from factorspace.search.progress import mean_entropy, print_epoch, print_header
+from factorspace.search.selecting import check_selection, final_genotype
 from factorspace.search.step import arch_grad_fn, check_arch_optimizers, check_finite
 from factorspace.search.unrolled import pre_step_weights
 
@@ -49,7 +50,7 @@ class SearchResult:
     genotype: Genotype
     arch_weights: dict[str, dict[str, torch.Tensor]]
     metrics: list[dict]
-    status: str = "complete"  # or "early_stopped" (search.early_stop_skip_count)
+    status: str = "complete"  # or "early_stopped" (search.early_stop, early_stop_skip_count)
 
 
 def search(
@@ -125,6 +126,7 @@ class Search(Run):
             )
         self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device, cfg)
         check_single_path_allowed(self.net, distributed)
+        check_selection(self)  # e.g. DARTS-PT on a sampling relaxation: refused now, not at the end
         self.memory_format = supernet_memory_format(recipe, device)
         self.net.to(memory_format=self.memory_format)
         if cfg.compile:
@@ -140,7 +142,7 @@ class Search(Run):
         self.a_opts = optim.arch_optimizers(self.net, cfg)
         self.choices = self.net.space.groups  # group -> its choices' labels
         self.scaler = grad_scaler(device, cfg.precision)
-        self.totals = new_totals()
+        self.totals, self.early = new_totals(), EarlyStopping(self)  # early: search.early_stop
         self.writer = None
         if cfg.tensorboard and self.dist.is_main:
             self.writer = tensorboard_writer(self.paths.tensorboard)
@@ -191,7 +193,7 @@ class Search(Run):
             with self.recorded_end():
                 while (
                     self.epoch < cfg.epochs
-                    and (stop := collapse_reason(self.rows, self.epoch, cfg)) is None
+                    and (stop := self.early.check(self.rows, self.epoch)) is None
                 ):
                     self.stop.check()
                     self.net.set_epoch(self.epoch, cfg.epochs)  # relaxation schedules
@@ -199,19 +201,14 @@ class Search(Run):
                     self.end_epoch()
         finally:
             guard.remove()
-        genotype = derive_genotype(
-            self.net,
-            max_skip_connects=cfg.max_skip_connects,
-            name=self.recipe.name,
-            source=str(self.run_dir),
-        )
+        genotype = final_genotype(self)  # search.selection: DARTS's argmax unless set
         if self.dist.is_main:
             save_genotype(genotype, self.paths.genotype)
         status = "complete" if stop is None else "early_stopped"
-        extra = {} if stop is None else {"early_stop": stop}
+        extra = {} if stop is None else stop.record()
         self.set_status(status, seconds=time.time() - started, **extra)
         if stop is not None and self.console is not None:
-            self.console.print(f"stopped early: {stop}")
+            self.console.print(f"stopped early: {stop.reason}")
         if self.writer is not None:
             self.writer.close()
         return SearchResult(self.run_dir, genotype, detached_weights(self.net), self.rows, status)
@@ -362,6 +359,7 @@ class Search(Run):
         }
         for f, w in weights["normal"].items():
             row[f"entropy_{f}"] = mean_entropy(torch.cat([w, weights["reduce"][f]]))
+        row |= self.early.measure(e, weights)  # search.early_stop's columns, if any
         self.rows.append(row)
         if self.dist.is_main:
             self.metrics.write(self.rows)
