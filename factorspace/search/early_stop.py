@@ -150,14 +150,16 @@ class EarlyStopping:
             return 0.0
         from factorspace.search.selecting import validation_batches
 
-        return dominant_eigenvalue(
-            s.net,
-            params,
-            validation_batches(s, rule.batches),
-            iterations=rule.iterations,
-            tolerance=rule.tolerance,
-            seed=s.recipe.search.seed + epoch,
-        )
+        devices = [s.device] if s.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # the search's random stream untouched
+            return dominant_eigenvalue(
+                s.net,
+                params,
+                validation_batches(s, rule.batches),
+                iterations=rule.iterations,
+                tolerance=rule.tolerance,
+                seed=s.recipe.search.seed + epoch,
+            )
 
     def check(self, rows: list[dict], epoch: int) -> Stop | None:
         """:func:`stop_after`; on a stop, the supernet is given the architecture it keeps."""

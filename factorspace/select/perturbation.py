@@ -162,15 +162,19 @@ class Perturbation(Selection):
 
 def score(run: SelectionRun, projection: Projection, batches) -> dict[str, float]:
     """Validation accuracy and loss of the supernet as ``projection`` (with its mask) makes it,
-    in training mode (batch statistics), the BatchNorm statistics put back after."""
+    in training mode (batch statistics), the BatchNorm statistics put back after. Random
+    modules (rrelu) draw the same numbers for every masked supernet, from the search's seed,
+    and the search's own random stream is left as it was."""
     net = run.net
     saved = [b.detach().clone() for b in net.buffers()]
     was_training, projection.scoring = net.training, True
     net.train()
     correct = total = 0
     loss = 0.0
+    devices = [p.device for p in net.arch.parameters() if p.device.type == "cuda"][:1]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(run.seed)
             for x, y in batches:
                 logits = net(x).float()
                 loss += float(F.cross_entropy(logits, y, reduction="sum"))
