@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from factorspace.registry import Registry
+from factorspace.registry import OPERATORS, Registry
 from factorspace.relax import ForwardWeights
 from factorspace.schema.selection import SELECTIONS, SelectionConfig
 
@@ -124,12 +124,28 @@ class Projection:
         return out
 
     def probabilities(self) -> dict[str, dict[str, torch.Tensor]]:
-        """The supernet's probabilities, projected: what DARTS's rule derives the genotype from."""
+        """The supernet's probabilities, projected: what DARTS's rule derives the genotype from.
+
+        A fixed row of the pruning group is one-hot scaled by the row's strength before the
+        projection (its largest weight but ``none``'s), so that DARTS's rule still ranks a node's
+        inputs as it would have; removed edges are zero, below any kept one.
+        """
         probs = self.net.arch_probabilities()
-        return {
-            t: {g: self.project(t, g, p.detach()).cpu() for g, p in groups.items()}
-            for t, groups in probs.items()
-        }
+        out = {}
+        for t, groups in probs.items():
+            out[t] = {}
+            for g, p in groups.items():
+                p = p.detach()
+                projected = self.project(t, g, p)
+                if g == self.pruning_group:
+                    live = torch.tensor([not z for z in zero_choices(self.net.space, g)])
+                    strength = p[:, live].max(dim=-1, keepdim=True).values if live.any() else 1.0
+                    fixed = torch.zeros(len(p), 1, dtype=torch.bool)
+                    for tt, gg, k in self.fixed:
+                        fixed[k] = fixed[k] or (tt, gg) == (t, g)
+                    projected = torch.where(fixed, projected * strength, projected)
+                out[t][g] = projected.cpu()
+        return out
 
     @contextlib.contextmanager
     def masked(self, mask) -> Iterator[None]:
@@ -159,3 +175,15 @@ class SelectionRun:
     say: Callable[[str], None] = lambda line: None  # one console line
     records: dict = field(default_factory=dict)  # kind -> what the rule wants in selection.json
     distributed: bool = False
+
+
+def zero_choices(space, group: str) -> list[bool]:
+    """Per choice of ``group``, whether it is the ``zero`` operator (DARTS's ``none``): of the
+    operator factor's choices, or of the joint mode's candidates."""
+    if space.mode == "joint":
+        ops = [c.op for c in space.candidates]
+    elif group == space.config.operator.name:
+        ops = list(space.config.operator.choices)
+    else:
+        return [False] * len(space.groups[group])
+    return ["zero" in OPERATORS.get(op).tags for op in ops]

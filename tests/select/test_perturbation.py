@@ -42,10 +42,10 @@ def space(mode: str) -> SpaceConfig:
     )
 
 
-def setup(mode="factorized", criterion="accuracy", tune_epochs=2, **search):
+def setup(mode="factorized", criterion="accuracy", tune_epochs=2, topology=True, **search):
     config = SearchConfig.model_validate(
         {
-            "selection": {"kind": "perturbation", "criterion": criterion},
+            "selection": {"kind": "perturbation", "criterion": criterion, "topology": topology},
             **search,
         }
     )
@@ -200,3 +200,20 @@ def test_argmax_everywhere_decides_nothing():
     net, run, _, _, _ = setup()
     projection = run_selection(run, SearchConfig())
     assert isinstance(projection, Projection) and not projection
+
+
+def test_without_topology_darts_rule_ranks_the_inputs_by_their_weights():
+    net, run, config, _, _ = setup(topology=False)
+    projection = run_selection(run, config)
+    assert not any(projection.removed.values())
+    genotype = selected_genotype(net, projection)
+    probs = F.softmax(net.arch["normal"]["op"].detach(), -1)
+    # node 3's inputs (edges 2, 3, 4): DARTS's strength, the largest weight but none's, unless
+    # the decision was none (then nothing of it is kept); the two strongest, earlier on ties
+    strength = {
+        k: 0.0 if projection.fixed[("normal", "op", k)] == 0 else float(probs[k, 1:].max())
+        for k in (2, 3, 4)
+    }
+    kept = sorted((2, 3, 4), key=lambda k: -strength[k])[:2]
+    sources = [e.source for e in genotype.normal.edges if e.target == 3]
+    assert sources == [net.space.edge_list()[k][0] for k in kept]
