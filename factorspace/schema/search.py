@@ -231,6 +231,19 @@ class SearchConfig(Strict):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _no_cap_over_perturbation(self) -> SearchConfig:
+        selections = [self.selection, *self.selection_overrides.values()]
+        if self.max_skip_connects is not None and any(
+            s.kind == "perturbation" for s in selections
+        ):
+            raise FieldError(
+                ("max_skip_connects",),
+                "DARTS-PT's perturbation selection chooses each edge's operation itself; a "
+                "skip-connect cap would replace its choices: leave max_skip_connects null",
+            )
+        return self
+
     def arch_for(self, factor: str) -> ArchOptimizer:
         return self.arch_overrides.get(factor, self.arch)
 

@@ -152,7 +152,7 @@ class EarlyStopping:
 
         devices = [s.device] if s.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):  # the search's random stream untouched
-            return dominant_eigenvalue(
+            value = dominant_eigenvalue(
                 s.net,
                 params,
                 validation_batches(s, rule.batches),
@@ -160,6 +160,8 @@ class EarlyStopping:
                 tolerance=rule.tolerance,
                 seed=s.recipe.search.seed + epoch,
             )
+        # under torchrun each process measures on its own batches: one mean, one decision
+        return s.dist.reduce_totals({"ev": value}, mean=("ev",))["ev"]
 
     def check(self, rows: list[dict], epoch: int) -> Stop | None:
         """:func:`stop_after`; on a stop, the supernet is given the architecture it keeps."""

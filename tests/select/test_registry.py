@@ -87,3 +87,8 @@ def test_an_override_names_a_group_and_its_fields_are_checked():
                 "search.selection_overrides.op.tune_epochs=-1",
             ],
         )
+
+
+def test_a_skip_cap_over_perturbation_is_refused():
+    with pytest.raises(RecipeError, match="search.max_skip_connects: DARTS-PT's perturbation"):
+        fs.load_recipe(TINY, ["search.selection.kind=perturbation", "search.max_skip_connects=1"])
