@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from factorspace.compile.edge import FactorizedEdge, add_all, mix
-from factorspace.compile.partial import build_partial_edge
+from factorspace.compile.edge import FactorizedEdge, _MixedEdge, add_all, mix
+from factorspace.compile.partial import PartialEdge, build_partial_edge
 from factorspace.errors import FactorspaceError
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
 from factorspace.ops.fused import fused_mix
@@ -249,6 +249,19 @@ class Supernet(nn.Module):
             relaxation.set_epoch(epoch, epochs)
         if self.regularization is not None:
             self.regularization.set_epoch(epoch, epochs)
+
+    def mixed_edges(self) -> list[tuple[nn.Module, int, int]]:
+        """(edge module, its input channels, its stride) of every mixed edge: a PC-DARTS
+        :class:`PartialEdge` as a whole (not the mixed edge inside it), else each mixed edge
+        (what DARTS-'s auxiliary skip, :mod:`factorspace.regularize`, attaches to)."""
+        edges, inner = [], set()
+        for m in self.modules():  # a parent comes before its children
+            if isinstance(m, PartialEdge):
+                edges.append((m, m.k * m.mixed, m.edge.stride))
+                inner.add(id(m.edge))
+            elif isinstance(m, _MixedEdge) and id(m) not in inner:
+                edges.append((m, m.channels, m.stride))
+        return edges
 
     def regularization_loss(self) -> torch.Tensor | None:
         """The regularizers' architecture-loss terms (beta-DARTS's), summed; ``None`` without."""

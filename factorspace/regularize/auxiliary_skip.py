@@ -27,8 +27,6 @@ import math
 import torch
 from torch import nn
 
-from factorspace.compile.edge import _MixedEdge
-from factorspace.compile.partial import PartialEdge
 from factorspace.ops import FactorizedReduce
 from factorspace.regularize.base import Regularizer, register_regularizer
 from factorspace.schema.regularizer import AuxiliarySkipConfig
@@ -50,7 +48,7 @@ class AuxiliarySkip(Regularizer):
     def install(self, net: nn.Module) -> None:
         """Give every edge of ``net`` its skip path (a module on stride-2 edges) and a forward
         hook adding ``beta * skip(x)`` to the edge's output."""
-        for edge, channels, stride in mixed_edges(net):
+        for edge, channels, stride in net.mixed_edges():
             if stride != 1:
                 edge.auxiliary_skip = FactorizedReduce(channels, channels, affine=False)
             self.handles.append(edge.register_forward_hook(self._add_skip))
@@ -71,16 +69,3 @@ def decayed_beta(config: AuxiliarySkipConfig, epoch: int, epochs: int) -> float:
     if config.decay == "linear":
         return config.beta * (t - epoch) / t
     return config.beta * (1 + math.cos(math.pi * epoch / t)) / 2
-
-
-def mixed_edges(net: nn.Module) -> list[tuple[nn.Module, int, int]]:
-    """(edge module, its input channels, its stride) of every mixed edge of ``net``: a
-    :class:`PartialEdge` as a whole (not the mixed edge inside it), else each mixed edge."""
-    edges, inner = [], set()
-    for m in net.modules():  # a parent comes before its children
-        if isinstance(m, PartialEdge):
-            edges.append((m, m.k * m.mixed, m.edge.stride))
-            inner.add(id(m.edge))
-        elif isinstance(m, _MixedEdge) and id(m) not in inner:
-            edges.append((m, m.channels, m.stride))
-    return edges

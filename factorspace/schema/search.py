@@ -234,9 +234,7 @@ class SearchConfig(Strict):
     @model_validator(mode="after")
     def _no_cap_over_perturbation(self) -> SearchConfig:
         selections = [self.selection, *self.selection_overrides.values()]
-        if self.max_skip_connects is not None and any(
-            s.kind == "perturbation" for s in selections
-        ):
+        if self.max_skip_connects is not None and any(s.kind == "perturbation" for s in selections):
             raise FieldError(
                 ("max_skip_connects",),
                 "DARTS-PT's perturbation selection chooses each edge's operation itself; a "

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from factorspace.derive import derive_from_weights, derive_genotype
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype
 from factorspace.run.atomic import write_json
 from factorspace.run.device import next_batch, to_device
 from factorspace.search.faults import FiniteGuard, NonFinite
-from factorspace.select import SelectionRun, only_argmax, run_selection, selected_genotype
+from factorspace.select import Projection, SelectionRun, only_argmax, run_selection
 from factorspace.select import check_selection as check_rules
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ def final_genotype(search: Search) -> Genotype:
     cfg = search.recipe.search
     names = {"name": search.recipe.name, "source": str(search.run_dir)}
     if only_argmax(cfg):
-        from factorspace.derive import derive_genotype
-
         return derive_genotype(search.net, max_skip_connects=cfg.max_skip_connects, **names)
     run = SelectionRun(
         net=search.net,
@@ -58,6 +57,23 @@ def final_genotype(search: Search) -> Genotype:
         write_json(search.run_dir / SELECTION_FILE, run.records)
     return selected_genotype(
         search.net, projection, max_skip_connects=cfg.max_skip_connects, **names
+    )
+
+
+def selected_genotype(
+    net, projection: Projection, *, max_skip_connects=None, name=None, source=None
+) -> Genotype:
+    """DARTS's rule over the projected weights; without decisions, over the supernet itself
+    (:func:`~factorspace.derive.derive_genotype`, bit for bit)."""
+    if not projection:
+        return derive_genotype(net, max_skip_connects=max_skip_connects, name=name, source=source)
+    return derive_from_weights(
+        net.space,
+        projection.probabilities(),
+        edge_weights=net.edge_weights(),
+        max_skip_connects=max_skip_connects,
+        name=name,
+        source=source,
     )
 
 

@@ -1,15 +1,14 @@
 """Selection rules: how the genotype is chosen at the end of a search (``search.selection``).
 
 Importing it registers the shipped ones: ``argmax`` (DARTS's rule, the default) and
-``perturbation`` (DARTS-PT). :func:`run_selection` runs a search's rules group by group;
-:func:`selected_genotype` derives the genotype from their decisions.
+``perturbation`` (DARTS-PT). :func:`run_selection` runs a search's rules group by group and returns their decisions
+(:class:`Projection`), from which :func:`factorspace.search.selecting.selected_genotype` derives
+the genotype.
 """
 
 from __future__ import annotations
 
-from factorspace.derive import derive_from_weights, derive_genotype
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import Genotype
 from factorspace.schema.search import operator_group
 from factorspace.schema.selection import DEFAULT_SELECTION, SelectionConfig
 from factorspace.select import argmax, perturbation  # noqa: F401  (register)
@@ -32,7 +31,6 @@ __all__ = [
     "register_selection",
     "rules_by_group",
     "run_selection",
-    "selected_genotype",
     "unregister_selection",
 ]
 
@@ -87,20 +85,3 @@ def run_selection(run: SelectionRun, search) -> Projection:
     finally:
         net.projection = None
     return projection
-
-
-def selected_genotype(
-    net, projection: Projection, *, max_skip_connects=None, name=None, source=None
-) -> Genotype:
-    """DARTS's rule over the projected weights; without decisions, over the supernet itself
-    (:func:`~factorspace.derive.derive_genotype`, bit for bit)."""
-    if not projection:
-        return derive_genotype(net, max_skip_connects=max_skip_connects, name=name, source=source)
-    return derive_from_weights(
-        net.space,
-        projection.probabilities(),
-        edge_weights=net.edge_weights(),
-        max_skip_connects=max_skip_connects,
-        name=name,
-        source=source,
-    )

@@ -11,7 +11,6 @@ import torch
 
 from factorspace.compile.edge import FactorizedEdge
 from factorspace.ops import FactorizedReduce
-from factorspace.regularize.auxiliary_skip import mixed_edges
 from tests.regularize.conftest import tiny_net
 
 
@@ -35,7 +34,7 @@ def test_every_edge_adds_beta_times_its_skip(batch):
     net = tiny_net(regularizers=[{"kind": "auxiliary_skip"}])
     net.set_epoch(1, 4)  # beta 0.75
     net.eval()  # deterministic: rrelu's slope, BatchNorm's statistics
-    edges = mixed_edges(net)
+    edges = net.mixed_edges()
     assert len(edges) == 2 * 5  # two cells of five edges
     weights = net.forward_weights()
     for cell in net.cells:
@@ -60,7 +59,7 @@ def test_the_reduction_skips_are_weights_trained_by_the_weight_step():
     plain = tiny_net()
     added = {n for n, _ in net.named_parameters()} - {n for n, _ in plain.named_parameters()}
     assert added and all(".auxiliary_skip." in n for n in added)
-    stride2 = [e for e, _, s in mixed_edges(net) if s == 2]
+    stride2 = [e for e, _, s in net.mixed_edges() if s == 2]
     assert len(stride2) == 4  # the reduction cell's edges from its two inputs (two nodes)
     weights = {id(p) for p in net.weight_parameters()}
     assert all(id(p) in weights for e in stride2 for p in e.auxiliary_skip.parameters())
@@ -83,6 +82,6 @@ def test_under_partial_channels_the_skip_spans_every_channel():
     config = SupernetConfig(channels=8, cells=2, reduction_cells=[1], partial_channels=2)
     search = SearchConfig.model_validate({"regularizers": [{"kind": "auxiliary_skip"}]})
     net = compile_supernet(paper_space(nodes=2), config, "cpu", search)
-    edges = mixed_edges(net)
+    edges = net.mixed_edges()
     assert all(isinstance(e, PartialEdge) for e, _, _ in edges)
     assert {c for e, c, s in edges if s == 2} == {16}  # the reduction cell's 2C channels

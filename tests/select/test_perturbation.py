@@ -12,7 +12,8 @@ from factorspace.compile import compile_supernet
 from factorspace.errors import FactorspaceError
 from factorspace.registry import OPERATORS
 from factorspace.schema import SearchConfig, SpaceConfig, SupernetConfig, WeightOptimizer
-from factorspace.select import SelectionRun, run_selection, selected_genotype
+from factorspace.search.selecting import selected_genotype
+from factorspace.select import SelectionRun, run_selection
 from factorspace.select.base import Projection
 
 TINY = SupernetConfig(channels=4, cells=2, reduction_cells=[1], classes=10)

@@ -13,13 +13,13 @@ from factorspace.compile import compile_supernet
 from factorspace.derive import derive_genotype
 from factorspace.errors import RecipeError
 from factorspace.schema.selection import SELECTIONS
+from factorspace.search.selecting import selected_genotype
 from factorspace.select import (
     SELECTION_CLASSES,
     Selection,
     SelectionRun,
     register_selection,
     run_selection,
-    selected_genotype,
     unregister_selection,
 )
 from tests.conftest import ROOT
