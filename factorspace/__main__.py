@@ -1,3 +1,7 @@
+"""``python -m factorspace``: the command line. Imported as a module (a recipe's ``imports:``
+naming it), it runs nothing."""
+
 from factorspace.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

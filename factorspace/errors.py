@@ -23,6 +23,9 @@ class FactorspaceError(Exception):
         file: Path | str | None = None,
         line: int | None = None,
     ) -> None:
+        # however a message was built, it stays readable: a user's value repeated whole (a
+        # 60,000-node concat) is cut around an ellipsis, keeping its start and its end
+        message = clip(message, MESSAGE_LIMIT)
         self.message, self.field, self.file, self.line = message, field or None, file, line
         super().__init__(self.format())
 
@@ -88,6 +91,8 @@ def format_loc(loc: Sequence[str | int]) -> str:
 
 ECHO_LIMIT = 80
 """Most characters of a user's value an error message repeats."""
+MESSAGE_LIMIT = 2000
+"""Most characters of a whole message (a few lines of a terminal)."""
 
 
 def clip(text: str, limit: int = ECHO_LIMIT) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -135,6 +136,20 @@ def checked_device(device: object) -> None:
         raise FactorspaceError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
 
 
+def said_plainly(show):
+    """``warnings.showwarning`` that prints factorspace's own warnings (a record rewritten from
+    the checkpoint on resume) as one ``warning: ...`` line, not Python's ``FILE:LINE: Class:``
+    and source line; others as ``show`` does."""
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("factorspace."):
+            err.print(labelled("warning", "yellow", message), soft_wrap=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
+
+
 def reports_errors(command):
     """Turn bad input into one clear message and exit code 2, never a traceback.
 
@@ -147,7 +162,9 @@ def reports_errors(command):
     def wrapper(*args, **kwargs):
         try:
             checked_device(kwargs.get("device"))
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():  # restores showwarning after the command
+                warnings.showwarning = said_plainly(warnings.showwarning)
+                return command(*args, **kwargs)
         except Interrupted as e:
             err.print(labelled("interrupted", "bold yellow", e), soft_wrap=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None

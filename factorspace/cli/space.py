@@ -17,7 +17,12 @@ from factorspace.summary import space_summary
 @app.command()
 @reports_errors
 def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
-    """Check a recipe; exit 0 if it is valid, 2 with a located message if not."""
+    """Check a recipe; exit 0 if it is valid, 2 with a located message if not.
+
+    It imports the modules the recipe's `imports:` names, as every command
+    loading a recipe does: a recipe is code you run. Genotypes, checkpoints
+    and DARTS strings import nothing (docs/troubleshooting.md, Security).
+    """
     r = load_recipe(recipe, set_ or [])
     out.print(f"{recipe}: valid ({r.space.mode}, {len(r.space.factors)} factors)")
 

@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from factorspace.cli.app import EXIT_CODES, SetOpt, app, out, reports_errors
+from factorspace.cli.app import EXIT_CODES, SetOpt, app, err, labelled, out, reports_errors
 from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_file
 from factorspace.cli.search import (
     DeviceOpt,
@@ -26,6 +26,7 @@ from factorspace.cli.search import (
 )
 from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.loader import errors_located
+from factorspace.run.atomic import checked_target, written_atomically
 from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
 
@@ -175,12 +176,16 @@ def eval_(
     ] = None,
     set_: SetOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    imports: ImportOpt = None,
 ) -> None:
     """Top-1 and top-5 accuracy of a trained network on its recipe's test split."""
     from factorspace.retrain.trained import evaluate_checkpoint
 
+    import_extensions(imports)  # a checkpoint's custom operators: imported only when asked
     overrides = [f"data.root={data_root}"] if data_root else []
     result = evaluate_checkpoint(checkpoint, device=device, overrides=[*overrides, *(set_ or [])])
+    if "note" in result:  # the run's genotype.json swapped: the checkpoint's own is scored
+        err.print(labelled("warning", "yellow", result["note"]), soft_wrap=True)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -272,6 +277,7 @@ def export(
 
     import_extensions(imports)
     fmt = fmt or _export_format(output)
+    checked_target(output)  # a directory, a device, a link loop: refused before any work
     if may_name_a_file(source) and _is_checkpoint(Path(source)):
         trained = load_trained(source)
         g, model, network = trained.genotype, trained.model, trained.recipe.network
@@ -284,22 +290,26 @@ def export(
     if fmt != "source":
         example = torch.zeros(2, 3, side, side)
         if fmt == "torchscript":
-            with warnings.catch_warnings():  # torch 2.9+ deprecates TorchScript; it still works
+            with warnings.catch_warnings(), written_atomically(output) as tmp:
+                # torch 2.9+ deprecates TorchScript; it still works
                 warnings.filterwarnings("ignore", r"`torch\.jit", FutureWarning)
-                graph_export.export_torchscript(model, output, example)
+                graph_export.export_torchscript(model, tmp, example)
         else:
             exporter = {"pt2": graph_export.export_program, "onnx": graph_export.export_onnx}
-            exporter[fmt](model, output, example)
+            with written_atomically(output) as tmp:  # a failed write leaves no half file
+                exporter[fmt](model, tmp, example)
         kind = {"pt2": "torch.export", "onnx": "ONNX", "torchscript": "TorchScript"}[fmt]
         batch = "" if fmt == "torchscript" else ", any batch size"
         out.print(f"wrote {output} ({kind}, {side}x{side} inputs{batch})", highlight=False)
         return
     sizes = network.model_dump(exclude={"dataset"}) if network else {}
-    export_source(g, output, network.dataset if network else dataset, **sizes)
+    with written_atomically(output) as tmp:
+        export_source(g, tmp, network.dataset if network else dataset, **sizes)
     out.print(f"wrote {output} (Python source: build() returns the network)", highlight=False)
     if network is not None:
         weights = output.with_suffix(".pt")
-        torch.save(model.state_dict(), weights)
+        with written_atomically(weights) as tmp:
+            torch.save(model.state_dict(), tmp)
         out.print(f"wrote {weights} (its trained weights: model.load_state_dict)", highlight=False)
 
 

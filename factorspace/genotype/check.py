@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from factorspace.errors import FieldError, RecipeError, format_loc
+from factorspace.errors import FieldError, RecipeError, clip, format_loc
 from factorspace.genotype.model import CELL_TYPES, Genotype, GenotypeCell, GenotypeEdge
 from factorspace.registry import ACTIVATIONS, OPERATORS
 from factorspace.schema.space import (
@@ -52,7 +52,7 @@ def check_structure(genotype: Genotype, *, registered: bool = False) -> None:
             raise FieldError((*loc, "edges"), f"nodes [{shown}] have no incoming edge")
         bad = [n for n in cell.concat if not 0 <= n <= last]
         if bad or not cell.concat:
-            raise FieldError((*loc, "concat"), f"{cell.concat}: the nodes are 0..{last}")
+            raise FieldError((*loc, "concat"), f"{clip(str(cell.concat))}: the nodes are 0..{last}")
 
 
 def _nodes_without_input(cell: GenotypeCell, last: int, shown: int = 5) -> list[int | str]:
@@ -168,7 +168,7 @@ def _check_cell(cell: GenotypeCell, space: Space, loc: tuple) -> None:
     if cell.concat != expected:
         raise FieldError(
             (*loc, "concat"),
-            f"concat must be the intermediate nodes {expected}, got {cell.concat}",
+            f"concat must be the intermediate nodes {expected}, got {clip(str(cell.concat))}",
         )
 
 

@@ -11,12 +11,16 @@ import ast
 import collections
 from typing import Any
 
-from factorspace.errors import FactorspaceError
+from factorspace.errors import FactorspaceError, clip, shown
 from factorspace.genotype.model import CELL_TYPES, Genotype, GenotypeCell, GenotypeEdge
 from factorspace.registry import OPERATORS
-from factorspace.schema.space import did_you_mean
+from factorspace.schema.space import MAX_NODES, did_you_mean
 
 _DARTS_FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
+MAX_CHARS = 20_000  # DARTS's genotypes print in about 600; MAX_NODES nodes in about 3,000
+MAX_NESTING = 8  # brackets: Genotype( [ ( ... ) ] ) is 3 deep
+MAX_PAIRS = 2 * MAX_NODES  # two (op, source) pairs per intermediate node
+MAX_CONCAT = MAX_NODES + 2  # the cell's inputs and its intermediate nodes
 _DartsGenotype = collections.namedtuple("Genotype", _DARTS_FIELDS)
 
 
@@ -27,6 +31,10 @@ def from_darts_string(text: str, *, name: str | None = None, source: str | None 
     The text is parsed with :mod:`ast`, never evaluated. Pairs come two per intermediate node, in
     node order; parameterized operators get ``inputs={"activation": "relu"}``. Concat may be a
     list or ``range(a, b)``; the form is kept so :func:`to_darts_string` reproduces it.
+
+    Bounded before anything is built: at most :data:`MAX_CHARS` characters nested at most
+    :data:`MAX_NESTING` brackets deep, :data:`MAX_PAIRS` pairs a cell and ``concat`` (a list or
+    a range) of at most :data:`MAX_CONCAT` nodes, so a hostile string costs milliseconds.
 
     Example::
 
@@ -47,6 +55,10 @@ def _parse_darts_call(text: str) -> dict[str, ast.expr]:
     def fail(why: str) -> FactorspaceError:
         return FactorspaceError(f"not a DARTS genotype string: {why}")
 
+    if len(text) > MAX_CHARS:
+        raise fail(f"{len(text):,} characters, more than {MAX_CHARS:,}")
+    if _nesting(text) > MAX_NESTING:
+        raise fail(f"brackets nested more than {MAX_NESTING} deep")
     try:
         body = ast.parse(text.strip()).body
     except SyntaxError as e:
@@ -74,12 +86,29 @@ def _parse_darts_call(text: str) -> dict[str, ast.expr]:
     return fields
 
 
+def _nesting(text: str) -> int:
+    """The deepest bracket nesting of ``text`` (brackets inside quotes counted too: a DARTS
+    string's operator names hold none)."""
+    depth = deepest = 0
+    for c in text:
+        if c in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in ")]}":
+            depth -= 1
+    return deepest
+
+
 def _cell_from_darts(pairs_node: ast.expr, concat_node: ast.expr, cell_type: str) -> GenotypeCell:
     pairs = _literal(pairs_node, cell_type)
     if not isinstance(pairs, (list, tuple)) or len(pairs) % 2:
         raise FactorspaceError(
             f"{cell_type}: DARTS lists two (op, source) pairs per intermediate node; "
-            f"got {len(pairs) if isinstance(pairs, (list, tuple)) else repr(pairs)}"
+            f"got {len(pairs) if isinstance(pairs, (list, tuple)) else shown(pairs)}"
+        )
+    if len(pairs) > MAX_PAIRS:
+        raise FactorspaceError(
+            f"{cell_type}: {len(pairs):,} pairs, more than {MAX_PAIRS} ({MAX_NODES} nodes)"
         )
     edges = []
     for k, pair in enumerate(pairs):
@@ -90,15 +119,15 @@ def _cell_from_darts(pairs_node: ast.expr, concat_node: ast.expr, cell_type: str
             and isinstance(pair[0], str)
             and type(pair[1]) is int
         ):
-            raise FactorspaceError(f"{where}: expected an (op, source) pair, got {pair!r}")
+            raise FactorspaceError(f"{where}: expected an (op, source) pair, got {shown(pair)}")
         op, src = pair
         target = 2 + k // 2
         if op not in OPERATORS:
             raise FactorspaceError(
-                f"{where}: unknown operator {op!r}{did_you_mean(op, OPERATORS.names())}"
+                f"{where}: unknown operator {shown(op)}{did_you_mean(op, OPERATORS.names())}"
             )
         if not 0 <= src < target:
-            raise FactorspaceError(f"{where}: node {target} cannot take node {src} as input")
+            raise FactorspaceError(f"{where}: node {target} cannot take node {shown(src)} as input")
         relu = {"activation": "relu"} if "parameterized" in OPERATORS.get(op).tags else {}
         edges.append(GenotypeEdge(source=src, target=target, op=op, inputs=relu))
     concat, style = _darts_concat(concat_node, f"{cell_type}_concat")
@@ -114,10 +143,15 @@ def _darts_concat(node: ast.expr, where: str) -> tuple[list[int], str]:
             or not all(isinstance(b, int) for b in bounds)
         ):
             raise FactorspaceError(f"{where}: expected range(a, b) with integers")
-        return list(range(*bounds)), "range"
+        start, stop = bounds if len(bounds) == 2 else (0, bounds[0])
+        if stop - start > MAX_CONCAT:  # counted, not built: range(2, 10**13) costs nothing
+            raise FactorspaceError(f"{where}: {stop - start:,} nodes, more than {MAX_CONCAT}")
+        return list(range(start, stop)), "range"
     concat = _literal(node, where)
     if not isinstance(concat, (list, tuple)) or not all(isinstance(n, int) for n in concat):
         raise FactorspaceError(f"{where}: expected a list of node numbers or range(a, b)")
+    if len(concat) > MAX_CONCAT:
+        raise FactorspaceError(f"{where}: {len(concat):,} nodes, more than {MAX_CONCAT}")
     return list(concat), "list"
 
 
@@ -126,7 +160,7 @@ def _literal(node: ast.expr, where: str) -> Any:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, RecursionError):
         raise FactorspaceError(
-            f"{where}: expected literal values, got {ast.unparse(node)}"
+            f"{where}: expected literal values, got {clip(ast.unparse(node))}"
         ) from None
 
 

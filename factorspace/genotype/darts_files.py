@@ -8,15 +8,17 @@ line ``genotype = Genotype(...)`` after a timestamp) is scanned for ``Genotype(.
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from pathlib import Path
 
 from factorspace.errors import FactorspaceError, clip
-from factorspace.genotype.darts import from_darts_string
+from factorspace.genotype.darts import MAX_CHARS, from_darts_string
 from factorspace.genotype.model import Genotype
 from factorspace.loader import read_text
 
 DARTS_SUFFIXES = (".py", ".txt")
+MAX_SCANNED = 200  # Genotype(...) calls read from a file that is not Python (a long log)
 _CALL = re.compile(r"\bGenotype\s*\(")
 _STRING = re.compile(r"^\s*(?:[A-Za-z_]\w*\s*=\s*)?(?:[A-Za-z_]\w*\.)*Genotype\s*\(")
 
@@ -127,11 +129,13 @@ def _is_genotype_call(node: ast.AST | None) -> bool:
 
 
 def _scanned_calls(text: str) -> list[str]:
-    """Each ``Genotype(...)`` in ``text`` up to its closing parenthesis (outside quotes)."""
+    """Each ``Genotype(...)`` in ``text`` up to its closing parenthesis (outside quotes); each
+    scan stops after :data:`~factorspace.genotype.darts.MAX_CHARS` characters, and at most
+    :data:`MAX_SCANNED` are scanned, so a file of unclosed calls costs no more than a long one."""
     calls = []
-    for match in _CALL.finditer(text):
+    for match in itertools.islice(_CALL.finditer(text), MAX_SCANNED):
         depth, quote = 0, None
-        for i in range(match.end() - 1, len(text)):
+        for i in range(match.end() - 1, min(len(text), match.start() + MAX_CHARS + 1)):
             c = text[i]
             if quote:
                 quote = None if c == quote else quote

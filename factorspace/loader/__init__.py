@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from factorspace.errors import (
     shown,
 )
 from factorspace.loader.document import MAX_BYTES, MAX_VALUES, Lines, line_of, parse_yaml, read_text
-from factorspace.loader.extensions import extension_file, import_extension
+from factorspace.loader.extensions import extension_file, import_extension, is_imported
 from factorspace.schema import Recipe
 from factorspace.schema.train import TrainRecipe
 
@@ -42,8 +43,14 @@ Loc = tuple[str | int, ...]
 ROLE_TAGS = {"operator", "input", "argument"}
 
 
-def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
+def load_recipe(
+    path: str | Path, overrides: Iterable[str] = (), *, run_imports: bool = True
+) -> Recipe:
     """Load and validate a recipe file, applying ``--set`` style ``dotted.key=value`` overrides.
+
+    A recipe is code the user runs: its ``imports:`` are imported. ``run_imports=False`` reads
+    one that is data (a run directory's record, for a report): each must be imported already,
+    else it is refused (:func:`import_modules`).
 
     Raises:
         RecipeError: with ``FILE:LINE: field: message`` for any problem.
@@ -54,7 +61,7 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
     if not isinstance(data, dict):
         raise RecipeError("a recipe is a mapping with at least a `space:` key", path=path, line=1)
     overridden = {apply_override(data, item, path) for item in overrides}
-    import_modules(data.get("imports") or [], path, lines)
+    import_modules(data.get("imports") or [], path, lines, run=run_imports)
     return validate(Recipe, data, path, lines, overridden)
 
 
@@ -99,18 +106,33 @@ def _dotted_loc(key: str) -> Loc:
     return tuple(int(p) if p.isdigit() and len(p) < 19 else p for p in key.split("."))
 
 
-def import_modules(names: list, path: Path, lines: dict[Loc, int]) -> None:
+def import_modules(names: list, path: Path, lines: dict[Loc, int], *, run: bool = True) -> None:
     """Import the recipe's ``imports`` so their registrations exist before validation.
 
     Each is a module on ``sys.path`` or beside the recipe (``my_ops`` finds ``my_ops.py`` in the
     recipe's folder), or a ``.py`` file relative to it. An entry found in the recipe's folder is
     rewritten in ``names`` to its file's absolute path, so the recipe as validated, and as a run
     directory records it (``recipe.yaml``), finds the module from anywhere.
+
+    ``run=False``: the recipe is data (a checkpoint's, a run's record read by a report), and
+    data runs no code: each module must be imported already (``--import``), else it is refused.
     """
     if not isinstance(names, list):  # validation reports the wrong type
         return
     folder = path.parent.resolve()
     for i, name in enumerate(names):
+        if not run:
+            if not is_imported(str(name), folders=[folder]):
+                raise RecipeError(
+                    f"names the module {shown(name)}, which is not imported; factorspace "
+                    "imports no module that a checkpoint or a run's record names (they are "
+                    "data and run no code). If you trust that code, pass --import "
+                    + shlex.quote(clip(str(name), 120)),
+                    path=path,
+                    line=lines.get(("imports", i)),
+                    field=f"imports[{i}]",
+                )
+            continue
         try:
             found = import_extension(str(name), folders=[folder])
         except FactorspaceError as e:

@@ -50,6 +50,21 @@ def import_extension(spec: str, *, folders: Sequence[str | Path] = ()) -> Extens
         ) from None
 
 
+def is_imported(spec: str, *, folders: Sequence[str | Path] = ()) -> bool:
+    """Whether the module ``spec`` names (as :func:`import_extension` finds it) is imported
+    already, so importing it runs nothing new; imports nothing itself."""
+    spec = str(spec).strip()
+    try:
+        if spec.endswith(".py") or "/" in spec or "\\" in spec:
+            file = _find_file(spec, [Path(f) for f in folders])
+            name, _ = _module_name_of(file)
+            loaded = getattr(sys.modules.get(name), "__file__", None)
+            return loaded is not None and Path(loaded).resolve() == file
+    except (OSError, ValueError):  # no such file, or no module name
+        return False
+    return spec in sys.modules
+
+
 def _import_extension(spec: str, folders: list[Path]) -> ExtensionModule:
     if spec.endswith(".py") or "/" in spec or "\\" in spec:
         name, root = _module_name_of(_find_file(spec, folders))

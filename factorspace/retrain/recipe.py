@@ -30,9 +30,11 @@ def load_train_recipe(path: str | Path | None, overrides: Iterable[str] = ()) ->
 
 
 def validate_train_recipe(
-    data: dict, path: Path, lines: dict, overrides: Iterable[str] = ()
+    data: dict, path: Path, lines: dict, overrides: Iterable[str] = (), *, run_imports: bool = True
 ) -> TrainRecipe:
-    """``data`` (read from ``path``, its keys' ``lines``) as a TrainRecipe, after overrides."""
+    """``data`` (read from ``path``, its keys' ``lines``) as a TrainRecipe, after overrides;
+    ``run_imports=False`` for a recipe that is data (a checkpoint's): its imports must be
+    imported already (:func:`~factorspace.loader.import_modules`)."""
     overridden = {apply_override(data, item, path) for item in overrides}
-    import_modules(data.get("imports") or [], path, lines)
+    import_modules(data.get("imports") or [], path, lines, run=run_imports)
     return validate(TrainRecipe, data, path, lines, overridden)

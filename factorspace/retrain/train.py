@@ -231,10 +231,17 @@ class Trainer(Run):
             self.restore()
         self.announce()
         with self.recorded_end():
-            while self.epoch < self.recipe.train.epochs and not self.step_limit_reached():
+            while self.epoch < self.recipe.train.epochs:
+                if self.step_limit_reached() and self.step == 0:
+                    break  # train.max_steps reached, and that epoch ended: done
                 self.stop.check()
-                self.train_epoch()
+                self.train_epoch()  # resumed in the test pass after the last step: no steps
                 self.end_epoch()
+        if not self.rows:  # a checkpoint that claims the end, with no epoch recorded
+            raise FactorspaceError(
+                f"{self.paths.checkpoint}: says the training ended, but holds no epoch's results; "
+                "move it away to train again from the beginning"
+            )
         last = self.rows[-1]
         self.set_status(
             "complete",
@@ -250,6 +257,8 @@ class Trainer(Run):
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.drop_path_prob = self.recipe.network.drop_path * self.epoch / cfg.epochs
+        if self.step_limit_reached():  # stopped in the test pass after train.max_steps' step
+            return
         set_epoch(self.data.train, self.epoch, batches_done=self.step)
         self.dist.seed_epoch(cfg.seed, self.epoch)  # under torchrun: each process's drop path
         steps = self.step + len(self.data.train)

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from factorspace.data import eval_loaders
-from factorspace.errors import FactorspaceError
+from factorspace.errors import FactorspaceError, clip
 from factorspace.genotype import Genotype, import_recorded
 from factorspace.retrain.network import build_network
 from factorspace.retrain.recipe import validate_train_recipe
@@ -127,12 +127,31 @@ def load_trained(path: str | Path, overrides: Iterable[str] = ()) -> Trained:
     state = load_checkpoint(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise FactorspaceError(f"{path}: not a checkpoint of `factorspace train`")
-    genotype = Genotype.model_validate(state["genotype"])
-    import_recorded(genotype)  # the modules of its custom operators
-    recipe = validate_train_recipe(dict(state["recipe"]), path, {}, overrides)
+    try:
+        genotype = Genotype.model_validate(state["genotype"])
+        recipe_data = dict(state["recipe"])
+    except (KeyError, TypeError, ValueError) as e:  # a crafted or damaged file
+        raise not_whole(path, e) from None
+    try:  # a checkpoint is data: the modules it names must be imported already (--import)
+        import_recorded(genotype)
+    except FactorspaceError as e:
+        raise FactorspaceError(f"genotype.{e.field}: {e.message}", file=path) from None
+    recipe = validate_train_recipe(recipe_data, path, {}, overrides, run_imports=False)
     model = build_model(genotype, recipe.network, recipe.data.image_size)
-    model.load_state_dict(state["model"])
-    return Trained(model.eval(), genotype, recipe, state["epoch"], state["step"], path)
+    try:
+        model.load_state_dict(state["model"])
+        return Trained(
+            model.eval(), genotype, recipe, int(state["epoch"]), int(state["step"]), path
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise not_whole(path, e) from None
+
+
+def not_whole(path: Path, error: Exception) -> FactorspaceError:
+    return FactorspaceError(
+        f"{path}: not a whole checkpoint of `factorspace train` ({error.__class__.__name__}: "
+        f"{clip(str(error).splitlines()[0] if str(error) else '', 120)})"
+    )
 
 
 def evaluate_checkpoint(
@@ -149,4 +168,29 @@ def evaluate_checkpoint(
     check_classes(data.num_classes, recipe.network)
     precision = recipe.train.precision
     result = evaluate(trained.model.to(device), data.test, device, precision=precision)
-    return {**result, "epoch": trained.epoch, "step": trained.step, "checkpoint": str(trained.path)}
+    result |= {"epoch": trained.epoch, "step": trained.step, "checkpoint": str(trained.path)}
+    note = genotype_note(trained)
+    return result | ({"note": note} if note else {})
+
+
+def genotype_note(trained: Trained) -> str | None:
+    """Where the run directory's ``genotype.json`` is not the genotype the checkpoint trained
+    (swapped, edited): what is scored. The checkpoint's weights fit its own genotype only, so
+    ``eval`` scores that one and says so; None where they agree (or there is no such file)."""
+    file = trained.path.parent.parent / "genotype.json"
+    if trained.path.parent.name != "checkpoints" or not file.is_file():
+        return None
+    try:
+        recorded = Genotype.model_validate_json(file.read_text())
+        same = (recorded.normal, recorded.reduce) == (
+            trained.genotype.normal,
+            trained.genotype.reduce,
+        )
+    except (OSError, ValueError):
+        same = False
+    if same:
+        return None
+    return (
+        f"{file} is not the genotype this checkpoint was trained with; scoring the checkpoint's "
+        f"own ({trained.genotype.name or 'unnamed'}), which its weights fit"
+    )

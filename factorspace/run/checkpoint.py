@@ -9,10 +9,25 @@ flipped bit or an edit anywhere in it, naming the file. A file without the heade
 before it existed) is read unchecked; one without a records block (written before records were
 kept, or outside a run directory) has no records to check.
 
+Loading runs no code. The checksum guards against damage, not against a crafted file (whoever
+crafts one computes its checksum too), so the state is read with ``torch.load(weights_only=True)``:
+torch's restricted unpickler, which builds tensors, numbers, strings, lists, tuples and dicts and
+refuses any other Python object (an ``os.system`` smuggled in through ``__reduce__``) before
+calling it. Everything a run keeps is such plain data (state dicts, random states, metrics rows,
+the resolved recipe), as it has been in every checkpoint factorspace wrote, so older checkpoints
+load unchanged and no "trust this file" switch is needed. (A JSON header over raw tensor bytes,
+as safetensors does, would avoid pickle entirely, but optimizer states key their entries by
+integers and Python's random state is a tuple: each would need its own encoding, for no gain
+over an allow-list torch maintains; torch 2.6 fixed the last known way around it, hence
+``torch>=2.6``.) The records are JSON, and their names must be the record files'
+(:data:`RECORD_GLOBS`), so a crafted block cannot write outside the run directory.
+
 The records (:data:`RECORD_GLOBS`: the per-epoch architecture and genotype files, a
 re-training's genotype) are what a resume continues from besides the state: on resume
 :func:`restore_records` rewrites any that went missing or changed from the checkpoint's copy,
-as the metrics rows are rewritten from the checkpoint's (``factorspace.run.base``).
+as the metrics rows are rewritten from the checkpoint's (``factorspace.run.base``). The run's
+``recipe.yaml`` is kept as well: a resume refuses an edited one, showing what changed
+(:mod:`factorspace.run.resume`), since ``--resume RUN`` reads its recipe from there.
 """
 
 from __future__ import annotations
@@ -20,12 +35,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import pickle
+import re
+import warnings
 import zlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import torch
 
-from factorspace.errors import FactorspaceError
+from factorspace.errors import FactorspaceError, clip
 from factorspace.run.atomic import atomic_write_bytes
 
 MAGIC = b"factorspace-checkpoint sha256="
@@ -33,6 +51,9 @@ HEADER_LENGTH = len(MAGIC) + 64 + 1  # the hex digest and a newline
 RECORDS_TAG = b"records "
 CHECKPOINTS_DIR = "checkpoints"  # a run's checkpoint is RUN_DIR/checkpoints/last.pt (RunDir)
 RECORD_GLOBS = ("genotype.json", "arch/epoch_*.json", "genotypes/epoch_*.json")
+RECIPE_RECORD = "recipe.yaml"  # kept too, to refuse a resume after an edit (run.resume)
+KEPT = (*RECORD_GLOBS, RECIPE_RECORD)
+MAX_RECORDS_BYTES = 256 * 2**20  # the records uncompressed: kilobytes in practice
 
 
 def save_checkpoint(path: Path, state: dict, run_dir: Path | None = None) -> None:
@@ -57,12 +78,27 @@ def load_checkpoint(path: Path) -> dict:
     """
     _, payload = split_body(path, checked_payload(path, read_checkpoint(path)))
     try:
-        return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
+        with warnings.catch_warnings():  # torch warns about pickle protocols it reads anyway
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL (\S+)", str(e))
+        if found:  # a Python object: a crafted file, or one written by another program
+            raise FactorspaceError(
+                f"{path}: refused: it holds a Python object ({clip(found.group(1), 60)}), not "
+                "only tensors and plain data; factorspace loads checkpoints as data only, so "
+                "that opening one runs no code (a checkpoint factorspace wrote holds none)"
+            ) from None
+        raise unreadable(path, e) from None
     except Exception as e:  # truncated or corrupt file
-        raise FactorspaceError(
-            f"{path}: not a readable checkpoint ({e.__class__.__name__}); "
-            "it may be truncated or corrupt"
-        ) from None
+        raise unreadable(path, e) from None
+
+
+def unreadable(path: Path, error: Exception) -> FactorspaceError:
+    return FactorspaceError(
+        f"{path}: not a readable checkpoint ({error.__class__.__name__}); "
+        "it may be truncated or corrupt"
+    )
 
 
 def checkpoint_records(path: Path) -> dict[str, bytes] | None:
@@ -76,18 +112,30 @@ def checkpoint_records(path: Path) -> dict[str, bytes] | None:
     return records
 
 
-def restore_records(run_dir: Path, checkpoint: Path) -> list[str]:
+def restore_records(
+    run_dir: Path, checkpoint: Path, records: dict[str, bytes] | None = None
+) -> list[str]:
     """Rewrite the records of ``run_dir`` that are missing or differ from ``checkpoint``'s
-    copies; one line per file saying what was wrong (empty when every record agrees, or the
-    checkpoint kept none). Files the checkpoint did not keep (written after it) are left.
+    copies (``records``: those, read already); one line per file saying what was wrong (empty
+    when every record agrees, or the checkpoint kept none). Files the checkpoint did not keep
+    (written after it) are left, and so is ``recipe.yaml``: an edit of it is refused instead
+    (:func:`factorspace.run.resume.check_resumable`).
 
     Raises:
         FactorspaceError: as :func:`load_checkpoint`; a record that cannot be written back.
     """
-    records = checkpoint_records(checkpoint) or {}
+    if records is None:
+        records = checkpoint_records(checkpoint) or {}
+    check_record_names(checkpoint, records)
     notes = []
     for name, content in sorted(records.items()):
+        if name == RECIPE_RECORD:
+            continue
         target = Path(run_dir) / name
+        if not target.parent.resolve().is_relative_to(Path(run_dir).resolve()):
+            raise FactorspaceError(
+                f"{target.parent}: a link out of the run directory {run_dir}; cannot --resume"
+            )
         problem = record_problem(target, content)
         if problem is None:
             continue
@@ -115,15 +163,39 @@ def record_problem(target: Path, content: bytes) -> str | None:
     return None if on_disk == content else "differs from the checkpoint's copy"
 
 
+def check_record_names(checkpoint: Path, records: dict[str, bytes]) -> None:
+    """Refuse records that name files other than a run's records (a crafted or foreign block)."""
+    for name in records:
+        if not is_record_name(name):
+            raise FactorspaceError(
+                f"{checkpoint}: refused: its records name {clip(repr(name))}, which is not a "
+                f"record file of a run ({', '.join(KEPT)})"
+            )
+
+
+def is_record_name(name: str) -> bool:
+    """Whether ``name`` is a kept file's path relative to its run directory (one of
+    :data:`KEPT`, part for part: no ``..``, no absolute path)."""
+    parts = PurePosixPath(name).parts
+    return "\\" not in name and any(
+        len(parts) == len(pattern.split("/"))
+        and all(
+            re.fullmatch(re.escape(p).replace(r"\*", r"[\w.-]*"), part) and part not in (".", "..")
+            for part, p in zip(parts, pattern.split("/"), strict=True)
+        )
+        for pattern in KEPT
+    )
+
+
 def run_dir_of(path: Path) -> Path | None:
     """The run directory of a checkpoint at ``RUN_DIR/checkpoints/NAME``; None elsewhere."""
     return path.parent.parent if path.parent.name == CHECKPOINTS_DIR else None
 
 
 def read_records(run_dir: Path) -> dict[str, bytes]:
-    """The record files in ``run_dir`` (:data:`RECORD_GLOBS`), by path relative to it."""
+    """The record files in ``run_dir`` (:data:`KEPT`), by path relative to it."""
     records = {}
-    for pattern in RECORD_GLOBS:
+    for pattern in KEPT:
         for file in sorted(Path(run_dir).glob(pattern)):
             if file.is_file() and not file.is_symlink():
                 records[file.relative_to(run_dir).as_posix()] = file.read_bytes()
@@ -147,8 +219,11 @@ def split_body(path: Path, body: bytes) -> tuple[dict[str, bytes] | None, bytes]
     try:
         length = int(body[len(RECORDS_TAG) : line_end])
         blob = body[line_end + 1 : line_end + 1 + length]
-        text = zlib.decompress(blob).decode("utf-8")
-        records = {k: v.encode("latin-1") for k, v in json.loads(text).items()}
+        inflate = zlib.decompressobj()
+        data = inflate.decompress(blob, MAX_RECORDS_BYTES)
+        if inflate.unconsumed_tail:  # a crafted block: refuse before it fills the memory
+            raise ValueError(f"over {MAX_RECORDS_BYTES >> 20} MiB uncompressed")
+        records = {k: v.encode("latin-1") for k, v in json.loads(data.decode("utf-8")).items()}
     except (ValueError, zlib.error, AttributeError) as e:
         raise FactorspaceError(
             f"{path}: not a readable checkpoint (its records: {e.__class__.__name__}); "

@@ -25,11 +25,12 @@ class RunLock:
         self.root, self.fd = root, fd
 
     @classmethod
-    def acquire(cls, root: Path) -> RunLock:
+    def acquire(cls, root: Path, what: str = "run") -> RunLock:
         """Take ``root``'s lock at once, writing this process's id into the lock file.
 
         Raises:
-            FactorspaceError: another process (or another open in this one) holds it.
+            FactorspaceError: another process (or another open in this one) holds it; the
+                message calls that process another ``what``.
         """
         path = Path(root) / LOCK_FILE
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -40,8 +41,8 @@ class RunLock:
             pid = holder_pid(path)
             who = f"process {pid}" if pid is not None else "another process"
             raise FactorspaceError(
-                f"{root}: in use by another run ({who} holds {path.name}); wait for it to end "
-                "or choose another --out"
+                f"{root}: in use by another {what} ({who} holds {path.name}); wait for it to "
+                "end or choose another --out"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())

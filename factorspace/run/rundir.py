@@ -47,6 +47,16 @@ EPOCH_FILE = "epoch_{:03d}.json"
 EPOCH_GLOB = "epoch_*.json"
 
 
+class UnreadableRecord(FactorspaceError, ValueError):
+    """A ``run.json`` that is empty, not JSON or not a mapping."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(
+            f"{path}: not a readable run record ({why}); factorspace writes it atomically, so "
+            "something else changed it: put back a copy, or start the run again in another --out"
+        )
+
+
 @dataclass(frozen=True)
 class RunDir:
     """The files of a run directory (or of a multi-seed parent) at ``root``, by name."""
@@ -133,7 +143,20 @@ class RunDir:
 
     # ---- run.json ------------------------------------------------------------------------------
     def read_record(self) -> dict[str, Any]:
-        return json.loads(self.record.read_text()) if self.record.exists() else {}
+        """``run.json`` (empty where there is none).
+
+        Raises:
+            UnreadableRecord: it is empty, not JSON or not a mapping (a ValueError too).
+        """
+        if not self.record.exists():
+            return {}
+        try:
+            record = json.loads(self.record.read_text())
+        except ValueError as e:  # empty, not JSON, not UTF-8
+            raise UnreadableRecord(self.record, e.__class__.__name__) from None
+        if not isinstance(record, dict):
+            raise UnreadableRecord(self.record, f"a JSON {type(record).__name__}, not a mapping")
+        return record
 
     def status(self) -> str | None:
         """``run.json``'s status (running, complete, interrupted...); None without one."""
@@ -269,6 +292,7 @@ def claim_run_dir(
     lock = RunLock.acquire(root)
     try:
         if resume:
+            RunDir(root).read_record()  # a damaged run.json: said now, not after the whole build
             for check in checks:
                 check(root)
         return claim_locked(root, resume, lock)

@@ -54,6 +54,7 @@ def _short(value: object, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 5] + "...'"
 
 
+safe_run_name = _safe_run_name  # the same rule for other names that become directories
 RunName = Annotated[str, AfterValidator(_safe_run_name)]
 """A recipe's ``name``: a label and a directory name (no ``/``, printable, at most 100 chars)."""
 

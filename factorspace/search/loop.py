@@ -332,7 +332,7 @@ class Search(Run):
     def end_epoch(self) -> None:
         val_loss, val_acc = self.evaluate()  # may stop (a signal): nothing of the epoch end done
         lr = self.w_opt.param_groups[0]["lr"]  # the rate this epoch trained at
-        self.sched.step()
+        optim.step_schedule(self.sched)
         weights = detached_weights(self.net)
         cap = self.recipe.search.max_skip_connects
         genotype = derive_genotype(

@@ -10,6 +10,7 @@ relaxations' term, when one has it (DrNAS's KL; :meth:`Supernet.relaxation_loss`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -34,6 +35,15 @@ def weight_optimizer(net: Supernet, config: SearchConfig):
     )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs, eta_min=w.lr_min)
     return opt, sched
+
+
+def step_schedule(sched) -> None:
+    """End the epoch's schedule. A search resumed after its epoch's last step (in the
+    validation pass) steps no optimizer in this process; torch would warn that the step
+    "before" ``optimizer.step()`` skips a rate, which it does not: the rate is the checkpoint's."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler\.step\(\)`", UserWarning)
+        sched.step()
 
 
 def update_order(net: Supernet, config: SearchConfig) -> list[str]:

@@ -19,13 +19,14 @@ from pathlib import Path
 from rich.console import Console
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import load_genotype, save_genotype
+from factorspace.genotype import import_recorded, load_genotype, save_genotype
 from factorspace.genotype.transform import with_input
 from factorspace.loader import errors_located, load_recipe
 from factorspace.retrain.info import model_info
 from factorspace.retrain.recipe import load_train_recipe
 from factorspace.retrain.train import train
 from factorspace.run.atomic import write_json
+from factorspace.run.lock import live_holder
 from factorspace.run.rundir import RunDir
 from factorspace.search import search
 from factorspace.study.load import load_study
@@ -55,15 +56,27 @@ def finished_result(out: Path, variant: str, seed: int) -> dict | None:
 
 
 def status(run_dir: Path) -> str | None:
-    record = RunDir(run_dir).record
-    return json.loads(record.read_text()).get("status") if record.is_file() else None
+    """The run's status; a damaged ``run.json`` is one message (``UnreadableRecord``)."""
+    return RunDir(run_dir).read_record().get("status")
 
 
 def resumable(run_dir: Path) -> bool:
-    """Whether ``run_dir`` has a checkpoint to resume; a start that left none is cleared."""
+    """Whether ``run_dir`` has a checkpoint to resume; a start that left none is cleared,
+    unless a live process holds its lock (a run starting: never removed under it).
+
+    Raises:
+        FactorspaceError: another process is running in ``run_dir``.
+    """
     if RunDir(run_dir).checkpoint.is_file():
         return True
     if run_dir.exists():
+        holder = live_holder(run_dir)
+        if holder is not None:
+            who = f"process {holder}" if holder > 0 else "another process"
+            raise FactorspaceError(
+                f"{run_dir}: in use by {who} (it holds run.lock); is another study running "
+                "on this --out? Wait for it to end"
+            )
         shutil.rmtree(run_dir)  # a run that died before its first checkpoint: start it again
     return False
 
@@ -120,6 +133,7 @@ def run_cell(
     here = cell_dir(out, variant, seed)
     searched = run_search_stage(study, out, variant, seed, device, console)
     genotype = load_genotype(RunDir(searched).genotype)
+    import_recorded(genotype, trusted=True)  # the study's own search: its recipe's modules
     if study.variants[variant].set_activation:
         genotype = with_input(genotype, study.variants[variant].set_activation)
     here.mkdir(parents=True, exist_ok=True)

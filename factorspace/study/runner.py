@@ -21,6 +21,7 @@ from queue import Queue
 
 from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.run.atomic import atomic_write_text, write_json
+from factorspace.run.lock import RunLock
 from factorspace.run.threads import available_cores, threads_per_worker, worker_env
 from factorspace.study.cell import finished_result, run_cell
 from factorspace.study.load import load_study
@@ -109,22 +110,30 @@ def run_study(
     study = load_study(study_path)
     out = Path(out) if out else Path("runs") / "studies" / study.name
     out.mkdir(parents=True, exist_ok=True)
-    phases = cells_in_order(study)
-    progress = Progress(sum(map(len, phases)), print_line)
-    for phase in phases:
-        todo = []
-        for variant, seed in phase:
-            row = finished_result(out, variant, seed)
-            if row is None:
-                todo.append((variant, seed))
-            else:
-                progress.finished(row, earlier=True)
-        runner = {"local": partial(_local, threads=threads), "submitit": _submitit}.get(launcher)
-        if runner is None:
-            raise FactorspaceError(f"--launcher {launcher!r}: local or submitit")
-        for row in runner(study_path, todo, out, device, workers, submitit_options or {}, console):
-            progress.finished(row, earlier=False)
-    return write_outputs(study, out)
+    lock = RunLock.acquire(out, what="study")  # one study per directory: its cells are its own
+    try:
+        phases = cells_in_order(study)
+        progress = Progress(sum(map(len, phases)), print_line)
+        for phase in phases:
+            todo = []
+            for variant, seed in phase:
+                row = finished_result(out, variant, seed)
+                if row is None:
+                    todo.append((variant, seed))
+                else:
+                    progress.finished(row, earlier=True)
+            runner = {"local": partial(_local, threads=threads), "submitit": _submitit}.get(
+                launcher
+            )
+            if runner is None:
+                raise FactorspaceError(f"--launcher {launcher!r}: local or submitit")
+            for row in runner(
+                study_path, todo, out, device, workers, submitit_options or {}, console
+            ):
+                progress.finished(row, earlier=False)
+        return write_outputs(study, out)
+    finally:
+        lock.release()
 
 
 def _local(

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
-from factorspace.schema.space import Strict, did_you_mean
+from factorspace.schema.space import RunName, Strict, did_you_mean, safe_run_name
 
 PLACEHOLDER = re.compile(r"\{search:([^}]*)\}")
 
@@ -58,7 +58,7 @@ class Variant(Strict):
 class Study(Strict):
     """Variants x seeds, the re-training they share, and the comparison to test."""
 
-    name: str = Field(description="names the default output directory, runs/studies/NAME")
+    name: RunName = Field(description="names the default output directory, runs/studies/NAME")
     seeds: list[int] = Field(min_length=1, description="one cell per variant and seed")
     train: Stage = Field(description="the re-training of every variant without its own")
     variants: dict[str, Variant] = Field(min_length=1, description="name: variant, in order")
@@ -75,6 +75,10 @@ class Study(Strict):
         for name, variant in self.variants.items():
             if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
                 raise FieldError(("variants", name), "letters, digits, `_`, `.`, `-` only")
+            try:  # a directory of --out: the rule of a run's name (no `.`, `..`, separators)
+                safe_run_name(name)
+            except FieldError as e:
+                raise FieldError(("variants", name), e.message) from None
             for dep in sorted(variant.dependencies()):
                 where = ("variants", name, "search_from" if variant.search_from else "search")
                 if dep not in self.variants:

@@ -163,7 +163,8 @@ def space_table(run_dir: Path) -> str:
     from factorspace.summary import space_summary
 
     try:
-        s = space_summary(load_recipe(run_dir / "recipe.yaml"), measure_memory=False)
+        recipe = load_recipe(run_dir / "recipe.yaml", run_imports=False)  # a record: data
+        s = space_summary(recipe, measure_memory=False)
     except (FactorspaceError, OSError) as e:
         return f'<p class="note">Space size unavailable: {escape(str(e))}</p>'
     factors = ", ".join(

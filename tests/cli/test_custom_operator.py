@@ -1,5 +1,6 @@
 """A custom operator from the docs alone: a module beside the recipe, no PYTHONPATH, then a search
-whose genotype files name that module, so `info` and `render` in a new process find it."""
+whose genotype files name that module, so `info` and `render` in a new process say which
+`--import` they need, and find it with it."""
 
 from __future__ import annotations
 
@@ -60,10 +61,13 @@ def test_the_run_records_the_module_and_its_folder(searched):
 
 def test_info_and_render_of_the_run_in_a_new_process(searched, tmp_path):
     ops, run = searched
-    info = factorspace("info", run, "--json", cwd=tmp_path)
+    refused = factorspace("info", run, "--json", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert f"pass --import {ops.file.resolve()} " in refused.stderr  # the genotype is data
+    info = factorspace("info", run, "--json", "--import", ops.file, cwd=tmp_path)
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["parameters"] > 0
-    drawn = factorspace("render", run, "-o", "cells.gv", cwd=tmp_path)
+    drawn = factorspace("render", run, "-o", "cells.gv", "--import", ops.file, cwd=tmp_path)
     assert drawn.returncode == 0, drawn.stderr
     assert (
         ops.op

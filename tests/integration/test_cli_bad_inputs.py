@@ -20,9 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from factorspace.cli import app
+from tests.crafted import crafted_checkpoint
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
 VALID_RECIPE = HERE / "recipes" / "valid.yaml"
@@ -196,6 +198,34 @@ def one_error_line(args: list[str]) -> None:
 @pytest.mark.parametrize(("command", "kind"), **cases(COMMANDS, FILE_KINDS))
 def test_a_bad_file_is_one_error_line(command, kind, tmp_path):
     one_error_line(file_args(command, kind, tmp_path))
+
+
+def crafted_inputs(d: Path) -> dict[str, Path]:
+    """Files from elsewhere that would run code if opened carelessly (issue 26), by the kind
+    of input a command reads; each leaves ``d/MARKER`` when it runs."""
+    marker = d / "MARKER"
+    d.mkdir(parents=True)
+    (d / "marker_module_i26.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    genotype = yaml.safe_load(VALID_GENOTYPE.read_text())
+    genotype["imports"] = [{"module": "marker_module_i26", "folder": str(d)}]
+    genotype["normal"]["edges"][0]["op"] = "an_operator_of_marker_module_i26"
+    (d / "genotype.yaml").write_text(yaml.safe_dump(genotype))
+    run = d / "run"
+    crafted_checkpoint(run / "checkpoints" / "last.pt", marker, header=True, train=True)
+    (run / "run.json").write_text('{"status": "interrupted"}')
+    return {"checkpoint": run / "checkpoints" / "last.pt", "genotype": d / "genotype.yaml",
+            "run directory": run}  # fmt: skip
+
+
+UNTRUSTED = [c for c, (_, reads) in COMMANDS.items() if reads in ("checkpoint", "genotype")]
+
+
+@pytest.mark.parametrize("command", [*UNTRUSTED, "report"])
+def test_a_crafted_file_runs_nothing_and_is_one_error_line(command, tmp_path):
+    make, reads = COMMANDS[command]
+    path = crafted_inputs(tmp_path / "in")[reads]
+    one_error_line(make(str(path), tmp_path / "out"))
+    assert not (tmp_path / "in" / "MARKER").exists()
 
 
 @pytest.mark.parametrize(("command", "device"), **cases(DEVICE_COMMANDS, BAD_DEVICES))

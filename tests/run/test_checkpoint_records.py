@@ -39,6 +39,7 @@ def test_the_checkpoint_keeps_the_records_present_at_its_save(run_dir):
     assert checkpoint_records(run_dir.checkpoint) == {
         "arch/epoch_001.json": ARCH_1,
         "genotypes/epoch_001.json": GENOTYPE_1,
+        "recipe.yaml": run_dir.recipe.read_bytes(),
     }
     state = load_checkpoint(run_dir.checkpoint)
     assert state["epoch"] == 1 and torch.equal(state["w"], torch.arange(3.0))
@@ -110,3 +111,19 @@ def test_a_record_that_cannot_be_written_back_refuses_the_resume(run_dir):
     assert str(info.value).startswith(f"{run_dir.arch(1)}: unreadable (")
     assert "cannot be rewritten from the checkpoint" in str(info.value)
     assert str(info.value).endswith("; cannot --resume")
+
+
+def test_an_edited_recipe_yaml_is_refused_showing_the_fields(run_dir):
+    """`--resume RUN` reads RUN/recipe.yaml: an edit would pass the same-recipe check, and the
+    run would go on as its checkpoint says (issue 26: epochs 2 -> 3 was accepted)."""
+    dump_yaml(run_dir.recipe, {"search": {"epochs": 3}, "limits": {"memory": "1 GiB"}})
+    with pytest.raises(FactorspaceError) as e:
+        check_resumable(run_dir.root, {"search": {"epochs": 3}})
+    assert str(e.value) == (
+        f"{run_dir.recipe}: search.epochs: edited after the run started (differs from the copy "
+        "its checkpoint keeps in: search.epochs); --resume continues the run as it was "
+        "recorded: undo the edit, or start a new run with the edited recipe"
+    )
+    dump_yaml(run_dir.recipe, {"search": {"epochs": 2}, "limits": {"memory": "1 GiB"}})
+    check_resumable(run_dir.root, {"search": {"epochs": 2}})  # `limits` may change
+    assert run_dir.recipe.read_text().endswith("memory: 1 GiB\n")  # and is not rewritten

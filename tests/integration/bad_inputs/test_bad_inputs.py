@@ -9,6 +9,7 @@ per test, as they hold binary data and absolute paths.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -22,11 +23,19 @@ from typer.testing import CliRunner
 
 import factorspace as fs
 from factorspace.cli import app
+from factorspace.genotype import get_genotype, save_genotype
+from factorspace.retrain.recipe import load_train_recipe
+from factorspace.run.checkpoint import records_block, save_checkpoint
+from tests.crafted import checked, crafted_checkpoint
 
 HERE = Path(__file__).resolve().parent
 RECIPES, GENOTYPES = HERE / "recipes", HERE / "genotypes"
 VALID = RECIPES / "valid.yaml"
 MARK = "# <- ERROR"
+DARTS = (  # one argument: no spaces
+    "Genotype(normal=[('sep_conv_3x3',0),('sep_conv_3x3',1)],normal_concat={concat},"
+    "reduce=[('max_pool_3x3',0),('max_pool_3x3',1)],reduce_concat=[2])"
+)
 
 
 @dataclass(frozen=True)
@@ -241,6 +250,81 @@ CASES = [
         "normal.edges[1].op",
     ),
     case("zoo_typo", "genotype", "info darts_v3", "'darts_v3'", "did you mean"),
+    # files from elsewhere run no code, parse within bounds (issue 26)
+    genotype(
+        "untrusted_import",
+        "imports[0]",
+        "the genotype names the module 'factorspace_corpus_module' for them, and factorspace "
+        "imports no module a file names",
+    ),
+    genotype("untrusted_import", "imports[0]", "pass --import factorspace_corpus_module", "render"),
+    *[
+        case(
+            f"{command.replace('-', '_')}_darts_{name}",
+            "genotype",
+            f"{command} {text}" + (" -o {out}/g.json" if command == "import-darts" else ""),
+            where,
+            says,
+        )
+        for command in ("info", "import-darts")
+        for name, text, where, says in [
+            ("huge_range", DARTS.format(concat="range(2,10000000000000)"), "normal_concat", "more"),
+            ("long_range", DARTS.format(concat="range(2,100000000)"), "normal_concat", "more than"),
+            ("deep", DARTS.format(concat="[[[[[[[[[2]]]]]]]]]"), "not a DARTS", "nested more"),
+        ]
+    ],
+    case(
+        "import_darts_long_concat",
+        "genotype",
+        "import-darts {d}/long_concat.py -o {out}/g.json",
+        "{d}/long_concat.py: ",
+        "characters, more than 20,000",
+    ),
+    case(
+        "genotype_file_long_concat",
+        "genotype",
+        "info {d}/long_concat.json",
+        "{d}/long_concat.json:1: normal.concat: [2, 3, 4,",
+        "…",
+    ),
+    *[
+        case(
+            f"{command.split()[0]}_crafted_checkpoint",
+            "checkpoint",
+            command,
+            "{d}/crafted.pt",
+            "refused: it holds a Python object (posix.system)",
+        )
+        for command in ("eval {d}/crafted.pt", "export {d}/crafted.pt -o {out}/x.onnx")
+    ],
+    case(
+        "export_to_a_directory",
+        "export target",
+        "export darts_v2 -o {d}/a_directory.pt2",
+        "-o {d}/a_directory.pt2",
+        "a directory; give a file path",
+    ),
+    case(
+        "export_to_a_link_loop",
+        "export target",
+        "export darts_v2 -o {d}/loop.pt2",
+        "-o {d}/loop.pt2",
+        "a link loop",
+    ),
+    case(
+        "export_to_dev_full",
+        "export target",
+        "export darts_v2 --format pt2 -o /dev/full",
+        "-o /dev/full",
+        "not a regular file",
+    ),
+    case(
+        "study_variant_dotdot",
+        "study",
+        "study {d}/dotdot_study.yaml --device cpu --out {out}",
+        "{d}/dotdot_study.yaml:",
+        "is empty or a relative directory",
+    ),
     # checkpoints
     case(
         "eval_corrupt_checkpoint",
@@ -284,8 +368,27 @@ CASES = [
             ("truncated", "checkpoints/last.pt", "may be truncated or corrupt"),
             ("foreign", "checkpoints/last.pt", "not a checkpoint of `factorspace search`"),
             ("other_recipe", "recipe.yaml", "search.batch_size: this run was made by another"),
+            ("crafted", "checkpoints/last.pt", "refused: it holds a Python object"),
+            ("escaping_records", "checkpoints/last.pt", "is not a record file of a run"),
+            ("empty_record", "run.json", "not a readable run record (JSONDecodeError)"),
+            ("not_json_record", "run.json", "not a readable run record (JSONDecodeError)"),
         ]
     ],
+    case(
+        "resume_edited_recipe",
+        "run directory",
+        "search --resume {d}/resume_edited",
+        "{d}/resume_edited/recipe.yaml: ",
+        "edited after the run started",
+        "search.epochs",
+    ),
+    case(
+        "train_resume_not_json_record",
+        "run directory",
+        "train --resume {d}/train_not_json_record",
+        "{d}/train_not_json_record/run.json",
+        "not a readable run record",
+    ),
     case(
         "resume_not_a_run_directory",
         "run directory",
@@ -353,6 +456,52 @@ def make_inputs(d: Path) -> None:
     torch.save(
         {"format": "factorspace.other", "epoch": 1}, d / "resume_foreign/checkpoints/last.pt"
     )
+    make_untrusted_inputs(d, resolved)
+
+
+def make_untrusted_inputs(d: Path, resolved: dict) -> None:
+    """The inputs of issue 26's cases: crafted files, damaged records, bad export targets."""
+    crafted_checkpoint(d / "crafted.pt", d / "MARKER", header=True, train=True)
+    for name in ("crafted", "escaping_records", "empty_record", "not_json_record", "edited"):
+        run = d / f"resume_{name}"
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "recipe.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        (run / "run.json").write_text(json.dumps({"status": "interrupted"}))
+    crafted_checkpoint(
+        d / "resume_crafted/checkpoints/last.pt", d / "MARKER", header=True, train=False
+    )
+    buffer = io.BytesIO()
+    torch.save({"epoch": 1}, buffer)
+    (d / "resume_escaping_records/checkpoints/last.pt").write_bytes(
+        checked(records_block({"../../escaped.json": b"{}"}) + buffer.getvalue())
+    )
+    (d / "resume_empty_record/run.json").write_text("")
+    (d / "resume_not_json_record/run.json").write_text("status: running\n")
+    for name in ("empty_record", "not_json_record"):
+        save_checkpoint(d / f"resume_{name}/checkpoints/last.pt", {"epoch": 1})
+    save_checkpoint(d / "resume_edited/checkpoints/last.pt", {"epoch": 1})  # keeps recipe.yaml
+    edited = {
+        **resolved,
+        "search": {**resolved["search"], "epochs": resolved["search"]["epochs"] + 1},
+    }
+    (d / "resume_edited/recipe.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
+    train = d / "train_not_json_record"
+    (train / "checkpoints").mkdir(parents=True)
+    (train / "recipe.yaml").write_text(
+        yaml.safe_dump(load_train_recipe(None).model_dump(mode="json"))
+    )
+    save_genotype(get_genotype("darts_v2"), train / "genotype.json")
+    (train / "run.json").write_text("{not json")
+    (d / "a_directory.pt2").mkdir()
+    (d / "loop.pt2").symlink_to(d / "loop.pt2")
+    concat = ", ".join(map(str, range(2, 60_002)))
+    (d / "long_concat.py").write_text(DARTS.format(concat=f"[{concat}]") + "\n")
+    g = get_genotype("darts_v2").model_dump(mode="json", exclude_none=True)
+    g["normal"]["concat"] = list(range(2, 60_002))
+    (d / "long_concat.json").write_text(json.dumps(g))
+    study = {"name": "s", "seeds": [0], "train": {"recipe": str(VALID)}}
+    study["variants"] = {"..": {"search": {"recipe": str(VALID)}}}
+    (d / "dotdot_study.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
 
 
 def out_paths(args: list[str]) -> list[Path]:
@@ -376,7 +525,10 @@ def assert_no_complete_run(args: list[str], fresh: Path) -> None:
         if out.is_relative_to(fresh):  # a run this command would have started
             assert not out.exists() or not any(out.iterdir()), sorted(out.rglob("*"))
         else:
-            run = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else {}
+            try:
+                run = json.loads((out / "run.json").read_text())
+            except (OSError, ValueError):  # none, or the damaged one a case gave
+                run = {}
             assert run.get("status") != "complete" and not (out / "genotype.json").exists()
 
 
