@@ -1,9 +1,10 @@
 """Selection rules: how the genotype is chosen at the end of a search (``search.selection``).
 
 Importing it registers the shipped ones: ``argmax`` (DARTS's rule, the default) and
-``perturbation`` (DARTS-PT). :func:`run_selection` runs a search's rules group by group and returns their decisions
-(:class:`Projection`), from which :func:`factorspace.search.selecting.selected_genotype` derives
-the genotype.
+``perturbation`` (DARTS-PT). :func:`run_selection` runs a search's rules group by group and
+returns their decisions (:class:`Projection`), from which
+:func:`factorspace.search.selecting.selected_genotype` derives the genotype. A layer beside
+:mod:`factorspace.relax`: the rules act on the supernet and the loaders they are handed.
 """
 
 from __future__ import annotations
