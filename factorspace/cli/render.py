@@ -12,7 +12,13 @@ import yaml
 
 from factorspace.cli.app import app, err, labelled, out, reports_errors
 from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_file
-from factorspace.viz.render import FORMATS, MIN_LABEL_PT, RenderNotice, render_genotype
+from factorspace.viz.render import (
+    FORMATS,
+    MAX_LABEL_PT,
+    MIN_LABEL_PT,
+    RenderNotice,
+    render_genotype,
+)
 
 Format = Literal["pdf", "svg", "png", "gv"]
 Cell = Literal["normal", "reduce", "both"]
@@ -48,13 +54,17 @@ def render(
         float | None,
         typer.Option(
             min=0.5,
-            help=f"print width in inches, e.g. 3.3 for one column of a two-column paper: the "
-            f"drawing is laid out and scaled to it, labels kept >= {MIN_LABEL_PT:g} pt where they "
-            "fit [default: the natural size]",
+            help=f"print width in inches, e.g. 3.3 for one column of a two-column paper, 7 for a "
+            f"page: the drawing is laid out and scaled to it, labels kept >= {MIN_LABEL_PT:g} pt "
+            f"where they fit and <= {MAX_LABEL_PT:g} pt (a small cell is centred, not blown up) "
+            "[default: the natural size]",
         ),
     ] = None,
 ) -> None:
-    """Draw a genotype's cells as the DARTS papers do, each edge with its activation."""
+    """Draw a genotype's cells as the DARTS papers do, each edge with its activation.
+
+    Nodes as in the DARTS paper: inputs c_{k-2}, c_{k-1}, intermediate nodes 0, 1.., output c_{k}.
+    """
     from factorspace.genotype import resolve_genotype
 
     import_extensions(imports)

@@ -18,6 +18,14 @@ def report(
     run_dir: Annotated[
         Path, typer.Argument(help="a search run directory, or a `search --seeds` parent")
     ],
+    pdf: Annotated[
+        bool,
+        typer.Option(
+            "--pdf",
+            help="also write every figure as a vector PDF (for a paper), linked from the page; "
+            "it takes most of the time",
+        ),
+    ] = False,
 ) -> None:
     """Draw a run's plots into RUN_DIR/plots and write RUN_DIR/report.html.
 
@@ -30,7 +38,7 @@ def report(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GraphvizMissingWarning)
-        path = write_report(run_dir)
+        path = write_report(run_dir, formats=("png", "pdf") if pdf else ("png",))
     for w in caught:
         if issubclass(w.category, GraphvizMissingWarning):
             err.print(labelled("warning", "yellow", w.message), soft_wrap=True)

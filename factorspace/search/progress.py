@@ -12,6 +12,7 @@ import torch
 from rich.console import Console
 
 from factorspace.genotype import Genotype
+from factorspace.genotype.naming import cell_text
 from factorspace.run.stopping import resume_command
 
 
@@ -76,10 +77,7 @@ def mean_entropy(w: torch.Tensor) -> float:
 
 
 def genotype_line(genotype: Genotype, cell: str = "normal") -> str:
-    edges = getattr(genotype, cell).edges
-    return ", ".join(
-        f"{e.source}->{e.target} {e.op}"
-        + "".join(f"·{v}" for v in e.arguments.values())
-        + "".join(f"·{a}" for a in e.inputs.values())
-        for e in edges
-    )
+    """``c_{k-2}->0 sep_conv_3x3·selu, c_{k-1}->0 ...``: the nodes named as the drawings and the
+    report name them (:func:`factorspace.genotype.naming.cell_text`), not the genotype file's
+    numbers (there, 0 and 1 are the inputs)."""
+    return cell_text(genotype, cell)

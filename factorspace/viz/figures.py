@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -23,7 +23,7 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from factorspace.genotype import CELL_TYPES
 from factorspace.run.atomic import atomic_write_bytes
@@ -50,6 +50,10 @@ STYLE = {
     "pdf.fonttype": 42,  # TrueType in PDFs: text stays text for the journals that check
 }
 ANNOTATE_MAX_CELLS = 200  # write each weight in its cell up to this many cells
+OUTLINE = "#D55E00"  # Okabe-Ito vermillion: stands out on every viridis colour
+# An edge the genotype drops: a translucent white veil over its row (its weights stay legible).
+DROPPED = {"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "lw": 0}
+DROPPED_TEXT = "#8C8C8C"
 
 
 def edge_label(edge: Sequence[int], *, tex: bool = True, bold: bool = False) -> str:
@@ -76,6 +80,7 @@ def heatmap_figure(
     annotate: bool | None = None,
     outline: bool = True,
     kept: Collection[int] = (),
+    chosen: Mapping[int, int | None] | None = None,
     xlabel: str = "choice",
 ) -> Figure:
     """One factor's weights in one cell type: an edges x choices heatmap (the paper's Fig. 1).
@@ -87,8 +92,12 @@ def heatmap_figure(
         title: drawn above the heatmap.
         annotate: write each weight in its cell; by default when there are at most
             ``ANNOTATE_MAX_CELLS`` cells.
-        outline: outline the strongest choice of each edge.
+        outline: outline a choice on each edge: the ``chosen`` one where given, else the
+            strongest.
         kept: rows (edges) whose labels are bold: those the derived genotype keeps.
+        chosen: what derivation kept: kept row -> the column of the choice it took (None where
+            the factor does not apply to the kept operator: no outline). Rows not in it are
+            greyed out (edges the genotype drops) and their labels grey; those in it are bold.
         xlabel: the columns' axis label.
 
     Returns:
@@ -110,10 +119,13 @@ def heatmap_figure(
             lo, hi = lo - 0.01, hi + 0.01
         image = ax.imshow(w, cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
         ax.set_xticks(range(n_choices), [display_name(c) for c in choices], rotation=45, ha="right")
+        kept = set(chosen) if chosen is not None else set(kept)
         ax.set_yticks(range(n_edges), [edge_label(e, bold=k in kept) for k, e in enumerate(edges)])
         for row, label in enumerate(ax.get_yticklabels()):
             if row in kept:
                 label.set_fontweight("bold")
+            elif chosen is not None:
+                label.set_color(DROPPED_TEXT)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("edge")
         ax.tick_params(length=0)
@@ -121,15 +133,23 @@ def heatmap_figure(
             side.set_visible(False)
         if title:
             ax.set_title(title)
-        for row, best in enumerate(w.argmax(axis=1) if outline else []):
+        dropped = set(range(n_edges)) - kept if chosen is not None else set()
+        for row in sorted(dropped):  # greyed, its weights still legible
+            ax.add_patch(Rectangle((-0.5, row - 0.5), n_choices, 1, **DROPPED))
+        if chosen is not None:
+            marks = [(row, col) for row, col in chosen.items() if col is not None]
+        else:
+            marks = list(enumerate(w.argmax(axis=1)))
+        for row, col in marks if outline else []:
             ax.add_patch(
-                Rectangle((best - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="#D55E00", lw=1.6)
+                Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor=OUTLINE, lw=1.8)
             )
         if annotate:
             # enough decimals to tell the weakest from the strongest: 0.11 / 0.112 / 0.1104
             digits = int(np.clip(np.ceil(-np.log10(hi - lo)) + 1, 2, 4))
             for (row, c), value in np.ndenumerate(w):
                 dark = image.norm(value) < 0.6  # viridis is dark at its low end
+                color = "#444444" if row in dropped else "white" if dark else "black"
                 ax.text(
                     c,
                     row,
@@ -137,8 +157,8 @@ def heatmap_figure(
                     ha="center",
                     va="center",
                     fontsize=8 if digits == 2 else 7.5,
-                    color="white" if dark else "black",
-                )
+                    color=color,
+                ).set_in_layout(False)  # inside the axes: nothing for the layout to measure
         bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
         bar.set_label("softmax weight")
     return fig
@@ -197,9 +217,23 @@ def edge_trajectories_figure(
     colors = choice_colors(choices)
     cols = min(len(edges), 5)
     rows = -(-len(edges) // cols)
+    legend = 1.8 * _legend_columns(choices)  # inches right of the panels
+    size = (2.3 * cols + legend, 1.9 * rows + 0.6)
     with matplotlib.rc_context(STYLE):
-        fig = _figure((2.3 * cols + 1.8, 1.9 * rows + 0.6))
+        # Fixed margins, not constrained layout: with a dozen panels measuring every tick label
+        # took most of a report's time, and the panels are alike (their ticks are shared).
+        fig = Figure(figsize=size)
+        fig.subplots_adjust(
+            left=0.75 / size[0],
+            right=1 - legend / size[0],
+            bottom=0.55 / size[1],
+            top=1 - (0.6 if title else 0.3) / size[1],
+            wspace=0.12,
+            hspace=0.45,
+        )
         axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
+        x_ticks = integer_ticks().tick_values(min(epochs), max(epochs))
+        x_ticks = [t for t in x_ticks if min(epochs) <= t <= max(epochs)]
         for k, ax in enumerate(axes):
             if k >= len(edges):
                 ax.set_visible(False)
@@ -209,11 +243,11 @@ def edge_trajectories_figure(
                     epochs, w[:, k, c], lw=1.2, color=colors[name], **_marker(epochs, 2), **_dash(c)
                 )
             ax.set_title(edge_label(edges[k]), fontsize=9)
-            ax.xaxis.set_major_locator(integer_ticks())
             ax.grid(alpha=0.3)
-        fig.supxlabel("epoch")
-        fig.supylabel("weight")
-        _legend(fig, choices, colors)
+        axes[0].xaxis.set_major_locator(FixedLocator(x_ticks))  # shared by every panel
+        fig.supxlabel("epoch", y=0.02)
+        fig.supylabel("weight", x=0.01)
+        _legend(fig, choices, colors, loc="upper right")
         if title:
             fig.suptitle(title)
     return fig
@@ -331,14 +365,16 @@ def _dash(k: int) -> dict:
     return {"linestyle": ("-", "--", ":", "-.")[(k // 20) % 4]}
 
 
-def _legend(fig: Figure, choices: Sequence[str], colors: dict[str, str]) -> None:
+def _legend(
+    fig: Figure, choices: Sequence[str], colors: dict[str, str], loc: str = "outside right upper"
+) -> None:
     handles = [
         Line2D([], [], color=colors[c], marker="o", ms=3, **_dash(k)) for k, c in enumerate(choices)
     ]
     fig.legend(
         handles,
         [display_name(c) for c in choices],
-        loc="outside right upper",
+        loc=loc,
         frameon=False,
         ncol=_legend_columns(choices),
     )

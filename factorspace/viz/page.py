@@ -43,7 +43,9 @@ def document(
 
 
 # When every image has loaded (or failed), <body> says so: data-images-loaded="true" or "false",
-# with the sources that failed in data-images-broken. Headless checks read it back.
+# with the sources that failed in data-images-broken; and what is wider than the window, cut off
+# or scrolled sideways, in data-overflow ("page", "scrollN": the N-th .scroll box; "" if none).
+# Headless checks read it back.
 SCRIPT = """
 window.addEventListener("load", function () {
   var images = Array.prototype.slice.call(document.images);
@@ -51,6 +53,11 @@ window.addEventListener("load", function () {
   document.body.dataset.imagesTotal = images.length;
   document.body.dataset.imagesBroken = broken.map(function (i) { return i.getAttribute("src"); }).join(" ");
   document.body.dataset.imagesLoaded = broken.length ? "false" : "true";
+  var wide = document.documentElement.scrollWidth > window.innerWidth ? ["page"] : [];
+  document.querySelectorAll(".scroll").forEach(function (box, k) {
+    if (box.scrollWidth > box.clientWidth + 1) { wide.push("scroll" + k); }
+  });
+  document.body.dataset.overflow = wide.join(" ");
 });
 """
 
@@ -85,6 +92,7 @@ table.data th, table.data td { border-bottom: 1px solid var(--line); padding: .3
   text-align: left; white-space: nowrap; }
 table.data th { background: var(--bg); font-weight: 600; }
 table.num td { text-align: right; font-variant-numeric: tabular-nums; }
+table.num th { white-space: normal; text-align: right; vertical-align: bottom; min-width: 3.5em; }
 .scroll { overflow-x: auto; margin-top: 1rem; }
 figure { margin: .6rem 0 1rem; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line);

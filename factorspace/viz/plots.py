@@ -32,6 +32,7 @@ from factorspace.viz.figures import (  # noqa: F401  (re-exported: built here be
     trajectory_figure,
 )
 from factorspace.viz.records import (  # noqa: F401  (re-exported)
+    kept_choices,
     kept_edges,
     load_arch_records,
     load_metrics,
@@ -59,15 +60,17 @@ def trajectory_stem(factor: str, cell: str | None = None) -> str:
 
 
 def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """``plots/arch_<factor>_<cell>.{png,pdf}``: the last epoch's weights of every factor; with
-    edge normalisation (PC-DARTS), also ``plots/arch_edges``: each edge's weight per cell type.
+    """``plots/arch_<factor>_<cell>.{png,pdf}``: the last epoch's weights of every factor, the
+    choice derivation kept on each kept edge outlined and the dropped edges greyed
+    (:func:`~factorspace.viz.records.kept_choices`); with edge normalisation (PC-DARTS), also
+    ``plots/arch_edges``: each edge's weight per cell type.
 
     Returns:
         The files written, png before pdf, factor by factor, normal before reduce.
     """
     run_dir = Path(run_dir)
     last = load_arch_records(run_dir)[-1]
-    kept = kept_edges(run_dir, last)
+    kept = kept_choices(run_dir, last)
     written = []
     for factor, names in last["choices"].items():
         for cell in CELL_TYPES:
@@ -76,7 +79,7 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
                 last["edges"],
                 names,
                 title=f"{factor} weights, {cell} cell (epoch {last['epoch']})",
-                kept=kept[cell],
+                chosen={row: groups[factor] for row, groups in kept[cell].items()},
             )
             written += save_figure(
                 fig, RunDir(run_dir).plots_dir / heatmap_stem(factor, cell), formats

@@ -52,19 +52,67 @@ def load_metrics(run_dir: Path | str) -> list[dict]:
     return rows
 
 
+def epoch_genotype(run_dir: Path, epoch: int) -> Genotype | None:
+    """The genotype derived after ``epoch`` (``genotypes/epoch_NNN.json``, which a search writes
+    every epoch, else ``genotype.json``); None if the run has neither."""
+    paths = RunDir(run_dir)
+    path = paths.epoch_genotype(epoch)
+    path = path if path.is_file() else paths.genotype
+    return load_genotype(path) if path.is_file() else None
+
+
 def kept_edges(run_dir: Path, record: dict) -> dict[str, set[int]]:
     """Cell type -> the rows of ``record["edges"]`` that the genotype of its epoch keeps
     (``genotypes/epoch_NNN.json``, else ``genotype.json``; none if neither exists)."""
-    paths = RunDir(run_dir)
-    path = paths.epoch_genotype(record["epoch"])
-    path = path if path.is_file() else paths.genotype
-    if not path.is_file():
-        return {cell: set() for cell in CELL_TYPES}
-    genotype = load_genotype(path)
+    return {cell: set(rows) for cell, rows in kept_choices(run_dir, record).items()}
+
+
+def kept_choices(run_dir: Path, record: dict) -> dict[str, dict[int, dict[str, int | None]]]:
+    """What derivation kept, as positions in ``record``: cell type -> kept edge's row -> group ->
+    the column of the choice it took (None where the group does not apply to the kept operator,
+    e.g. an activation on skip_connect). The genotype of the record's epoch is read
+    (:func:`epoch_genotype`): DARTS's rule, so never ``none``, and ``cell.keep`` edges a node."""
+    genotype = epoch_genotype(Path(run_dir), record["epoch"])
+    if genotype is None:
+        return {cell: {} for cell in CELL_TYPES}
+    keywords = _argument_keywords(Path(run_dir))
     rows = {tuple(e): k for k, e in enumerate(record["edges"])}
     return {
-        cell: {rows[(e.source, e.target)] for e in getattr(genotype, cell).edges}
+        cell: {
+            rows[(e.source, e.target)]: {
+                group: _column(e, group, names, keywords)
+                for group, names in record["choices"].items()
+            }
+            for e in getattr(genotype, cell).edges
+            if (e.source, e.target) in rows
+        }
         for cell in CELL_TYPES
+    }
+
+
+def _column(edge, group: str, names: list[str], keywords: dict[str, str]) -> int | None:
+    """Where ``edge``'s choice of ``group`` is among ``names`` (None if it made none)."""
+    arguments = [str(v) for v in edge.arguments.values()]
+    candidates = (
+        edge.op,  # the operator factor
+        "|".join([edge.op, *arguments, *edge.inputs.values()]),  # the joint mode's candidate
+        edge.inputs.get(group),
+        edge.arguments.get(keywords.get(group, group)),
+    )
+    for value in candidates:
+        if value is not None and str(value) in names:
+            return names.index(str(value))
+    return None
+
+
+def _argument_keywords(run_dir: Path) -> dict[str, str]:
+    """Argument factor -> the constructor keyword a genotype records it by (the run's recipe)."""
+    try:
+        factors = yaml.safe_load(RunDir(run_dir).recipe.read_text())["space"]["factors"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return {}
+    return {
+        f["name"]: f.get("keyword") or f["name"] for f in factors if f.get("role") == "argument"
     }
 
 

@@ -1,10 +1,11 @@
 """Draw a genotype's cells as the DARTS papers do, with each edge's activation and arguments.
 
 Inputs c_{k-2}, c_{k-1} on the left, intermediate nodes 0..N-1 in the middle, the output c_{k}
-on the right; each kept edge is labelled ``operator · arguments · activation``, the label tied to
-its edge by a line (graphviz's ``decorate``), and coloured by its activation, with a legend of the
-activations used. Sizes suit one column of a two-column paper; :func:`fit_width` lays a cell out
-for a given print width with every label at least :data:`MIN_LABEL_PT` points.
+on the right; each kept edge is labelled ``operator · arguments`` over its activation, the label
+in the middle of the edge, and coloured by its activation, with a legend under the cell. What is
+drawn comes from :mod:`factorspace.viz.cell`, laid out by :mod:`factorspace.viz.layout`; this
+module writes the files. :func:`fit_width` lays a cell out for a print width (3.3 in: one
+column of a two-column paper) with every label at least :data:`MIN_LABEL_PT` points.
 
 Building a graph needs only the ``graphviz`` Python package. Rendering needs graphviz's ``dot``
 program; without it :func:`render_genotype` writes the ``.gv`` source and warns how to finish.
@@ -18,67 +19,30 @@ import shutil
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 import graphviz
 
 from factorspace.genotype import Genotype, GenotypeEdge
 from factorspace.run.atomic import atomic_write_bytes
-from factorspace.viz.palette import (
-    ACTIVATION_COLORS,  # noqa: F401  (re-exported: these lived here before palette)
-    CONCAT,
-    DISPLAY_NAMES,  # noqa: F401
-    INPUT_NAMES,
-    NO_ACTIVATION,
-    OUTPUT_NAME,
+from factorspace.viz.cell import CELLS, SEP, label_lines
+from factorspace.viz.layout import (  # noqa: F401  (re-exported: built here before the split)
+    FONT_SIZES,
+    GRAPH_ATTR,
+    cell_graph,
+    drawing_graph,
+)
+from factorspace.viz.palette import (  # noqa: F401  (re-exported: these lived here before palette)
+    ACTIVATION_COLORS,
+    DISPLAY_NAMES,
     activation_colors,
-    display_name,
-    node_name,
 )
 
 FORMATS = ("pdf", "svg", "png", "gv")
-CELLS = ("normal", "reduce")
 
-ARGUMENT_ABBREVIATIONS = {"kernel_size": "k", "dilation": "d", "stride": "s", "groups": "g"}
-
-# Sized for one column of a two-column paper (~3.3 in): a four-node DARTS cell comes out ~5 in
-# wide, so scaled to the column its operator labels read at ~7 pt and its nodes at ~9 pt. Labels
-# take two lines (operator, then activation), which halves the width their ranks need.
-FONT = "Helvetica,Arial,sans-serif"  # Helvetica where it exists, else its metric twins
-GRAPH_ATTR = {
-    "rankdir": "LR",
-    "ranksep": "0.15",
-    "nodesep": "0.1",
-    "margin": "0",
-    "pad": "0.08",  # inside the white background, unlike margin
-    "bgcolor": "white",
-    "fontname": FONT,
-    "fontsize": "14",
-}
-NODE_ATTR = {
-    "style": "filled",
-    "shape": "rect",
-    "fontname": FONT,
-    "fontsize": "14",
-    "penwidth": "1.2",
-    "height": "0.36",
-    "width": "0.36",
-    "margin": "0.06,0.03",
-}
-EDGE_ATTR = {
-    "fontname": FONT,
-    "fontsize": "11",
-    "arrowsize": "0.6",
-    "penwidth": "1.6",
-    "decorate": "true",  # a line from each label to its edge: no label sits between two edges
-}
-FONT_SIZES = {"graph": 14, "node": 14, "edge": 11, "legend": 11}  # points, before scaling
 MIN_LABEL_PT = 7.0  # the smallest print size journals accept for figure text (Nature, IEEE)
+MAX_LABEL_PT = 9.0  # and no larger than a caption: a small cell is not blown up to fill a page
 FONT_SCALES = (1.0, 1.25, 1.6, 2.0)  # what fit_width tries: larger fonts widen a drawing less
-INPUT_FILL, NODE_FILL, OUTPUT_FILL = "darkseagreen2", "lightblue", "palegoldenrod"  # as DARTS
-LEGEND = "legend"
-SEP = " · "
 
 
 class RenderNotice(UserWarning):
@@ -95,78 +59,7 @@ class SmallLabelsWarning(RenderNotice):
 
 def edge_label(edge: GenotypeEdge) -> str:
     """'sep_conv_3x3 · SELU', 'sep_conv · k=5 · PReLU', 'skip_connect'."""
-    return SEP.join(_label_lines(edge))
-
-
-def _label_lines(edge: GenotypeEdge) -> list[str]:
-    """The operator and its arguments, then the activations (if any)."""
-    args = [f"{ARGUMENT_ABBREVIATIONS.get(k, k)}={v}" for k, v in edge.arguments.items()]
-    acts = [display_name(a) for a in edge.inputs.values()]
-    return [line for line in (SEP.join([edge.op, *args]), SEP.join(acts)) if line]
-
-
-def cell_graph(
-    genotype: Genotype,
-    cell: str = "normal",
-    *,
-    label: str | None = None,
-    rankdir: str = "LR",
-    font_scale: float = 1.0,
-):
-    """Draw one cell of ``genotype`` as a left-to-right :class:`graphviz.Digraph`.
-
-    Args:
-        genotype: the architecture to draw.
-        cell: ``"normal"`` or ``"reduce"``.
-        label: an optional title under the graph; none by default (the caption is the paper's).
-        rankdir: ``"LR"`` (inputs left, output right, as DARTS draws) or ``"TB"`` (top down).
-        font_scale: every font size times this (see :func:`fit_width`).
-
-    Returns:
-        The graph; ``.source`` is its dot text, ``.pipe(format="svg")`` renders it (needs ``dot``).
-
-    Example:
-        >>> g = cell_graph(genotype, "reduce")
-        >>> "c_{k}" in g.source
-        True
-    """
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, not {cell!r}")
-    c = getattr(genotype, cell)
-    size = {k: f"{v * font_scale:.3g}" for k, v in FONT_SIZES.items()}
-    g = graphviz.Digraph(
-        name=f"{genotype.name or 'genotype'}_{cell}",
-        engine="dot",
-        graph_attr=GRAPH_ATTR
-        | {"rankdir": rankdir, "fontsize": size["graph"]}
-        | ({"label": label, "labelloc": "b"} if label else {}),
-        node_attr=NODE_ATTR | {"fontsize": size["node"]},
-        edge_attr=EDGE_ATTR | {"fontsize": size["edge"]},
-    )
-    with g.subgraph() as inputs:  # c_{k-2} above c_{k-1}, as in the DARTS figures
-        inputs.attr(rank="same")
-        for name in INPUT_NAMES:
-            inputs.node(name, _subscript(name), fillcolor=INPUT_FILL)
-        inputs.edge(INPUT_NAMES[0], INPUT_NAMES[1], style="invis")
-    last = max([e.target for e in c.edges] + list(c.concat) + [1])
-    for node in range(2, last + 1):
-        g.node(str(node - 2), fillcolor=NODE_FILL)
-    g.node(OUTPUT_NAME, _subscript(OUTPUT_NAME), fillcolor=OUTPUT_FILL)
-
-    colors = activation_colors(a for e in c.edges for a in e.inputs.values())
-    for e in c.edges:
-        color = ":".join(colors[a] for a in e.inputs.values()) or NO_ACTIVATION
-        g.edge(
-            node_name(e.source), node_name(e.target), label="\\n".join(_label_lines(e)), color=color
-        )
-    for node in c.concat:
-        g.edge(node_name(node), OUTPUT_NAME, color=CONCAT, penwidth="1.0")
-    if colors:
-        with g.subgraph() as out:  # the legend beside c_{k}, where the graph has room
-            out.attr(rank="same")
-            out.node(LEGEND, _legend(colors, size["legend"]), shape="plain", style="")
-            out.edge(OUTPUT_NAME, LEGEND, style="invis")
-    return g
+    return SEP.join(label_lines(edge))
 
 
 def render_genotype(
@@ -177,6 +70,7 @@ def render_genotype(
     cells: Iterable[str] = CELLS,
     dpi: int = 300,
     width: float | None = None,
+    family: str = "darts",
 ) -> list[Path]:
     """Write one drawing per cell: ``out``'s stem + ``_normal.pdf``, ``_reduce.pdf``...
 
@@ -190,6 +84,8 @@ def render_genotype(
             drawing is laid out by :func:`fit_width` and scaled to exactly this width, with a
             :class:`SmallLabelsWarning` (naming the width that keeps them legible) where its
             labels still print under :data:`MIN_LABEL_PT`.
+        family: the cell family (:data:`factorspace.viz.cell.FAMILIES`): how a cell of the
+            genotype becomes nodes and edges.
 
     Returns:
         The paths written. Each is written atomically (a temporary file, then a rename). If
@@ -204,14 +100,14 @@ def render_genotype(
     written = []
     for cell in cells:
         if width is not None and can_measure:
-            fitted = fit_width(genotype, cell, width)
+            fitted = fit_width(genotype, cell, width, family)
             g = fitted.graph
             if fitted.label_pt < MIN_LABEL_PT:
                 warnings.warn(
                     small_labels_notice(cell, fitted, width), SmallLabelsWarning, stacklevel=2
                 )
         else:
-            g = cell_graph(genotype, cell)
+            g = cell_graph(genotype, cell, family=family)
             if width is not None:  # no `dot` to measure with: scaled to the width when drawn
                 g.graph_attr["size"] = _size(width)
         path = out.with_name(f"{out.stem}_{cell}.{fmt}")
@@ -238,36 +134,51 @@ class Fitted:
 
     graph: graphviz.Digraph
     label_pt: float
+    natural_width: float = 0.0  # inches, before scaling, padding included
 
 
-def fit_width(genotype: Genotype, cell: str, width: float) -> Fitted:
-    """Lay ``cell`` out to print ``width`` inches wide, its labels at least :data:`MIN_LABEL_PT`.
+def fit_width(genotype: Genotype, cell: str, width: float, family: str = "darts") -> Fitted:
+    """Lay ``cell`` out to print ``width`` inches wide, its labels :data:`MIN_LABEL_PT` to
+    :data:`MAX_LABEL_PT` points where they can be.
 
     The drawing is scaled to ``width`` (graphviz ``size="W,H!"``), which scales its fonts by
-    ``width`` over the natural width. The layouts tried, in order of preference: left to right,
-    then top to bottom, each at the font scales of :data:`FONT_SCALES` (larger fonts widen the
-    drawing less than in proportion). The first whose labels print at :data:`MIN_LABEL_PT` or
-    more is taken, else the one whose labels print largest. A layout's label size is proportional
-    to ``width``, so the width that makes the best one legible is ``width * MIN_LABEL_PT /
+    ``width`` over the natural width. Left to right is preferred (as DARTS draws), then top to
+    bottom; each at the font scales of :data:`FONT_SCALES` (larger fonts widen the drawing less
+    than in proportion, leaving the edges less room between the ranks). The first layout whose
+    labels print at :data:`MIN_LABEL_PT` or more is taken; where they would print larger than
+    :data:`MAX_LABEL_PT` (a small cell at full page width) the drawing is scaled to print them
+    at :data:`MAX_LABEL_PT` and centred in ``width`` with white on either side, not blown up.
+    If no layout is legible, the one whose labels print largest is taken. A layout's label size
+    is proportional to ``width``, so the width that makes it legible is ``width * MIN_LABEL_PT /
     label_pt``. Needs graphviz's ``dot`` (each layout is measured).
     """
     tried = []
-    for fitted in _layouts(genotype, cell, width):
-        if fitted.label_pt >= MIN_LABEL_PT:
+    for fitted in _layouts(genotype, cell, width, family):
+        if fitted.label_pt >= MIN_LABEL_PT:  # the smallest legible fonts leave edges most room
             break
         tried.append(fitted)
     else:
         fitted = max(tried, key=lambda f: f.label_pt)
-    fitted.graph.graph_attr["size"] = _size(width)
+    g = fitted.graph
+    g.graph_attr["size"] = _size(width)
+    if fitted.label_pt > MAX_LABEL_PT:  # widen the padding until the labels print at the maximum
+        # graphviz scales the drawing and its padding together to ``size``: the padded width
+        # that prints at the maximum is the natural one times label_pt / MAX_LABEL_PT
+        pad = float(GRAPH_ATTR["pad"])
+        padded = fitted.natural_width * fitted.label_pt / MAX_LABEL_PT
+        side = (padded - (fitted.natural_width - 2 * pad)) / 2
+        g.graph_attr["pad"] = f"{side:.4g},{pad:g}"
+        return Fitted(g, MAX_LABEL_PT, fitted.natural_width)
     return fitted
 
 
-def _layouts(genotype: Genotype, cell: str, width: float) -> Iterator[Fitted]:
+def _layouts(genotype: Genotype, cell: str, width: float, family: str) -> Iterator[Fitted]:
     """The layouts :func:`fit_width` tries, in order of preference, each measured."""
     for rankdir in ("LR", "TB"):
         for font_scale in FONT_SCALES:
-            g = cell_graph(genotype, cell, rankdir=rankdir, font_scale=font_scale)
-            yield Fitted(g, FONT_SIZES["edge"] * font_scale * width / _natural_width(g))
+            g = cell_graph(genotype, cell, rankdir=rankdir, font_scale=font_scale, family=family)
+            natural = _natural_width(g)
+            yield Fitted(g, FONT_SIZES["edge"] * font_scale * width / natural, natural)
 
 
 def small_labels_notice(cell: str, fitted: Fitted, width: float) -> str:
@@ -297,19 +208,3 @@ def missing_dot_notice(gv: Path, fmt: str = "pdf") -> str:
         f"graphviz's `dot` was not found; wrote {gv} — install it with `apt-get install graphviz`"
         f" (Debian/Ubuntu) or `brew install graphviz`, then run `dot -T{fmt} {gv} -o {target}`"
     )
-
-
-def _subscript(name: str) -> str:
-    """'c_{k-2}' -> an HTML label with k-2 as a subscript (graphviz's ``<...>`` label syntax)."""
-    base, sub = name.split("_", 1)
-    return f"<{base}<sub>{sub.strip('{}')}</sub>>"
-
-
-def _legend(colors: dict[str, str], point_size: str) -> str:
-    rows = "".join(
-        f'<tr><td width="18" height="10" fixedsize="true" bgcolor="{color}"></td>'
-        f'<td align="left"><font point-size="{point_size}">{escape(display_name(name))}</font>'
-        "</td></tr>"
-        for name, color in colors.items()
-    )
-    return f'<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">{rows}</table>>'

@@ -23,8 +23,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, load_genotype
+from factorspace.genotype.naming import cell_text
 from factorspace.run.atomic import atomic_write_text
 from factorspace.run.rundir import RunDir
 from factorspace.viz import plots
@@ -41,14 +44,21 @@ from factorspace.viz.sections import (
     title_of,
 )
 
+PAGE_FORMATS = ("png",)  # what the page shows; PDFs (for papers) on request
+# Each edge's own trajectories (a dozen panels a figure, the slowest figures to draw) from this
+# many recorded epochs on: over one or two, a line per choice says no more than the heatmap.
+PER_EDGE_EPOCHS = 3
 
-def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS) -> Path:
+
+def write_report(run_dir: Path | str, *, formats: Sequence[str] = PAGE_FORMATS) -> Path:
     """Draw a search run's plots and write ``RUN_DIR/report.html``; returns its path.
 
     Args:
         run_dir: a search run directory with at least one finished epoch, or a ``search
             --seeds`` parent (:func:`write_seeds_report`).
-        formats: the files of each plot; the page shows the PNG and links the others.
+        formats: the files of each plot: the PNG the page shows, by default only that (a
+            report takes a few seconds); with ``"pdf"`` also a vector PDF of each, which the
+            page links (``factorspace report --pdf``; they take most of the time).
 
     Example:
         >>> write_report("runs/adarts_cifar-20250101-120000")  # doctest: +SKIP
@@ -80,7 +90,9 @@ def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS)
 
     figures = {
         "heatmaps": plots.plot_arch_heatmaps(run_dir, formats=formats),
-        "trajectories": plots.plot_arch_trajectories(run_dir, per_edge=True, formats=formats),
+        "trajectories": plots.plot_arch_trajectories(
+            run_dir, per_edge=len(records) >= PER_EDGE_EPOCHS, formats=formats
+        ),
         "metrics": plots.plot_metrics(run_dir, formats=formats),
     }
     with warnings.catch_warnings(record=True) as caught:
@@ -93,7 +105,7 @@ def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS)
         header(run_dir, run, recipe_text),
         overview(run, rows, recipe_text, run_dir),
         page.genotype_section(genotype, genotype_note, cells, missing_dot),
-        page.weights_section(records, figures),
+        page.weights_section(records, figures, cell_keep(recipe_text)),
         page.metrics_section(rows, figures["metrics"]),
         environment_section(run),
         recipe_section(recipe_text),
@@ -109,6 +121,14 @@ def write_report(run_dir: Path | str, *, formats: Sequence[str] = plots.FORMATS)
             stacklevel=2,
         )
     return path
+
+
+def cell_keep(recipe_text: str) -> int | None:
+    """How many edges into each node derivation keeps (the recipe's ``space.cell.keep``)."""
+    try:
+        return int(yaml.safe_load(recipe_text)["space"]["cell"]["keep"])
+    except (yaml.YAMLError, KeyError, TypeError, ValueError):
+        return None
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -152,7 +172,7 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def write_seeds_report(parent: Path | str, *, formats: Sequence[str] = plots.FORMATS) -> Path:
+def write_seeds_report(parent: Path | str, *, formats: Sequence[str] = PAGE_FORMATS) -> Path:
     """Write each seed run's page (:func:`write_report`) and ``PARENT/report.html``: a summary
     across the seeds linking to them; returns the summary page's path.
 
@@ -246,12 +266,8 @@ def spread(rows: list[dict[str, Any]]) -> str:
 
 
 def cell_line(genotype: Genotype, cell: str) -> str:
-    """``0->2 sep_conv_3x3·relu, 1->2 skip_connect, ...``."""
-    return ", ".join(
-        f"{e.source}->{e.target} {e.op}"
-        + "".join(f"·{v}" for v in (*e.arguments.values(), *e.inputs.values()))
-        for e in getattr(genotype, cell).edges
-    )
+    """``c_{k-2}->0 sep_conv_3x3·relu, c_{k-1}->0 skip_connect, ...`` (DARTS's node names)."""
+    return cell_text(genotype, cell)
 
 
 def pct(value: float | None) -> str:

@@ -50,6 +50,12 @@ class Page:
         self, genotype: Genotype, note: str | None, cells: list[Path], missing_dot: list[str]
     ) -> str:
         parts = [f'<p class="note">{escape(note)}</p>' if note else ""]
+        parts.append(
+            '<p class="small">Nodes as in the DARTS paper, in the tables and the drawings: '
+            "inputs c<sub>k-2</sub> and c<sub>k-1</sub>, intermediate nodes 0, 1, ..., output "
+            "c<sub>k</sub> (<code>genotype.json</code> numbers the same nodes 0, 1 for the "
+            "inputs and 2, 3, ... for the intermediate ones, as DARTS's code does).</p>"
+        )
         parts.append('<div class="cells">')
         for cell in CELL_TYPES:
             parts.append(f"<div><h3>{cell} cell</h3>{genotype_table(genotype, cell)}</div>")
@@ -76,13 +82,27 @@ class Page:
             )
         return section("genotype", "Final genotype", "\n".join(parts))
 
-    def weights_section(self, records: list[dict], figures: dict[str, list[Path]]) -> str:
+    def weights_section(
+        self, records: list[dict], figures: dict[str, list[Path]], keep: int | None = None
+    ) -> str:
+        """Each factor's final weights per edge, with what derivation kept, and trajectories."""
         last = records[-1]
+        edges_a_node = f"the {keep} strongest" if keep else "the strongest"
         parts = [
-            f"<p>The softmax weights of each factor on every edge after epoch {last['epoch']} "
-            "(the strongest choice of each edge outlined; the edges the genotype keeps in bold), "
-            f"and how they moved over the {len(records)} epochs recorded.</p>"
+            f"<p>The softmax weights of each factor on every edge after epoch {last['epoch']}, "
+            f"and how they moved over the {len(records)} epochs recorded. Outlined: the choice "
+            f"the genotype derived after epoch {last['epoch']} keeps on each of its edges (DARTS's "
+            f"rule: {edges_a_node} edges into each node, each with its strongest operator other "
+            "than <code>none</code>); edges in bold are kept, greyed rows are the edges it drops. "
+            "A kept edge without an outline takes no choice of that factor (an activation on a "
+            "pooling or skip edge). Edges are named as in the cell drawings: inputs "
+            "c<sub>k-2</sub>, c<sub>k-1</sub>, intermediate nodes 0, 1, ...</p>"
         ]
+        if not any("_edges" in p.stem for p in figures["trajectories"]):
+            parts.append(
+                '<p class="small">Each edge\'s own trajectories are drawn once a run has three '
+                "epochs recorded.</p>"
+            )
         by_name = _group(figures["heatmaps"] + figures["trajectories"])
         for factor in last["choices"]:
             parts.append(f"<h3>{escape(factor)}</h3>")
@@ -233,7 +253,9 @@ def metrics_table(rows: list[dict]) -> str:
     keys: list[str] = []
     for r in rows:
         keys += [k for k in r if k not in keys]
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys)
+    # headers wrap at their words (train loss, entropy activation...): the table fits a
+    # 1280-px window for a run with a few factors; its container scrolls beyond that
+    head = "".join(f'<th title="{escape(k)}">{escape(metric_header(k))}</th>' for k in keys)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(_format(k, r.get(k)))}</td>" for k in keys) + "</tr>"
         for r in rows
@@ -242,6 +264,12 @@ def metrics_table(rows: list[dict]) -> str:
         f'<div class="scroll"><table class="data num"><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
     )
+
+
+def metric_header(key: str) -> str:
+    """A metrics.jsonl key as a column header: 'val_acc' -> 'val acc', 'images_per_s' ->
+    'images/s' (the key itself is the header's tooltip)."""
+    return {"images_per_s": "images/s", "lr": "lr"}.get(key, key.replace("_", " "))
 
 
 def environment_section(run: dict) -> str:

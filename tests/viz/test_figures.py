@@ -76,3 +76,19 @@ def test_plotting_leaves_matplotlibs_global_state_alone(tmp_path):
     code = "import sys, factorspace.viz.plots; print('matplotlib.pyplot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_heatmap_outlines_what_derivation_kept_and_greys_what_it_dropped():
+    """Rows 0 and 13 kept (row 13's factor not applying: no outline), the others dropped."""
+    weights = [[0.9 if c == 0 else 0.01 for c in range(len(OPS))] for _ in EDGES_4]  # none wins
+    fig = figures.heatmap_figure(weights, EDGES_4, OPS, chosen={0: 4, 13: None})
+    ax = fig.axes[0]
+    outlines = [p for p in ax.patches if not p.get_fill()]
+    veils = [p for p in ax.patches if p.get_fill()]
+    assert [(p.get_x() + 0.5, p.get_y() + 0.5) for p in outlines] == [(4, 0)]  # not `none`
+    assert sorted(p.get_y() + 0.5 for p in veils) == list(range(1, 13))  # rows 1..12 greyed
+    labels = ax.get_yticklabels()
+    assert [k for k, t in enumerate(labels) if t.get_fontweight() == "bold"] == [0, 13]
+    assert {t.get_color() for k, t in enumerate(labels) if k not in (0, 13)} == {
+        figures.DROPPED_TEXT
+    }

@@ -103,7 +103,7 @@ def test_ciede2000_matches_the_published_test_data(lab1, lab2, expected):
 
 
 def edge_colors() -> dict[str, str]:
-    """Every built-in activation's colour, and the grey of an edge without one.
+    """Every built-in activation's colour, the grey of an edge without one, and black.
 
     (Activations other tests register for a while are left out: they take EXTRA_COLORS.)
     """
@@ -113,7 +113,11 @@ def edge_colors() -> dict[str, str]:
         if ACTIVATIONS.get(name).factory.__module__.startswith("factorspace.")
     ]
     assert len(built_in) >= 9
-    return {**palette.activation_colors(built_in), "no activation": palette.NO_ACTIVATION}
+    return {
+        **palette.activation_colors(built_in),
+        "no activation": palette.NO_ACTIVATION,
+        "black": "#000000",  # the labels' text and the nodes' outlines: no edge may look like them
+    }
 
 
 @pytest.mark.parametrize(

@@ -97,3 +97,25 @@ def test_metrics_rows_are_read_in_epoch_order(run_dir):
     assert rows == [
         json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
     ]
+
+
+def test_kept_choices_are_the_genotypes_never_none(run_dir):
+    """Each kept edge's outlined column is its genotype's operator and activation (none where
+    the operator takes no activation); the zero operator is never kept."""
+    last = records.load_arch_records(run_dir)[-1]
+    kept = records.kept_choices(run_dir, last)
+    genotype = load_genotype(run_dir / "genotypes" / "epoch_002.json")
+    names = last["choices"]
+    for cell in ("normal", "reduce"):
+        found = {
+            tuple(last["edges"][row]): (
+                names["op"][groups["op"]],
+                None if groups["activation"] is None else names["activation"][groups["activation"]],
+            )
+            for row, groups in kept[cell].items()
+        }
+        assert found == {
+            (e.source, e.target): (e.op, e.inputs.get("activation"))
+            for e in getattr(genotype, cell).edges
+        }
+        assert "none" not in {op for op, _ in found.values()}

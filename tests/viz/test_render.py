@@ -21,6 +21,8 @@ from factorspace.viz.render import (
     edge_label,
     render_genotype,
 )
+from tests.viz import drawn
+from tests.viz.drawn import drawn_edges, legend_of
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="graphviz's dot is not installed"
@@ -85,28 +87,7 @@ ADARTS = Genotype(
 
 
 def svg_of(genotype: Genotype, cell: str) -> ET.Element:
-    return ET.fromstring(cell_graph(genotype, cell).pipe(format="svg"))
-
-
-def drawn_edges(svg: ET.Element) -> list[tuple[str, str, str, str]]:
-    """(source, target, label, stroke colour) of every edge graphviz drew, sorted."""
-    found = []
-    for g in svg.iter(f"{SVG}g"):
-        if g.get("class") != "edge":
-            continue
-        source, target = g.find(f"{SVG}title").text.split("->")
-        label = " · ".join(t.text for t in g.iter(f"{SVG}text"))
-        stroke = g.find(f"{SVG}path").get("stroke").upper()
-        found.append((source, target, label, stroke))
-    return sorted(found)
-
-
-def legend_of(svg: ET.Element) -> list[str]:
-    """The activation names in the legend; [] when there is none."""
-    for g in svg.iter(f"{SVG}g"):
-        if g.get("class") == "node" and g.find(f"{SVG}title").text == "legend":
-            return [t.text for t in g.iter(f"{SVG}text")]
-    return []
+    return drawn.svg_of(cell_graph(genotype, cell))
 
 
 def name(node: int) -> str:
@@ -144,25 +125,30 @@ def test_activation_and_argument_labels_and_colours():
 @pytest.mark.parametrize(
     "genotype, cell, legend",
     [
-        (DARTS_V2, "normal", ["ReLU"]),
-        (DARTS_V2, "reduce", []),  # pooling and skip only: no activation, no legend
-        (ADARTS, "normal", ["PReLU", "SELU"]),
-        (ADARTS, "reduce", ["Swish"]),
+        (DARTS_V2, "normal", ["ReLU", "no activation"]),
+        (DARTS_V2, "reduce", ["no activation"]),  # pooling and skip only
+        (ADARTS, "normal", ["PReLU", "SELU", "no activation"]),
+        (ADARTS, "reduce", ["Swish", "no activation"]),
+        (
+            Genotype(
+                name="s",
+                normal=darts_cell([("sep_conv_3x3", 0), ("sep_conv_3x3", 1)]),
+                reduce=darts_cell([]),
+            ),
+            "normal",
+            ["ReLU"],
+        ),  # no grey edge: no grey entry
     ],
 )
 def test_legend_lists_exactly_the_activations_used(genotype, cell, legend):
     assert legend_of(svg_of(genotype, cell)) == legend
 
 
+@needs_dot
 def test_graph_is_untitled_by_default_and_takes_a_label():
-    def graph_attrs(g):
-        return [line for line in g.source.splitlines() if line.strip().startswith("graph [")]
-
-    assert not any("label=" in line for line in graph_attrs(cell_graph(DARTS_V2)))
-    assert any(
-        'label="Normal cell"' in line
-        for line in graph_attrs(cell_graph(DARTS_V2, label="Normal cell"))
-    )
+    assert "Normal cell" not in legend_of(svg_of(DARTS_V2, "normal"))
+    titled = drawn.svg_of(cell_graph(DARTS_V2, label="Normal cell"))
+    assert legend_of(titled)[0] == "Normal cell"  # above the legend
 
 
 @needs_dot

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from factorspace.cli import app
 from factorspace.genotype import resolve_genotype
 from factorspace.viz.render import (
+    MAX_LABEL_PT,
     MIN_LABEL_PT,
     SmallLabelsWarning,
     cell_graph,
@@ -20,22 +21,17 @@ from factorspace.viz.render import (
     render_genotype,
 )
 from tests.retrain.conftest import MIXED
+from tests.viz.drawn import label_sizes, width_in
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs graphviz's dot")
 SVG = "{http://www.w3.org/2000/svg}"
 COLUMN = 3.3  # inches: one column of a two-column paper
+PAGE = 7.0  # and the full width of a page
 
 
 def printed(svg: ET.Element) -> tuple[float, list[float]]:
     """The drawing's width in inches and each edge label's printed size in points."""
-    scale = float(re.match(r"scale\(([\d.]+)", svg.find(f"{SVG}g").get("transform")).group(1))
-    sizes = [
-        float(text.get("font-size")) * scale
-        for g in svg.iter(f"{SVG}g")
-        if g.get("class") == "edge"
-        for text in g.iter(f"{SVG}text")
-    ]
-    return float(svg.get("width").removesuffix("pt")) / 72, sizes
+    return width_in(svg), label_sizes(svg)
 
 
 @needs_dot
@@ -72,15 +68,14 @@ def test_too_narrow_a_width_warns_with_the_width_that_fits(tmp_path):
 
 
 @needs_dot
-def test_every_label_is_tied_to_its_edge():
-    svg = ET.fromstring(cell_graph(MIXED, "normal").pipe(format="svg"))
-    labelled = [
-        g
-        for g in svg.iter(f"{SVG}g")
-        if g.get("class") == "edge" and g.find(f"{SVG}text") is not None
-    ]
-    assert len(labelled) == len(MIXED.normal.edges)
-    assert all(g.find(f"{SVG}polyline") is not None for g in labelled)  # graphviz's decorate line
+@pytest.mark.parametrize("genotype", ["darts_v2", "pc_darts_cifar"])
+def test_a_small_cell_at_full_page_width_is_not_blown_up(genotype):
+    """At 7 in, a four-node cell would print its labels at 14 pt: it is padded instead."""
+    for cell in ("normal", "reduce"):
+        fitted = fit_width(resolve_genotype(genotype), cell, PAGE)
+        width, sizes = printed(ET.fromstring(fitted.graph.pipe(format="svg")))
+        assert width == pytest.approx(PAGE, abs=1 / 72)
+        assert MIN_LABEL_PT - 0.05 <= min(sizes) <= max(sizes) <= MAX_LABEL_PT + 0.05
 
 
 @needs_dot

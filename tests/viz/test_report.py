@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from factorspace.cli import app
 from factorspace.genotype import load_genotype
+from factorspace.viz.page import document
 from factorspace.viz.palette import DISPLAY_NAMES
 from factorspace.viz.render import GraphvizMissingWarning
 from factorspace.viz.report import write_report
@@ -28,7 +29,6 @@ needs_chromium = pytest.mark.skipif(
     reason="chromium is not installed (Debian: apt-get install chromium); the browser check "
     "of report.html is skipped",
 )
-PNG_ONLY = ("png",)  # what the page shows; skipping the PDFs halves the time of a report
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="graphviz's dot is not installed"
 )
@@ -109,17 +109,27 @@ def test_every_file_the_report_refers_to_exists(run_dir, report):
     } <= images
 
 
-def test_report_links_every_format_and_shows_the_png(report):
-    html = report.read_text()
+def test_report_shows_the_png_and_writes_no_pdf_by_default(copy):
+    html = write_report(copy).read_text()
+    assert '<img src="plots/arch_op_normal.png"' in html
+    assert ".pdf" not in html and not list((copy / "plots").glob("*.pdf"))
+
+
+def test_report_with_pdfs_links_them(copy):
+    html = write_report(copy, formats=("png", "pdf")).read_text()
     assert '<img src="plots/arch_op_normal.png"' in html
     assert '<a href="plots/arch_op_normal.pdf">PDF</a>' in html
-
-
-def test_report_with_png_only(copy):
-    html = write_report(copy, formats=PNG_ONLY).read_text()
-    assert ".pdf" not in html and not list((copy / "plots").glob("*.pdf"))
+    assert (copy / "plots" / "metrics.pdf").read_bytes().startswith(b"%PDF")
     with pytest.raises(ValueError, match="must include png"):
         write_report(copy, formats=("pdf",))
+
+
+def test_report_says_what_the_heatmaps_outline_and_how_nodes_are_named(report):
+    html = report.read_text()
+    assert "Outlined: the choice the genotype derived after epoch 2 keeps" in html
+    assert "the 2 strongest edges into each node" in html and "greyed rows" in html
+    assert "Nodes as in the DARTS paper" in html
+    assert "Each edge's own trajectories are drawn once a run has three epochs" in html
 
 
 def test_report_escapes_text(copy):
@@ -129,7 +139,7 @@ def test_report_escapes_text(copy):
     run = json.loads((copy / "run.json").read_text())
     run["env"]["command"] = '<script>alert("x")</script>'
     (copy / "run.json").write_text(json.dumps(run))
-    html = write_report(copy, formats=PNG_ONLY).read_text()
+    html = write_report(copy).read_text()
     assert "<b>A&B</b>" not in html and "&lt;b&gt;A&amp;B&lt;/b&gt;" in html
     assert '<script>alert("x")' not in html and "&lt;script&gt;alert(" in html
 
@@ -138,7 +148,7 @@ def test_report_of_an_unfinished_run_uses_the_last_epochs_genotype(copy):
     (copy / "genotype.json").unlink()
     run = json.loads((copy / "run.json").read_text())
     (copy / "run.json").write_text(json.dumps(run | {"status": "interrupted"}))
-    html = write_report(copy, formats=PNG_ONLY).read_text()
+    html = write_report(copy).read_text()
     assert "did not finish" in html and "epoch 002" in html
     assert '<span class="status interrupted">interrupted</span>' in html
 
@@ -146,7 +156,7 @@ def test_report_of_an_unfinished_run_uses_the_last_epochs_genotype(copy):
 def test_report_without_dot_links_the_sources(copy, monkeypatch):
     monkeypatch.setattr("factorspace.viz.render.shutil.which", lambda name: None)
     with pytest.warns(GraphvizMissingWarning, match="apt-get install graphviz"):
-        path = write_report(copy, formats=PNG_ONLY)
+        path = write_report(copy)
     html = path.read_text()
     assert "Cells not drawn" in html and "plots/cells_normal.gv" in html
     assert (copy / "plots" / "cells_normal.gv").is_file()
@@ -159,6 +169,10 @@ def test_cli_writes_the_report(copy):
     assert result.exit_code == 0, result.output
     assert f"wrote {copy / 'report.html'}" in result.output
     assert (copy / "report.html").is_file() and (copy / "plots" / "metrics.png").is_file()
+    assert not (copy / "plots" / "metrics.pdf").exists()
+    result = CliRunner().invoke(app, ["report", str(copy), "--pdf"])
+    assert result.exit_code == 0, result.output
+    assert (copy / "plots" / "metrics.pdf").is_file()
 
 
 @pytest.mark.parametrize(
@@ -212,14 +226,28 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 @needs_chromium
 @needs_dot
-def test_chromium_loads_every_image(report, tmp_path):
-    result = chromium("--dump-dom", report.as_uri(), profile=tmp_path / "profile")
+def test_chromium_loads_every_image_and_the_page_fits_1280_px(report, tmp_path):
+    result = chromium(
+        "--window-size=1280,2400", "--dump-dom", report.as_uri(), profile=tmp_path / "profile"
+    )
     body = re.search(r"<body[^>]*>", result.stdout)
     assert body, f"no DOM dumped: {result.stderr[-2000:]}"
     attrs = dict(re.findall(r'(data-[\w-]+)="([^"]*)"', body[0]))
     images = links(report.read_text()).images
     assert attrs.get("data-images-total") == str(len(images))
     assert attrs.get("data-images-loaded") == "true", f"broken: {attrs.get('data-images-broken')}"
+    assert attrs.get("data-overflow") == "", "wider than a 1280-px window (cut or scrolled)"
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_the_page_says_what_is_wider_than_the_window(tmp_path):
+    """The check above can fail: a table too wide for its scroll box is named."""
+    wide = "<table>" + "<td>a_long_column_name</td>" * 80 + "</table>"
+    page = tmp_path / "wide.html"
+    page.write_text(document("wide", f'<div class="scroll">{wide}</div>'))
+    result = chromium("--window-size=1280,800", "--dump-dom", page.as_uri(), profile=tmp_path / "p")
+    assert 'data-overflow="scroll0"' in result.stdout, result.stderr[-2000:]
 
 
 @pytest.mark.slow
