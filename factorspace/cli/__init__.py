@@ -6,6 +6,7 @@ Each module below adds its commands to one typer app; importing them registers t
 from factorspace.cli import (  # noqa: F401  (each module registers its commands)
     bench,
     genotype,
+    info,
     listing,
     nb201,
     plant,

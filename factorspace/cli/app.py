@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -58,21 +59,49 @@ class WorkflowGroup(TyperGroup):
         super().__init__(**kwargs)
         literal_help(self)
 
+    def get_params(self, ctx) -> list:
+        params = super().get_params(ctx)  # with typer's completion options, added after init
+        for param in params:
+            readable_placeholder(param)
+        return params
+
     def list_commands(self, ctx) -> list[str]:
         rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
         return sorted(super().list_commands(ctx), key=lambda n: rank.get(n, len(rank)))
 
 
 def literal_help(command) -> None:
-    """Escape the rich markup in ``command``'s help texts and its subcommands', in place."""
+    """Escape the rich markup in ``command``'s help texts and its subcommands', in place; show
+    each parameter's placeholder as a user types it (:func:`readable_placeholder`)."""
     for attribute in ("help", "short_help", "epilog"):
         if isinstance(getattr(command, attribute, None), str):
             setattr(command, attribute, escape(getattr(command, attribute)))
-    for param in command.params:
+    help_option = command.get_help_option(click.Context(command))  # made once, then cached
+    for param in [*command.params, *([help_option] if help_option else [])]:
         if isinstance(getattr(param, "help", None), str):
             param.help = escape(param.help)
+        readable_placeholder(param)
     for sub in getattr(command, "commands", {}).values():
         literal_help(sub)
+
+
+def readable_placeholder(param) -> None:
+    """typer shows Python types as placeholders: ``<bool>`` beside a flag, which takes no value,
+    and ``<list[str]>`` beside a repeatable option. A flag gets none; a list, its item's
+    placeholder and ``...`` (an option's own ``metavar``, such as ``KEY=VALUE``, is kept)."""
+    if getattr(param, "_readable_placeholder", False):
+        return
+    param._readable_placeholder = True
+    shown = param.display_type_rich
+
+    def placeholder(ctx) -> str | None:
+        if getattr(param, "is_flag", False):
+            return None
+        text = shown(ctx)
+        match = re.fullmatch(r"<list\[(\w+)\]>", text or "")
+        return f"<{match[1].lower()}>..." if match else text
+
+    param.display_type_rich = placeholder
 
 
 app = typer.Typer(
@@ -115,7 +144,10 @@ def _options(
 
 RecipeArg = Annotated[Path, typer.Argument(help="a recipe YAML file")]
 SetOpt = Annotated[
-    list[str] | None, typer.Option("--set", help="override a recipe field: dotted.key=value")
+    list[str] | None,
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="override a recipe field: dotted.key=value (repeatable)"
+    ),
 ]
 
 

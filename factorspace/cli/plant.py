@@ -60,28 +60,81 @@ def plant(
             device=device,
             console=None if as_json else out,
         )
+    drawings = draw_seeds(result)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
         return
+    print_result(result, drawings)
+
+
+def print_result(result, drawings: list[Path]) -> None:
+    """The recovery table and what its rows count, each seed's planted and found cells, and the
+    files written."""
+    from factorspace.search.progress import genotype_line
+
     out.print(recovery_table(result))
+    for line in SCORE_NOTES:
+        out.print(line, highlight=False)
+    for seed in result.seeds:
+        out.print(f"seed {seed.seed}:", highlight=False)
+        for cell in result.cells:
+            for who, genotype in (("planted", seed.planted), ("found", seed.found)):
+                out.print(f"  {cell:<7} {who:<8} {genotype_line(genotype, cell)}", highlight=False)
     out.print(f"results: {result.out / 'plant.json'}, {result.out / 'plant.csv'}")
+    if drawings:
+        out.print(f"planted beside found: {', '.join(map(str, drawings))}", highlight=False)
+
+
+# What each row of the table counts (docs/evidence.md, "Scores and chance").
+SCORE_NOTES = (
+    "operator: planted edges whose found operator is the planted one",
+    "inputs: the inputs (earlier nodes) each node keeps that are the planted ones",
+    "other factors (activation...): planted edges with the planted operator found whose choice is "
+    "also the planted one",
+    "chance: what a genotype drawn uniformly from the space scores on average",
+)
 
 
 def recovery_table(result) -> Table:
-    """Factor, recovered (mean over seeds, and per seed), chance."""
+    """Per score: matches over the planted edges (or inputs) per seed, the mean share, chance."""
     table = Table(
         title=f"recovery over {len(result.seeds)} seed(s), cells: {', '.join(result.cells)}"
     )
-    table.add_column("factor")
-    table.add_column("recovered", justify="right")
-    table.add_column("per seed", justify="right")
+    table.add_column("score")
+    table.add_column("per seed: matched of planted (share)")
+    table.add_column("mean", justify="right")
     table.add_column("chance", justify="right")
     mean = result.mean()
     for factor, chance in result.chance.items():
-        per_seed = " ".join(_share(s.scores[factor].recovered) for s in result.seeds)
-        table.add_row(factor, _share(mean[factor]), per_seed, _share(chance))
+        per_seed = "; ".join(_counted(factor, s.scores[factor]) for s in result.seeds)
+        table.add_row(factor, per_seed, _share(mean[factor]), _share(chance))
     return table
+
+
+def _counted(factor: str, score) -> str:
+    """``3 of 8 edges (0.38)``: the matches a share is made of."""
+    unit = ("input" if factor == "inputs" else "edge") + ("" if score.total == 1 else "s")
+    return f"{score.matched} of {score.total} {unit} ({_share(score.recovered)})"
 
 
 def _share(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
+
+
+def draw_seeds(result) -> list[Path]:
+    """Per seed, ``seed_N/planted_vs_found.png``: each scored cell, planted beside found
+    (:func:`factorspace.viz.compare.draw_side_by_side`); none without graphviz's ``dot``."""
+    import shutil
+
+    if shutil.which("dot") is None:
+        return []
+    from factorspace.viz.compare import draw_side_by_side
+
+    return [
+        draw_side_by_side(
+            {"planted": seed.planted, "found": seed.found},
+            result.cells,
+            result.out / f"seed_{seed.seed}" / "planted_vs_found.png",
+        )
+        for seed in result.seeds
+    ]

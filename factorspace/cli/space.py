@@ -10,21 +10,56 @@ import typer
 from rich.table import Table
 
 from factorspace.cli.app import RecipeArg, SetOpt, app, out, reports_errors
+from factorspace.errors import FactorspaceError
 from factorspace.loader import errors_located, load_recipe
 from factorspace.summary import space_summary
 
 
 @app.command()
 @reports_errors
-def validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
-    """Check a recipe; exit 0 if it is valid, 2 with a located message if not.
+def validate(
+    recipe: Annotated[
+        Path, typer.Argument(help="a search recipe, a train recipe or a study (YAML)")
+    ],
+    set_: SetOpt = None,
+) -> None:
+    """Check a search recipe, train recipe or study; exit 0 if valid, 2 with a message if not.
 
-    It imports the modules the recipe's `imports:` names, as every command
-    loading a recipe does: a recipe is code you run. Genotypes, checkpoints
-    and DARTS strings import nothing (docs/troubleshooting.md, Security).
+    The kind is read from the file's schema line or its keys; a study's recipes are checked too,
+    each with its `set:` overrides.
+
+    It imports the modules a recipe's `imports:` names, as every command loading a recipe does:
+    a recipe is code you run. Genotypes, checkpoints and DARTS strings import nothing
+    (docs/troubleshooting.md, Security).
     """
-    r = load_recipe(recipe, set_ or [])
-    out.print(f"{recipe}: valid ({r.space.mode}, {len(r.space.factors)} factors)")
+    from factorspace.loader.kinds import KIND_NAMES, file_kind
+
+    kind = file_kind(recipe)
+    if kind == "train":
+        from factorspace.retrain.recipe import load_train_recipe
+
+        t = load_train_recipe(recipe, set_ or [])
+        what = (
+            f"{t.network.dataset}, {t.network.channels} channels, {t.network.cells} cells, "
+            f"{t.train.epochs} epochs"
+        )
+    elif kind == "study":
+        from factorspace.study.load import check_study_recipes, load_study
+
+        if set_:
+            raise FactorspaceError(
+                f"{recipe}: --set changes a recipe; a study's stages carry their own `set:`"
+            )
+        study = load_study(recipe)
+        checked = check_study_recipes(study)
+        what = (
+            f"{len(study.variants)} variants x {len(study.seeds)} seeds; "
+            f"{len(checked)} recipe files checked with their set:"
+        )
+    else:
+        r = load_recipe(recipe, set_ or [])
+        what = f"{r.space.mode}, {len(r.space.factors)} factors"
+    out.print(f"{recipe}: valid {KIND_NAMES[kind]} ({what})")
 
 
 @app.command()
@@ -76,14 +111,13 @@ def space(
 
 
 def is_train_recipe(path: Path) -> bool:
-    """A train recipe (``network``/``train`` sections) rather than a search recipe."""
-    import yaml
+    """A train recipe (its schema line, or ``network``/``train`` sections), not a search recipe."""
+    from factorspace.loader.kinds import file_kind
 
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
+        return file_kind(path) == "train"
+    except FactorspaceError:
         return False  # load_recipe reports it
-    return isinstance(data, dict) and "train" in data and "search" not in data
 
 
 def print_training_estimate(path, overrides, device, steps, genotype, as_json) -> None:
@@ -121,9 +155,8 @@ def print_space(s: dict) -> None:
         )
     out.print(table)
     out.print(f"candidates per edge      {s['candidates_per_edge']}")
-    out.print(
-        f"architecture parameters  {sum(s['arch_parameters'].values()):,} {s['arch_parameters']}"
-    )
+    groups = ", ".join(f"{name} {count:,}" for name, count in s["arch_parameters"].items())
+    out.print(f"architecture parameters  {sum(s['arch_parameters'].values()):,} ({groups})")
     out.print(f"supernet weights         {s['supernet_weights']:,}")
     for line in joint_lines(s):
         out.print(line)

@@ -32,7 +32,8 @@ def study(
         list[str] | None,
         typer.Option(
             "--submitit-option",
-            help="KEY=VALUE for submitit's update_parameters (e.g. slurm_partition=gpu, "
+            metavar="KEY=VALUE",
+            help="KEY=VALUE (repeatable) for submitit's update_parameters (e.g. slurm_partition=gpu, "
             "gpus_per_node=1, timeout_min=1440); cluster=local runs the jobs here",
         ),
     ] = None,
@@ -45,6 +46,7 @@ def study(
     """
     import yaml
 
+    from factorspace.retrain.multiseed import mean_std
     from factorspace.run.threads import use_threads
     from factorspace.study import run_study
     from factorspace.study.load import load_study
@@ -75,8 +77,8 @@ def study(
     )
     for s in summary["variants"]:
         out.print(
-            f"{s['variant']}: test error {100 * s['test_error_mean']:.2f} ± "
-            f"{100 * s['test_error_std']:.2f} % (n = {s['n']}), {s['params']:,} params, "
+            f"{s['variant']}: test error {mean_std(s['test_error_mean'], s['test_error_std'])} "
+            f"(n = {s['n']}), {s['params']:,} params, "
             f"{s['macs'] / 1e6:.1f}M MACs, search {s['search_seconds']:.0f} s, re-train "
             f"{s['train_seconds']:.0f} s",
             soft_wrap=True,

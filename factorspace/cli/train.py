@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.table import Table
 
 from factorspace.cli.app import EXIT_CODES, SetOpt, app, err, labelled, out, reports_errors
 from factorspace.cli.imports import ImportOpt, import_extensions, may_name_a_file
@@ -30,12 +29,6 @@ from factorspace.run.atomic import checked_target, written_atomically
 from factorspace.run.progress import LOG_EVERY, RunConsole
 from factorspace.run.rundir import RunDir
 
-GenotypeArg = Annotated[
-    str,
-    typer.Argument(
-        help="a genotype file, a search run directory, a zoo name or a DARTS string (FILE.py:NAME)"
-    ),
-]
 Dataset = Literal["cifar10", "imagenet"]
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 
@@ -179,7 +172,7 @@ def eval_(
     imports: ImportOpt = None,
 ) -> None:
     """Top-1 and top-5 accuracy of a trained network on its recipe's test split."""
-    from factorspace.retrain.trained import evaluate_checkpoint
+    from factorspace.retrain.trained import constant_prediction_note, evaluate_checkpoint
 
     import_extensions(imports)  # a checkpoint's custom operators: imported only when asked
     overrides = [f"data.root={data_root}"] if data_root else []
@@ -197,42 +190,9 @@ def eval_(
         f"loss {result['loss']:.4f}",
         highlight=False,
     )
-
-
-@app.command()
-@reports_errors
-def info(
-    genotype: GenotypeArg,
-    dataset: Annotated[Dataset, typer.Option(help="picks the network and the resolution")] = (
-        "cifar10"
-    ),
-    channels: Annotated[int | None, typer.Option(help="default: DARTS's")] = None,
-    cells: Annotated[int | None, typer.Option(help="default: DARTS's")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-    imports: ImportOpt = None,
-) -> None:
-    """Parameters (without and with the auxiliary tower) and multiply-accumulates of a network."""
-    from factorspace.genotype import resolve_genotype
-    from factorspace.retrain.info import model_info
-
-    import_extensions(imports)
-
-    g = resolve_genotype(genotype, registered=True)
-    sizes = {k: v for k, v in {"channels": channels, "cells": cells}.items() if v is not None}
-    result = {"genotype": g.name, "dataset": dataset, **_checked(model_info, g, dataset, sizes)}
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
-        return
-    table = Table(title=f"{g.name or genotype} on {dataset}", show_header=False)
-    table.add_row("parameters", f"{result['parameters'] / 1e6:.2f}M ({result['parameters']:,})")
-    table.add_row(
-        "with auxiliary tower",
-        f"{result['parameters_with_auxiliary'] / 1e6:.2f}M "
-        f"({result['parameters_with_auxiliary']:,})",
-    )
-    res = result["resolution"]
-    table.add_row(f"MACs at {res}x{res}", f"{result['macs'] / 1e6:.0f}M ({result['macs']:,})")
-    out.print(table)
+    note = constant_prediction_note(result)
+    if note:
+        out.print(note, highlight=False)
 
 
 ExportFormat = Literal["pt2", "onnx", "source", "torchscript"]

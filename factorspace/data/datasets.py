@@ -7,6 +7,7 @@ ImageFolder) and otherwise read lazily, one batch at a time.
 from __future__ import annotations
 
 import io
+import shlex
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,10 +66,22 @@ def _root(config: DataConfig) -> Path:
             f"not set; data.dataset={config.dataset} needs a directory", field="data.root"
         )
     if not root.exists():
-        raise FactorspaceError(f"{root} does not exist", field="data.root")
+        how = _GET_DATA[config.dataset].format(root=shlex.quote(str(root)))
+        raise FactorspaceError(f"{root} does not exist; {how}", field="data.root")
     if not root.is_dir():
         raise FactorspaceError(f"{root} is not a directory", field="data.root")
     return root
+
+
+# How to get the data a missing data.root would hold (torchvision downloads CIFAR-10 into an
+# existing directory only: a mistyped path never starts a 170 MB download somewhere unexpected).
+_GET_DATA = {
+    "cifar10": "mkdir -p {root} and CIFAR-10 is downloaded into it (torchvision, 170 MB), or set "
+    "data.root to where CIFAR-10 is, or use the mini CIFAR-10 shipped in the package: --set "
+    "data.dataset=bundled (recipes/train_quick.yaml does)",
+    "imagefolder": "set data.root to a folder with train/<class>/*.jpg (and test/), or use the "
+    "mini CIFAR-10 shipped in the package: --set data.dataset=bundled",
+}
 
 
 @lru_cache(maxsize=2)

@@ -84,7 +84,8 @@ def apply_override(data: dict, item: str, path: Path) -> Loc:
         if isinstance(target, list):
             if not isinstance(part, int) or part >= len(target):
                 raise RecipeError(
-                    f"--set {key}: no item {part} in {format_loc(loc[:i])}", path=path
+                    f"--set {key}: no item {part} in {format_loc(loc[:i])}; {_items(target)}",
+                    path=path,
                 )
             target = target[part]
         elif isinstance(target, dict):
@@ -94,11 +95,23 @@ def apply_override(data: dict, item: str, path: Path) -> Loc:
     last = loc[-1]
     if isinstance(target, list):
         if not isinstance(last, int) or last >= len(target):
-            raise RecipeError(f"--set {key}: no item {last} in {format_loc(loc[:-1])}", path=path)
+            raise RecipeError(
+                f"--set {key}: no item {last} in {format_loc(loc[:-1])}; {_items(target)}",
+                path=path,
+            )
     elif not isinstance(target, dict):
         raise RecipeError(f"--set {key}: {format_loc(loc[:-1])} is not a mapping", path=path)
     target[last] = value
     return loc
+
+
+def _items(items: list) -> str:
+    """``the list has 3 items (0..2)``: what a ``--set`` index may be."""
+    if not items:
+        return "the list is empty"
+    if len(items) == 1:
+        return "the list has 1 item (0)"
+    return f"the list has {len(items)} items (0..{len(items) - 1})"
 
 
 def _dotted_loc(key: str) -> Loc:

@@ -3,6 +3,11 @@
 Each traces the model in eval mode (no drop path, no auxiliary head: the graph returns logits)
 at the example's image size and restores the model's training mode. ``torch.export`` and ONNX
 keep the batch size dynamic; TorchScript, deprecated by PyTorch since 2.9, fixes it.
+
+ONNX has no operator for some of torch's eval-mode activations: before conversion the traced
+graph's eval-only forms are rewritten as the operators they compute (:data:`EVAL_DECOMPOSITIONS`;
+RReLU in eval is LeakyReLU with the mean slope). Training is untouched: the rewrite applies to the
+exported graph only.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from factorspace.errors import FactorspaceError
@@ -54,13 +60,13 @@ def export_onnx(model: nn.Module, path: str | Path, example: torch.Tensor) -> Pa
             raise FactorspaceError(f"ONNX export needs {package}: {ONNX_PACKAGES}") from None
     example = _batch_of_two(example)
     with _inference(model):
+        traced = torch.export.export(model, (example,), dynamic_shapes=_dynamic_batch())
         program = torch.onnx.export(
-            model,
+            traced.run_decompositions(EVAL_DECOMPOSITIONS),
             (example,),
             dynamo=True,
             input_names=[INPUT_NAME],
             output_names=[OUTPUT_NAME],
-            dynamic_shapes=_dynamic_batch(),
             verbose=False,
         )
     program.save(str(path))  # weights inside the file (a DARTS network is far below 2 GB)
@@ -83,6 +89,19 @@ def export_torchscript(model: nn.Module, path: str | Path, example: torch.Tensor
         traced = torch.jit.trace(model, example)
     traced.save(str(path))
     return traced
+
+
+def _rrelu_in_eval(x, lower=1 / 8, upper=1 / 3, training=False, generator=None):
+    """``aten.rrelu`` as traced in eval: leaky ReLU with the mean slope ``(lower + upper) / 2``
+    (Xu et al. 2015, torch's RReLU in eval). ONNX has no RReLU; in training it draws random
+    slopes, which an inference graph never does."""
+    if training:
+        raise FactorspaceError("RReLU in training mode cannot be exported (export in eval mode)")
+    return F.leaky_relu(x, (lower + upper) / 2)
+
+
+# aten operator -> its eval-mode form in operators ONNX has (applied to the traced graph only)
+EVAL_DECOMPOSITIONS = {torch.ops.aten.rrelu.default: _rrelu_in_eval}
 
 
 @contextlib.contextmanager

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from factorspace.genotype import Genotype
+from factorspace.genotype import Genotype, load_genotype
 from factorspace.retrain.network import create_model
+from factorspace.schema.train import NetworkConfig
 
 RESOLUTION = {"cifar10": 32, "imagenet": 224}
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 
 
 def count_macs(model: nn.Module, images: torch.Tensor) -> int:
@@ -49,7 +52,11 @@ def count_macs(model: nn.Module, images: torch.Tensor) -> int:
 
 
 def model_info(
-    genotype: Genotype | str | Path, dataset: str = "cifar10", **overrides: object
+    genotype: Genotype | str | Path,
+    dataset: str = "cifar10",
+    *,
+    resolution: int | None = None,
+    **overrides: object,
 ) -> dict:
     """Parameters and multiply-accumulates of ``genotype``'s network, as papers report them.
 
@@ -57,6 +64,7 @@ def model_info(
         genotype: a Genotype, genotype file, run directory or zoo name (see
             :func:`~factorspace.genotype.resolve_genotype`).
         dataset: ``"cifar10"`` (32x32 input) or ``"imagenet"`` (224x224 input).
+        resolution: the input side the MACs are counted at (default: the dataset's).
         **overrides: :class:`~factorspace.schema.train.NetworkConfig` sizes (default: DARTS's).
 
     Returns:
@@ -74,10 +82,51 @@ def model_info(
     total = sum(p.numel() for p in model.parameters())
     head = model.auxiliary_head
     aux = sum(p.numel() for p in head.parameters()) if head is not None else 0
-    side = RESOLUTION[dataset]
+    side = resolution or RESOLUTION[dataset]
     return {
         "parameters": total - aux,
         "parameters_with_auxiliary": total,
         "macs": count_macs(model, torch.zeros(1, 3, side, side)),
         "resolution": side,
     }
+
+
+@dataclass(frozen=True)
+class TrainedNetwork:
+    """What a re-training trained: the genotype, the network, the image side, and where read."""
+
+    genotype: Genotype
+    network: NetworkConfig
+    image_size: int
+    source: Path
+
+
+def trained_network(path: str | Path) -> TrainedNetwork | None:
+    """The network a `factorspace train` run directory (its ``recipe.yaml`` and
+    ``genotype.json``) or training checkpoint (``.pt``, ``.pth``, ``.ckpt``) was trained with;
+    None for a path that is neither (a genotype file, a search run).
+
+    Raises:
+        FactorspaceError: a checkpoint that is not a readable training checkpoint.
+    """
+    from factorspace.retrain.recipe import load_train_recipe
+    from factorspace.retrain.trained import load_trained
+    from factorspace.run.rundir import RunDir
+
+    path = Path(path)
+    run = RunDir(path)
+    if path.is_dir() and run.record.is_file() and run.genotype.is_file() and _trains(run.recipe):
+        recipe = load_train_recipe(run.recipe)
+        genotype = load_genotype(run.genotype)
+        return TrainedNetwork(genotype, recipe.network, recipe.data.image_size, run.recipe)
+    if path.is_file() and path.suffix in CHECKPOINT_SUFFIXES:
+        trained = load_trained(path)
+        recipe = trained.recipe
+        return TrainedNetwork(trained.genotype, recipe.network, recipe.data.image_size, path)
+    return None
+
+
+def _trains(recipe: Path) -> bool:
+    from factorspace.loader.kinds import file_kind
+
+    return recipe.is_file() and file_kind(recipe) == "train"

@@ -40,6 +40,7 @@ from factorspace.retrain.trained import (
     Trained,
     build_model,
     check_classes,
+    constant_prediction_note,
     evaluate,
     evaluate_checkpoint,
     load_trained,
@@ -242,6 +243,13 @@ class Trainer(Run):
                 f"{self.paths.checkpoint}: says the training ended, but holds no epoch's results; "
                 "move it away to train again from the beginning"
             )
+        if self.step_limit() is not None and self.console is not None:
+            done, epochs = self.rows[-1]["epoch"], self.recipe.train.epochs
+            self.console.print(
+                f"stopped at max_steps {self.recipe.train.max_steps} (in epoch {done} of "
+                f"{epochs}; the learning rate and drop path follow the {epochs}-epoch schedule)",
+                highlight=False,
+            )
         last = self.rows[-1]
         self.set_status(
             "complete",
@@ -262,7 +270,7 @@ class Trainer(Run):
         set_epoch(self.data.train, self.epoch, batches_done=self.step)
         self.dist.seed_epoch(cfg.seed, self.epoch)  # under torchrun: each process's drop path
         steps = self.step + len(self.data.train)
-        bar = EpochProgress(self.console, self.epoch, cfg.epochs, steps)
+        bar = EpochProgress(self.console, self.epoch, cfg.epochs, steps, self.step_limit())
         self.model.train()
         t = self.totals
         last = time.perf_counter()
@@ -293,6 +301,14 @@ class Trainer(Run):
         finally:
             bar.close()
 
+    def step_limit(self) -> tuple[int, int] | None:
+        """``(train.max_steps, the step of this epoch it stops at)`` where the limit ends the
+        run before the schedule's last epoch; None otherwise (the progress line's limit)."""
+        limit = self.recipe.train.max_steps
+        if limit is None or limit >= self.recipe.train.epochs * self.steps_per_epoch:
+            return None
+        return limit, limit - self.epoch * self.steps_per_epoch
+
     def step_limit_reached(self) -> bool:
         """``train.max_steps`` optimizer steps done, over all epochs (None: never)."""
         limit = self.recipe.train.max_steps
@@ -318,6 +334,7 @@ class Trainer(Run):
     def end_epoch(self) -> None:
         cfg = self.recipe.train
         started = time.perf_counter()
+        steps_done = self.epoch * self.steps_per_epoch + self.step
         self.dist.average_buffers(self.model)  # the BatchNorm statistics: the same everywhere
         test = evaluate(
             self.model, self.data.test, self.device, precision=cfg.precision, check=self.stop.check
@@ -350,6 +367,9 @@ class Trainer(Run):
                 highlight=False,
                 soft_wrap=True,
             )
+            note = constant_prediction_note(test, steps_done)
+            if note:
+                self.console.print(note, highlight=False, soft_wrap=True)
 
     def announce(self) -> None:
         if self.console is None:

@@ -88,11 +88,23 @@ class EpochProgress:
     step) elsewhere and in the run's log."""
 
     def __init__(
-        self, console: Console | RunConsole | None, epoch: int, epochs: int, steps: int
+        self,
+        console: Console | RunConsole | None,
+        epoch: int,
+        epochs: int,
+        steps: int,
+        max_steps: tuple[int, int] | None = None,
     ) -> None:
+        """``max_steps``: ``(limit, stop)`` where a step limit (``train.max_steps``) ends the run
+        before the schedule does: the label names the limit and, where the run stops in this
+        epoch (``stop`` < ``steps``), the bar and the ETA run to ``stop``."""
         plain = console is not None and not isinstance(console, RunConsole)
         self.console = RunConsole(console) if plain else console
         self.epoch, self.epochs, self.steps = epoch, epochs, steps
+        self.stop = min(max_steps[1], steps) if max_steps else steps
+        self.label = f"epoch {epoch + 1}/{epochs}" + (
+            f" (max_steps {max_steps[0]})" if max_steps else ""
+        )
         self.start = time.perf_counter()
         self.images = 0
         self.first_step: int | None = None  # the step this process started at (a resume skips)
@@ -101,7 +113,7 @@ class EpochProgress:
         live = self.console.live if self.console is not None else None
         if live is not None:
             self.bar = Progress(
-                TextColumn(f"epoch {epoch + 1}/{epochs}"),
+                TextColumn(self.label),
                 BarColumn(),
                 TextColumn("{task.completed}/{task.total}"),
                 TextColumn("{task.fields[stats]}"),
@@ -109,7 +121,7 @@ class EpochProgress:
                 console=live,
                 transient=True,
             )
-            self.task = self.bar.add_task("search", total=steps, stats="")
+            self.task = self.bar.add_task("search", total=self.stop, stats="")
             self.bar.start()
 
     def update(self, step: int, images: int, loss: float, acc: float) -> None:
@@ -130,11 +142,14 @@ class EpochProgress:
             self.console.progress(self.line(step, loss, acc, now))
 
     def line(self, step: int, loss: float, acc: float, now: float) -> str:
-        """``epoch 1/50  step 40/391  loss 2.113  acc 21.3%  512 img/s  ETA 0:03:10``."""
+        """``epoch 1/50  step 40/391  loss 2.113  acc 21.3%  512 img/s  ETA 0:03:10``; where a
+        step limit stops the run in this epoch, ``epoch 1/600 (max_steps 20)  step 5/20 (of
+        391)  ...`` with the ETA to the limit."""
         done = step - (self.first_step or 0)
-        eta = (self.steps - step) * (now - self.start) / max(done, 1)
+        eta = (self.stop - step) * (now - self.start) / max(done, 1)
+        of = f" (of {self.steps})" if self.stop < self.steps else ""
         return (
-            f"epoch {self.epoch + 1}/{self.epochs}  step {step}/{self.steps}  loss {loss:.3f}  "
+            f"{self.label}  step {step}/{self.stop}{of}  loss {loss:.3f}  "
             f"acc {100 * acc:.1f}%  {self.images_per_second:.0f} img/s  ETA {clock(eta)}"
         )
 

@@ -156,6 +156,21 @@ USUAL_SIZES = {
 }
 
 
+# DARTS's auxiliary towers (retrain/network.py) read the map after the second reduction cell:
+# the image halved `halvings` times (CIFAR: the two reductions; ImageNet: also the stem's three),
+# pooled by a `kernel` x `kernel` window at `stride` to 2x2, then a 2x2 convolution to 1x1.
+_AUXILIARY_POOL = {"cifar10": (2, 5, 3), "imagenet": (5, 5, 2)}  # halvings, kernel, stride
+
+
+def auxiliary_image_sizes(dataset: str) -> range:
+    """The image sizes whose map the auxiliary tower pools to 2x2 (CIFAR-10 29..40, ImageNet
+    193..256): the map side, ``ceil(size / 2**halvings)``, in ``kernel + stride`` ..
+    ``kernel + 2 * stride - 1``."""
+    halvings, kernel, stride = _AUXILIARY_POOL[dataset]
+    low, high = kernel + stride, kernel + 2 * stride - 1
+    return range(2**halvings * (low - 1) + 1, 2**halvings * high + 1)
+
+
 class TrainRecipe(Strict):
     """Everything a re-training needs but the genotype (``recipes/train_cifar.yaml``)."""
 
@@ -179,6 +194,20 @@ class TrainRecipe(Strict):
         reference = {name: (loc, usual[name]) for name, loc in TRAIN_SIZE_FIELDS.items()}
         limit = self.limits.memory
         check_memory(sizes, TENSORS_PER_TRAIN_EDGE, limit, reference, "the re-training")
+        return self
+
+    @model_validator(mode="after")
+    def _auxiliary_fits_the_images(self) -> TrainRecipe:
+        net, side = self.network, self.data.image_size
+        sizes = auxiliary_image_sizes(net.dataset)
+        if net.auxiliary and side not in sizes:
+            usual = USUAL_SIZES[net.dataset]["image_size"]
+            raise FieldError(
+                ("network", "auxiliary"),
+                f"DARTS's auxiliary tower takes {net.dataset} images of {sizes[0]} to "
+                f"{sizes[-1]} pixels; data.image_size is {side}: set network.auxiliary=false "
+                f"(or data.image_size={usual})",
+            )
         return self
 
     @model_validator(mode="after")

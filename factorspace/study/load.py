@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from factorspace.errors import RecipeError
-from factorspace.loader import parse_yaml, read_text, validate
-from factorspace.study.schema import Study
+from factorspace.loader import load_recipe, parse_yaml, read_text, validate
+from factorspace.study.schema import PLACEHOLDER, Study
 
 
 def load_study(path: str | Path) -> Study:
@@ -30,3 +30,24 @@ def _relative_to(study: Study, base: Path) -> Study:
         for name, v in study.variants.items()
     }
     return study.model_copy(update={"train": moved(study.train), "variants": variants})
+
+
+def check_study_recipes(study: Study) -> list[Path]:
+    """Load every recipe ``study`` names with its stage's ``set`` (what `factorspace validate`
+    of a study checks); returns them. A ``set`` item naming ``{search:VARIANT}`` is left out: the
+    run directory it stands for exists only once the study runs.
+
+    Raises:
+        RecipeError: the first recipe, or override, that is not valid (located).
+    """
+    from factorspace.retrain.recipe import load_train_recipe
+
+    stages = [(study.train, load_train_recipe)]
+    for variant in study.variants.values():
+        stages += [(variant.search, load_recipe), (variant.train, load_train_recipe)]
+    checked = []
+    for stage, load in stages:
+        if stage is not None and (stage.recipe, stage.set) not in checked:
+            load(stage.recipe, [s for s in stage.set if not PLACEHOLDER.search(s)])
+            checked.append((stage.recipe, stage.set))
+    return list(dict.fromkeys(recipe for recipe, _ in checked))

@@ -46,8 +46,10 @@ def csv_text(rows: list[dict], fields: list[str]) -> str:
     return buffer.getvalue()
 
 
-def _std(values: list[float]) -> float:
-    return statistics.stdev(values) if len(values) > 1 else 0.0
+def _std(values: list[float]) -> float | None:
+    """The sample standard deviation; None for one value (undefined: summary.csv leaves it
+    empty, summary.json has null)."""
+    return statistics.stdev(values) if len(values) > 1 else None
 
 
 def summarize(rows: list[dict], order: list[str]) -> list[dict]:

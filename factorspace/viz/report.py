@@ -258,10 +258,13 @@ def spread(rows: list[dict[str, Any]]) -> str:
     accs = [r["val_acc"] for r in rows if r["val_acc"] is not None]
     if not accs:
         return ""
-    std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    mean = 100 * statistics.mean(accs)
+    if len(accs) == 1:  # one seed has no standard deviation
+        return f"<p>final val accuracy of the one seed: {mean:.2f}%</p>"
+    std = 100 * statistics.stdev(accs)
     return (
-        f"<p>final val accuracy over {len(accs)} seeds: {100 * statistics.mean(accs):.2f}% ± "
-        f"{100 * std:.2f}% (mean ± standard deviation)</p>"
+        f"<p>final val accuracy over {len(accs)} seeds: {mean:.2f}% ± {std:.2f}% "
+        "(mean ± standard deviation)</p>"
     )
 
 

@@ -25,7 +25,7 @@ def study_figure(summary: Sequence[dict], rows: Sequence[dict], title: str = "")
             ax.errorbar(
                 i,
                 100 * s["test_error_mean"],
-                yerr=100 * s["test_error_std"],
+                yerr=100 * (s["test_error_std"] or 0),  # None: one seed
                 fmt="o",
                 color=color,
                 capsize=4,

@@ -99,3 +99,13 @@ def test_a_value_outside_an_options_choices_exits_2_with_one_message(args, messa
     flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
     assert message in flat
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [[], *([name] for name in COMMAND_ORDER)])
+def test_help_placeholders_read_as_typed_not_as_python_types(command):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "<bool>" not in result.output  # a flag takes no value
+    assert "<list[" not in result.output
+    if "--set" in result.output:
+        assert re.search(r"--set\s+KEY=VALUE\s+override a recipe field", result.output)

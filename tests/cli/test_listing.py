@@ -70,3 +70,8 @@ def test_a_module_that_cannot_be_imported_is_one_message():
 def test_an_unknown_section_is_refused():
     result = invoke("list", "models")
     assert result.exit_code == 2 and "'models' is not one of" in result.output
+
+
+def test_recipe_descriptions_are_whole_sentences():
+    recipes = {r["name"]: r["description"] for r in listed("recipes")["recipes"]}
+    assert recipes["quickstart"].endswith("scaled down to finish in a few minutes on a 2-core CPU.")

@@ -40,8 +40,8 @@ def test_train_resume_from_the_run_directory_alone(tmp_path):
         assert f"resume with: factorspace train --resume {run}" in first.stdout
         logged = RunDir(run).run_log.read_text().splitlines()
         assert [line.split("  ")[1] for line in logged if " step " in line] == [
-            "step 1/7",
-            "step 2/7",
+            "step 1/2 (of 7)",  # the progress runs to --max-steps
+            "step 2/2 (of 7)",
         ]
         again = runner.invoke(app, ["train", "--resume", str(run), "--device", "cpu"])
     assert again.exit_code == 0, again.output

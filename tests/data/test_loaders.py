@@ -270,8 +270,15 @@ def test_messages_for_a_missing_or_wrong_root(tmp_path):
     folder = DataConfig(dataset="imagefolder", workers=0)
     missing = tmp_path / "nope"
     assert error(folder) == "data.root: not set; data.dataset=imagefolder needs a directory"
-    assert (
-        error(folder.model_copy(update={"root": missing})) == f"data.root: {missing} does not exist"
+    assert error(folder.model_copy(update={"root": missing})) == (
+        f"data.root: {missing} does not exist; set data.root to a folder with train/<class>/*.jpg "
+        "(and test/), or use the mini CIFAR-10 shipped in the package: --set data.dataset=bundled"
+    )
+    cifar = DataConfig(dataset="cifar10", root=missing, workers=0)
+    assert error(cifar) == (  # torchvision downloads into an existing folder, not a mistyped one
+        f"data.root: {missing} does not exist; mkdir -p {missing} and CIFAR-10 is downloaded into "
+        "it (torchvision, 170 MB), or set data.root to where CIFAR-10 is, or use the mini CIFAR-10 "
+        "shipped in the package: --set data.dataset=bundled (recipes/train_quick.yaml does)"
     )
     (tmp_path / "file").write_text("x")
     assert "is not a directory" in error(folder.model_copy(update={"root": tmp_path / "file"}))

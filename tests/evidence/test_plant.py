@@ -241,3 +241,38 @@ def test_the_command_prints_json_and_refuses_a_genotype_that_does_not_fit(tmp_pa
     assert bad.exit_code == 2
     assert "darts_v2: normal.edges[4].target: no node 4" in bad.stderr  # DARTS's 4-node cell
     assert not (tmp_path / "x").exists()
+
+
+def test_the_table_shows_matches_beside_shares_and_the_cells_planted_and_found(
+    tiny_run, monkeypatch
+):
+    import io
+    import shutil
+
+    from rich.console import Console
+
+    from factorspace.cli import plant as command
+    from factorspace.search.progress import genotype_line
+
+    screen = io.StringIO()
+    monkeypatch.setattr(command, "out", Console(file=screen, width=200, color_system=None))
+    drawings = command.draw_seeds(tiny_run)
+    command.print_result(tiny_run, drawings)
+    text = screen.getvalue()
+    first, second = tiny_run.seeds
+    for score in ("operator", "inputs", "activation"):
+        a, b = first.scores[score], second.scores[score]
+        unit = "inputs" if score == "inputs" else "edges"
+        assert f"{a.matched} of {a.total} {unit[:-1] if a.total == 1 else unit} (" in text
+        assert f"{b.matched} of {b.total} " in text
+    assert "inputs: the inputs (earlier nodes) each node keeps that are the planted ones" in text
+    for seed in tiny_run.seeds:
+        assert f"normal  planted  {genotype_line(seed.planted, 'normal')}" in text
+        assert f"reduce  found    {genotype_line(seed.found, 'reduce')}" in text
+    if shutil.which("dot") is None:
+        assert drawings == []
+        return
+    assert drawings == [
+        tiny_run.out / f"seed_{s.seed}" / "planted_vs_found.png" for s in tiny_run.seeds
+    ]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in drawings)

@@ -34,6 +34,7 @@ def test_mkdocs_build_strict(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "not included in the" not in result.stderr  # every page in the nav, or marked not_in_nav
     site = tmp_path / "site"
     cli = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
     assert "factorspace search" in cli and "factorspace schema" in cli

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import textwrap
 
 import pytest
@@ -68,6 +69,25 @@ def test_info_json_reports_the_darts_figures():
     assert info["parameters_with_auxiliary"] > info["parameters"] and info["resolution"] == 32
     table = invoke("info", "darts_v2", "--dataset", "cifar10")
     assert table.exit_code == 0 and "3,349,342" in table.output
+
+
+@pytest.mark.parametrize("where", ["run", "checkpoint"])
+def test_info_of_a_trained_run_or_checkpoint_reports_the_network_it_trained(run_dir, where):
+    path = run_dir if where == "run" else run_dir / "checkpoints" / "last.pt"
+    result = invoke("info", path, "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    model = load_trained(run_dir).model  # tiny(): 8 channels, 5 cells, the auxiliary tower
+    head = sum(p.numel() for p in model.auxiliary_head.parameters())
+    assert (info["channels"], info["cells"], info["resolution"]) == (8, 5, 32)
+    assert info["parameters"] == sum(p.numel() for p in model.parameters()) - head
+    assert info["parameters_with_auxiliary"] == info["parameters"] + head
+    assert info["network_from"] == str(run_dir / "recipe.yaml" if where == "run" else path)
+    table = invoke("info", path, "--cells", "8")  # a what-if on the trained network
+    assert table.exit_code == 0 and "8 channels, 8 cells, " in table.output
+    assert "resized as given" in " ".join(re.sub("[│┌┐└┘─┬┴]", " ", table.output).split())
+    refused = invoke("info", path, "--dataset", "imagenet")
+    assert refused.exit_code == 2 and "was trained on cifar10" in refused.output
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")

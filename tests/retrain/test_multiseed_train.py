@@ -41,3 +41,12 @@ def test_each_seed_is_retrained_and_summarised(tmp_path):
     assert summary["test_acc_std"] == statistics.stdev(accs)
     assert "over 2 runs" in result.output
     assert (out / "summary.csv").read_text().splitlines()[0] == "run,test_acc,test_top5"
+
+
+def test_one_run_is_summarised_without_a_standard_deviation():
+    from factorspace.retrain.multiseed import format_summary
+
+    summary = {"runs": [{"run": "seed_0"}], "test_acc_mean": 0.9, "test_acc_std": None}
+    assert format_summary(summary) == "test top-1 90.00 % over 1 run"
+    summary = {"runs": [{}, {}], "test_acc_mean": 0.9, "test_acc_std": 0.01}
+    assert format_summary(summary) == "test top-1 90.00 ± 1.00 % over 2 runs"

@@ -210,3 +210,22 @@ def test_zoo_name_and_run_directory_resolve(tmp_path):
     assert parameters(model) - parameters(model.auxiliary_head) == 3_349_342
     save_genotype(DARTS_V2, tmp_path / "genotype.json")
     assert parameters(create_model(tmp_path, **TINY)) == parameters(create_model(DARTS_V2, **TINY))
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "imagenet"])
+def test_the_auxiliary_tower_runs_on_exactly_the_image_sizes_the_recipe_accepts(dataset):
+    from factorspace.schema.train import auxiliary_image_sizes
+
+    sizes = auxiliary_image_sizes(dataset)
+
+    def runs(side: int) -> bool:
+        with torch.device("meta"):
+            model = create_model(DARTS_V2, dataset, channels=4, cells=5).train()
+            try:
+                model(torch.empty(2, 3, side, side))
+            except RuntimeError:
+                return False
+        return True
+
+    for side in (sizes[0] - 1, sizes[0], sizes[-1], sizes[-1] + 1):
+        assert runs(side) == (side in sizes), side

@@ -179,7 +179,6 @@ def test_existing_run_directory_is_not_overwritten(finished):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["data.image_size=16"], "data.image_size: 16 is too small .* network.auxiliary=false"),
         (["network.classes=5"], "network.classes: 5, but the data has 10 classes"),
         (["train.batch_size=1000"], "train.batch_size: 1000 is more than the training split's 100"),
     ],
@@ -344,3 +343,7 @@ def test_the_max_steps_option_sets_train_max_steps(data_root, tmp_path):
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((out / "recipe.yaml").read_text())["train"]["max_steps"] == 2
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
+    # 100 images, batch 16: 7 steps an epoch; the progress runs to the limit and the end says so
+    for text in (result.output, (out / "run.log").read_text()):
+        assert "epoch 1/1 (max_steps 2)  step 1/2 (of 7)  loss " in text
+        assert "stopped at max_steps 2 (in epoch 1 of 1;" in text

@@ -55,3 +55,16 @@ def test_the_statement_says_which_is_lower_and_how_sure():
     assert same["statement"] == "a vs b: every seed gave the same error; no test"
     one = compare(rows("a", [0.1]) + rows("b", [0.2, 0.3]), "a", "b")
     assert one["statement"] == "a vs b: fewer than 2 seeds each; no test"
+
+
+def test_one_seed_has_no_standard_deviation_in_the_csv_or_the_console():
+    from factorspace.retrain.multiseed import mean_std
+    from factorspace.study.results import SUMMARY_FIELDS, csv_text
+
+    summary = summarize(rows("a", [0.25]) + rows("b", [0.2, 0.4]), ["a", "b"])
+    assert summary[0]["test_error_std"] is None  # undefined for n = 1: null in summary.json
+    first = csv_text(summary, SUMMARY_FIELDS).splitlines()[1].split(",")
+    cells = dict(zip(SUMMARY_FIELDS, first, strict=True))
+    assert cells["n"] == "1" and cells["test_error_std"] == ""
+    assert mean_std(0.25, summary[0]["test_error_std"]) == "25.00 %"
+    assert mean_std(0.3, summary[1]["test_error_std"]) == "30.00 ± 14.14 %"

@@ -220,7 +220,13 @@ CASES = [
         "set_typo_in_path", "supernet.chanels=4", "supernet.chanels", "did you mean 'channels'"
     ),
     setting("set_bad_value", "search.epochs=-1", "search.epochs", "greater than or equal to 1"),
-    setting("set_no_such_item", "space.factors.7.name=x", None, "no item 7", where=str(VALID)),
+    setting(
+        "set_no_such_item",
+        "space.factors.7.name=x",
+        None,
+        "no item 7 in space.factors; the list has 2 items (0..1)",
+        where=str(VALID),
+    ),
     setting("set_into_a_number", "supernet.channels.x=1", None, "not a mapping", where=str(VALID)),
     setting("set_without_value", "supernet.channels", None, "dotted.key=value", where=str(VALID)),
     setting("set_empty_part", "search..epochs=1", None, "an empty part", where=str(VALID)),
