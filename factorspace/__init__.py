@@ -19,6 +19,7 @@ The public API, as a notebook uses it::
 # ``search`` and ``train`` are bound after (and over) their packages of the same name.
 from factorspace import ops  # noqa: F401  (registers the built-in operators and activations)
 from factorspace._version import __version__ as __version__
+from factorspace.cells import register_cell_family  # and registers the shipped cell families
 from factorspace.compile import Space, Supernet, compile_supernet
 from factorspace.derive import derive_genotype
 from factorspace.errors import FactorspaceError, RecipeError
@@ -64,6 +65,7 @@ __all__ = [
     "load_genotype",
     "load_recipe",
     "register_activation",
+    "register_cell_family",
     "register_operator",
     "register_relaxation",
     "render_genotype",

@@ -1,5 +1,9 @@
 """Derive a discrete genotype from architecture weights: DARTS's rule, over any number of factors.
 
+Each cell type of the space's family (:mod:`factorspace.cells`) is derived by the family's rule;
+this module holds DARTS's (the ``darts`` family's), described here, and the checks of the
+weights' shapes that every family shares.
+
 The rule of Liu et al. 2019 (``model_search.Network.genotype``): for each intermediate node, rank
 its incoming edges by their strongest non-zero operator weight and keep the first ``cell.keep``,
 in that order; each kept edge takes its strongest non-zero operator. Here each kept edge also
@@ -25,7 +29,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import CELL_TYPES, Genotype, GenotypeCell, GenotypeEdge
+from factorspace.genotype import Genotype, GenotypeCell, GenotypeEdge
+from factorspace.genotype.model import DEFAULT_FAMILY
 from factorspace.registry import OPERATORS
 from factorspace.schema.space import ArgumentFactor, SpaceConfig
 from factorspace.space import Space
@@ -96,16 +101,18 @@ def derive_from_weights(
     """
     if isinstance(space, SpaceConfig):
         space = Space(space)
+    family = space.family
     cells = {
-        t: _derive_cell(
+        t: family.derive_cell(
             space,
             _rows(space, weights, t),
             None if edge_weights is None else _edge_row(space, edge_weights, t),
             max_skip_connects if t == "normal" else None,
         )
-        for t in CELL_TYPES
+        for t in family.cell_types
     }
-    return Genotype(name=name, source=source, **cells)
+    named = {} if family.name == DEFAULT_FAMILY else {"family": family.name}
+    return Genotype(name=name, source=source, **named, **cells)
 
 
 def skip_count(cell: GenotypeCell) -> int:
@@ -113,9 +120,10 @@ def skip_count(cell: GenotypeCell) -> int:
     return sum("skip" in OPERATORS.get(e.op).tags for e in cell.edges)
 
 
-def _derive_cell(
+def derive_darts_cell(
     space: Space, rows: dict[str, Rows], edge_row: list[float] | None, max_skips: int | None
 ) -> GenotypeCell:
+    """One DARTS cell by the rule above (the darts family's :meth:`derive_cell`)."""
     rule = RULES[space.mode](space, rows)
     scale = edge_row or [1.0] * space.edges_per_cell
     no_skip: set[int] = set()  # edges whose skip-connect the cap took away (P-DARTS)
@@ -246,7 +254,7 @@ def _edge_row(space: Space, edge_weights: Mapping[str, Any], cell_type: str) -> 
     """``edge_weights[cell_type]`` as a list of floats, one per edge, checked against the space."""
     if cell_type not in edge_weights:
         raise FactorspaceError(
-            f"the edge weights have no {cell_type!r} cell; expected {', '.join(CELL_TYPES)}"
+            f"the edge weights have no {cell_type!r} cell; expected {', '.join(space.cell_types)}"
         )
     value = edge_weights[cell_type]
     value = value.detach() if hasattr(value, "detach") else value
@@ -262,7 +270,7 @@ def _rows(space: Space, weights: Mapping[str, Mapping[str, Any]], cell_type: str
     """``weights[cell_type]`` as plain nested lists, checked against the space's shapes."""
     if cell_type not in weights:
         raise FactorspaceError(
-            f"the weights have no {cell_type!r} cell; expected {', '.join(CELL_TYPES)}"
+            f"the weights have no {cell_type!r} cell; expected {', '.join(space.cell_types)}"
         )
     given = weights[cell_type]
     expected = space.searched_factors

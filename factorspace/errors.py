@@ -115,3 +115,23 @@ def shown(value: object, limit: int = ECHO_LIMIT) -> str:
     except ValueError:  # int too long to convert
         return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
     return clip(text, limit)
+
+
+PLAIN_MESSAGES = {
+    "model_type": "expected a mapping (`key: value` lines)",
+    "model_attributes_type": "expected a mapping (`key: value` lines)",
+    "dict_type": "expected a mapping (`key: value` lines)",
+    "list_type": "expected a list",
+    "tuple_type": "expected a list",
+}
+
+
+def validation_message(err: dict) -> str:
+    """The message of one pydantic error (``ValidationError.errors()[i]``) as factorspace shows
+    it: plain words for the type errors, ``required key is missing``, and the value given."""
+    if err["type"] == "missing":
+        return "required key is missing"
+    message = PLAIN_MESSAGES.get(err["type"], err["msg"])
+    if err["type"] != "extra_forbidden" and not isinstance(err.get("input"), dict):
+        message += f" (got {shown(err.get('input'))})"
+    return message

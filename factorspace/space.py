@@ -11,12 +11,12 @@ the compiler and derivation read them (and pick their edge type and rule by ``mo
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from factorspace.registry import OPERATORS
+from factorspace.schema.kinds import get_family
 from factorspace.schema.space import (
     JOINT_GROUP,
     ArgumentFactor,
@@ -31,6 +31,7 @@ class Candidate:
     op: str
     inputs: tuple[tuple[str, str], ...] = ()  # (factor, activation), in factor order
     arguments: tuple[tuple[str, Any], ...] = ()  # (factor, value), in factor order
+    keywords: tuple[str, ...] = ()  # each argument's constructor keyword (default: its factor)
 
     @property
     def is_zero(self) -> bool:
@@ -39,6 +40,11 @@ class Candidate:
     def choices(self) -> dict[str, Any]:
         """Factor name -> chosen value, for the factors that apply (the operator factor excluded)."""
         return dict(self.inputs) | dict(self.arguments)
+
+    def constructor_arguments(self) -> dict[str, Any]:
+        """The arguments as the operator's constructor takes them: keyword -> value."""
+        keywords = self.keywords or tuple(f for f, _ in self.arguments)
+        return {k: v for k, (_, v) in zip(keywords, self.arguments, strict=True)}
 
     def label(self) -> str:
         parts = [self.op, *(str(v) for _, v in self.arguments), *(a for _, a in self.inputs)]
@@ -88,6 +94,7 @@ class Space:
                         op,
                         tuple(zip((f.name for f in ins), in_choice, strict=True)),
                         tuple(zip((f.name for f in args), arg_choice, strict=True)),
+                        tuple(f.argument for f in args),
                     )
                 )
         return result
@@ -120,21 +127,34 @@ class Space:
         return len(self.config.factor(group).choices)
 
     @property
+    def family(self):
+        """The cell family (a :class:`factorspace.cells.CellFamily`) of ``space.cell.kind``: what
+        derives, checks and builds its cells."""
+        return get_family(self.config.cell.kind)
+
+    @property
+    def cell_types(self) -> tuple[str, ...]:
+        """The cell types carrying architecture weights (DARTS: normal, reduce; NB201: one)."""
+        return self.config.cell.cell_types
+
+    @property
     def nodes(self) -> int:
         return self.config.cell.nodes
 
     @property
     def keep(self) -> int:
+        """DARTS's cells: edges kept per node."""
         return self.config.cell.keep
 
-    @property
+    @cached_property
     def edges_per_cell(self) -> int:
-        """DARTS: node i (0-based) has i + 2 incoming edges; 14 for 4 nodes."""
-        return sum(i + 2 for i in range(self.nodes))
+        """Edges of one cell (DARTS, 4 nodes: 14; NB201, 3 nodes: 6)."""
+        return len(self.edge_list())
 
     def edge_list(self) -> list[tuple[int, int]]:
-        """(from, to) per edge in DARTS's order; inputs are 0 and 1, intermediate nodes 2.."""
-        return [(j, i + 2) for i in range(self.nodes) for j in range(i + 2)]
+        """(from, to) per edge, in the order of the architecture parameters' rows: DARTS's
+        (inputs 0 and 1, intermediate nodes 2..), NB201's (input 0, nodes 1..)."""
+        return self.config.cell.edge_list()
 
     @cached_property
     def kept_choices_per_edge(self) -> int:
@@ -142,14 +162,12 @@ class Space:
         return sum(1 for c in self.candidates if not c.is_zero)
 
     def cell_size(self) -> int:
-        """Distinct discrete cells under the DARTS rule: per node, ``keep`` distinct inputs,
-        each edge one non-``none`` candidate."""
-        per_edge = self.kept_choices_per_edge
-        total = 1
-        for i in range(self.nodes):
-            total *= math.comb(i + 2, self.keep) * per_edge**self.keep
-        return total
+        """Distinct discrete cells of one cell type, by the family's derivation rule (DARTS: per
+        node, ``keep`` distinct inputs, each edge one non-``none`` candidate; NB201: every edge
+        one candidate, ``none`` included)."""
+        return self.config.cell.cell_size(self)
 
     def space_size(self) -> int:
-        """Distinct architectures: a normal cell times a reduction cell."""
-        return self.cell_size() ** 2
+        """Distinct architectures: one cell per cell type (DARTS: a normal times a reduction
+        cell)."""
+        return self.cell_size() ** len(self.cell_types)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from factorspace.compile import Space, Supernet, compile_supernet
+from factorspace.compile.supernet import build_supernet
 from factorspace.schema import Recipe, SupernetConfig
 from factorspace.schema.limits import memory_bytes, tensors_per_edge
 from factorspace.schema.recipe import search_sizes
@@ -29,7 +30,7 @@ def joint_weight_counts(space: Space, config: SupernetConfig, net: Supernet) -> 
     mine = config.joint_weights
     other = "shared" if mine == "separate" else "separate"
     with torch.random.fork_rng(devices=[]):
-        other_net = Supernet(space, config.model_copy(update={"joint_weights": other}))
+        other_net = build_supernet(space, config.model_copy(update={"joint_weights": other}))
     counts = {mine: weight_count(net), other: weight_count(other_net)}
     return {variant: counts[variant] for variant in ("separate", "shared")}
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from factorspace.schema import SpaceConfig, SupernetConfig
+from factorspace.schema.network import NB201SupernetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 # Search recipes; train_*.yaml are re-training recipes with their own schema.
@@ -43,6 +44,14 @@ def paper_space(mode: str = "factorized", activations=ACTIVATIONS, nodes: int = 
 @pytest.fixture
 def tiny_supernet() -> SupernetConfig:
     """4 channels, 3 cells (normal, reduce, reduce): a forward/backward in milliseconds."""
+    return SupernetConfig(channels=4, cells=3, classes=10)
+
+
+def tiny_supernet_of(recipe):
+    """A tiny supernet of the recipe's family: DARTS's 4 channels and 3 cells (normal, reduce,
+    reduce); NAS-Bench-201's 4 channels and 1 cell per stage."""
+    if recipe.supernet.kind == "nb201":
+        return NB201SupernetConfig(channels=4, cells_per_stage=1, classes=10)
     return SupernetConfig(channels=4, cells=3, classes=10)
 
 

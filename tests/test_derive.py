@@ -13,7 +13,7 @@ from factorspace.derive import derive_from_weights, derive_genotype
 from factorspace.genotype import check_genotype
 from factorspace.registry import OPERATORS, register_operator
 from factorspace.schema import SpaceConfig
-from tests.conftest import DARTS_OPS, RECIPES, paper_space
+from tests.conftest import DARTS_OPS, RECIPES, paper_space, tiny_supernet_of
 
 ACTS = ["relu", "selu", "elu"]
 EDGES = 14  # 4 nodes: node t has t inputs; edge index = offset of t + source
@@ -189,10 +189,10 @@ def test_fixed_factors_take_their_only_choice():
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
-def test_supernet_derivation_fits_every_recipe(path, tiny_supernet):
+def test_supernet_derivation_fits_every_recipe(path):
     recipe = fs.load_recipe(path)
     torch.manual_seed(0)
-    net = compile_supernet(recipe.space, tiny_supernet)
+    net = compile_supernet(recipe.space, tiny_supernet_of(recipe))
     g = derive_genotype(net, name=path.stem)
     assert g == derive_from_weights(net.space, net.arch_weights(), name=path.stem)
     check_genotype(g, recipe.space)

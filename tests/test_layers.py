@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("genotype", "relax", "regularize", "select"),
     ("compile", "data"),
     ("derive", "summary", "search", "retrain", "bench", "estimate"),
-    ("study", "evidence"),  # studies (variants x seeds) and the planted benchmark: run searches
+    ("study", "evidence", "cells"),  # studies; the planted benchmark; the cell families
     ("viz",),
     ("cli", "__main__", ""),
 )

@@ -204,6 +204,12 @@ def type_of(prop: dict, kind: str) -> str:
         return " \\| ".join(f"`{v}`" for v in prop["enum"])
     if "const" in prop:
         return f"`{prop['const']}`"
+    if "if" in prop:  # a union chosen by `kind` (factorspace.schema.kinds): each member
+        members = []
+        while "if" in prop:
+            members.append(prop["then"])
+            prop = prop["else"]
+        return " or ".join(type_of(m, kind) for m in [prop, *members])
     if "anyOf" in prop or "oneOf" in prop:
         options = prop.get("anyOf") or prop.get("oneOf")
         if all("enum" in o or o.get("type") == "string" for o in options) and any(

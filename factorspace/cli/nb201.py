@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,19 +17,34 @@ from factorspace.evidence import nb201
 @reports_errors
 def nb201_(
     cell: Annotated[
-        str, typer.Argument(help="an NB201 cell string, e.g. '|nor_conv_3x3~0|+|...|'")
+        str,
+        typer.Argument(
+            help="an NB201 cell string, e.g. '|nor_conv_3x3~0|+|...|', or an nb201 genotype "
+            "file or search run directory (its genotype.json)"
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Look a cell up in NAS-Bench-201: its test accuracy on CIFAR-10, CIFAR-100 and
+    """Look a cell (or a search's derived cell) up in NAS-Bench-201: its test accuracy on CIFAR-10, CIFAR-100 and
     ImageNet16-120 (200 epochs), its rank among the 15,625 cells, the best cells and a random
     cell's accuracy."""
     table = nb201.load_table()
-    described = describe_cell(table, cell)
+    described = describe_cell(table, cell_string(cell))
     if as_json:
         typer.echo(json.dumps(described, indent=2))
         return
     print_cell(described)
+
+
+def cell_string(cell: str) -> str:
+    """``cell`` as a cell string: itself, or the string of the nb201 genotype a file or run
+    directory holds (:func:`factorspace.cells.nb201.to_nb201_string`)."""
+    if cell.lstrip().startswith("|") or not Path(cell).exists():
+        return cell  # a cell string; anything else is refused by the lookup, saying why
+    from factorspace.cells.nb201 import to_nb201_string
+    from factorspace.genotype import resolve_genotype
+
+    return to_nb201_string(resolve_genotype(cell))
 
 
 def describe_cell(table: nb201.NB201Table, cell: str) -> dict:

@@ -30,7 +30,7 @@ backward no separate reduction. Operators of any other shape are multiplied as u
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -61,10 +61,15 @@ def candidate_key(candidate: Candidate) -> str:
     return key.replace(".", "p").replace("-", "m")
 
 
+OpBuilder = Callable[[Candidate, int, int], nn.Module]
+"""``(candidate, channels, stride) -> module``: how a supernet builds a candidate's operator
+(its cell family's convention; DARTS's is :func:`build_search_op`)."""
+
+
 def build_search_op(candidate: Candidate, channels: int, stride: int) -> nn.Module:
     """An operator as the DARTS search supernet builds it: non-affine BN, plus BN after pooling."""
     entry = OPERATORS.get(candidate.op)
-    op = entry.build(channels, stride, False, **dict(candidate.arguments))
+    op = entry.build(channels, stride, False, **candidate.constructor_arguments())
     if "pooling" in entry.tags:
         op = nn.Sequential(op, BatchNorm2d(channels, affine=False))
     return op
@@ -105,7 +110,9 @@ def mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module]) -> to
     return add_all([w[k] * t(x) for k, t in enumerate(transforms)])
 
 
-def shared_modules(space: Space, channels: int, stride: int) -> tuple[nn.ModuleDict, nn.ModuleDict]:
+def shared_modules(
+    space: Space, channels: int, stride: int, build_op: OpBuilder = build_search_op
+) -> tuple[nn.ModuleDict, nn.ModuleDict]:
     """One module per operator-with-arguments and one per input transform choice, each shared
     by every candidate of the edge that uses it (built in candidate order)."""
     ops, transforms = nn.ModuleDict(), nn.ModuleDict()
@@ -113,7 +120,7 @@ def shared_modules(space: Space, channels: int, stride: int) -> tuple[nn.ModuleD
         if c.is_zero:
             continue
         if op_key(c) not in ops:
-            ops[op_key(c)] = build_search_op(c, channels, stride)
+            ops[op_key(c)] = build_op(c, channels, stride)
         for factor, choice in c.inputs:
             if transform_key(factor, choice) not in transforms:
                 transforms[transform_key(factor, choice)] = ACTIVATIONS.get(choice).build(channels)
@@ -124,12 +131,18 @@ class SuperOperator(nn.Module):
     """One candidate as its own module (a DARTS "super-operator", §3): its input transforms in
     factor order (``inputs``), then its operator (``op``), none of them shared."""
 
-    def __init__(self, candidate: Candidate, channels: int, stride: int) -> None:
+    def __init__(
+        self,
+        candidate: Candidate,
+        channels: int,
+        stride: int,
+        build_op: OpBuilder = build_search_op,
+    ) -> None:
         super().__init__()
         self.inputs = nn.Sequential(
             *(ACTIVATIONS.get(a).build(channels) for _, a in candidate.inputs)
         )
-        self.op = build_search_op(candidate, channels, stride)
+        self.op = build_op(candidate, channels, stride)
 
     def weighted(self, x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
         """``w * op(inputs(x))``, ``w`` folded into the operator's BatchNorm (:func:`weighted`)."""
@@ -137,13 +150,16 @@ class SuperOperator(nn.Module):
 
 
 class _MixedEdge(nn.Module):
-    """What every mixed edge has: its space, channels and stride; an edge of ``none`` alone is
-    zero."""
+    """What every mixed edge has: its space, channels, stride and operator builder; an edge of
+    ``none`` alone is zero."""
 
-    def __init__(self, space: Space, channels: int, stride: int) -> None:
+    def __init__(
+        self, space: Space, channels: int, stride: int, build_op: OpBuilder = build_search_op
+    ) -> None:
         super().__init__()
         self.space = space
         self.channels, self.stride = channels, stride
+        self.build_op = build_op
         self.zero_only = all(c.is_zero for c in space.candidates)
 
     def zeros(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,9 +167,11 @@ class _MixedEdge(nn.Module):
 
 
 class FactorizedEdge(_MixedEdge):
-    def __init__(self, space: Space, channels: int, stride: int) -> None:
-        super().__init__(space, channels, stride)
-        self.ops, self.transforms = shared_modules(space, channels, stride)
+    def __init__(
+        self, space: Space, channels: int, stride: int, build_op: OpBuilder = build_search_op
+    ) -> None:
+        super().__init__(space, channels, stride, build_op)
+        self.ops, self.transforms = shared_modules(space, channels, stride, build_op)
         config = space.config
         self.op_factor = config.operator.name
         self.mix = mix
@@ -241,8 +259,10 @@ class JointEdge(_MixedEdge):
     """Every candidate in one softmax (the group ``joint``), each its own :class:`SuperOperator`
     (``supernet.joint_weights: separate``): DARTS's mixed op over the super-operators."""
 
-    def __init__(self, space: Space, channels: int, stride: int) -> None:
-        super().__init__(space, channels, stride)
+    def __init__(
+        self, space: Space, channels: int, stride: int, build_op: OpBuilder = build_search_op
+    ) -> None:
+        super().__init__(space, channels, stride, build_op)
         (self.group,) = space.groups  # one group: every candidate
         # the computed candidates' indices on the softmax axis: all but `none`
         self.plan = [k for k, c in enumerate(space.candidates) if not c.is_zero]
@@ -251,7 +271,7 @@ class JointEdge(_MixedEdge):
     def build_candidates(self, live: list[Candidate], channels: int, stride: int) -> None:
         """Register the modules of the computed candidates ``live`` (in plan order)."""
         self.candidates = nn.ModuleDict(
-            {candidate_key(c): SuperOperator(c, channels, stride) for c in live}
+            {candidate_key(c): SuperOperator(c, channels, stride, self.build_op) for c in live}
         )
         self.keys = [candidate_key(c) for c in live]
 
@@ -287,7 +307,7 @@ class SharedJointEdge(JointEdge):
     mode computed before it had separate weights."""
 
     def build_candidates(self, live: list[Candidate], channels: int, stride: int) -> None:
-        self.ops, self.transforms = shared_modules(self.space, channels, stride)
+        self.ops, self.transforms = shared_modules(self.space, channels, stride, self.build_op)
         self.chains = [(op_key(c), c.inputs) for c in live]
 
     def response(
@@ -311,10 +331,15 @@ JOINT_EDGE_TYPES: dict[str, type[JointEdge]] = {"separate": JointEdge, "shared":
 
 
 def build_edge(
-    space: Space, channels: int, stride: int, joint_weights: JointWeights = DEFAULT_JOINT_WEIGHTS
+    space: Space,
+    channels: int,
+    stride: int,
+    joint_weights: JointWeights = DEFAULT_JOINT_WEIGHTS,
+    build_op: OpBuilder = build_search_op,
 ) -> _MixedEdge:
     """The mixed edge of ``space``; ``joint_weights`` picks a joint space's edge (and is ignored
-    by a factorized space, whose operators are one module each by construction)."""
+    by a factorized space, whose operators are one module each by construction); ``build_op``
+    builds each operator (DARTS's convention unless a family gives its own)."""
     if space.mode == "joint":
-        return JOINT_EDGE_TYPES[joint_weights](space, channels, stride)
-    return EDGE_TYPES[space.mode](space, channels, stride)
+        return JOINT_EDGE_TYPES[joint_weights](space, channels, stride, build_op)
+    return EDGE_TYPES[space.mode](space, channels, stride, build_op)

@@ -29,18 +29,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from factorspace.compile.edge import FactorizedEdge, _MixedEdge, add_all, mix
-from factorspace.compile.partial import PartialEdge, build_partial_edge
+from factorspace.compile.base import SupernetBase
+from factorspace.compile.edge import add_all
+from factorspace.compile.partial import build_partial_edge
 from factorspace.errors import FactorspaceError
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
 from factorspace.ops.fused import fused_mix
 from factorspace.relax import ForwardWeights, Relaxation, build_relaxations
 from factorspace.schema import SearchConfig, SpaceConfig, SupernetConfig
 from factorspace.schema.network import DEFAULT_JOINT_WEIGHTS, EDGE_GROUP, JointWeights
-from factorspace.schema.relaxation import SoftmaxConfig
 from factorspace.space import Space
 
-CELL_TYPES = ("normal", "reduce")
+CELL_TYPES = ("normal", "reduce")  # DARTS's cell types (the darts family's)
 
 
 class SearchCell(nn.Module):
@@ -94,8 +94,9 @@ class SearchCell(nn.Module):
         return out if edge_weights is None else edge_weights[k] * out
 
 
-class Supernet(nn.Module):
-    """``forward(images) -> logits``; ``arch_parameters()`` groups the architecture by factor."""
+class Supernet(SupernetBase):
+    """DARTS's search network: ``forward(images) -> logits``; the architecture API is
+    :class:`~factorspace.compile.base.SupernetBase`'s, plus PC-DARTS's edge weights."""
 
     def __init__(
         self,
@@ -103,21 +104,7 @@ class Supernet(nn.Module):
         config: SupernetConfig,
         relaxations: dict[str, Relaxation] | None = None,
     ) -> None:
-        super().__init__()
-        self.space, self.config = space, config
-        self.relaxations = relaxations or build_relaxations(
-            space.searched_factors, SoftmaxConfig(), {}
-        )
-        # Hooks of factorspace.regularize (the regularizers, set by compile_supernet) and of
-        # factorspace.select (a selection rule's fixed and masked choices): None leaves the
-        # forward weights and the architecture loss to the relaxations alone.
-        self.regularization = None
-        self.projection = None
-        if sorted(self.relaxations) != sorted(space.searched_factors):
-            raise FactorspaceError(
-                f"relaxations for {sorted(self.relaxations)}; the space searches "
-                f"{space.searched_factors}"
-            )
+        super().__init__(space, config, relaxations)
         c = config.channels
         c_stem = config.stem_multiplier * c
         if config.stem == "imagenet":
@@ -151,26 +138,14 @@ class Supernet(nn.Module):
         self.classifier = nn.Linear(c_p, config.classes)
         if config.fused_activation:
             self.set_mixing(fused_mix)
-        self.arch = nn.ModuleDict(
-            {
-                cell_type: nn.ParameterDict(
-                    {
-                        f: nn.Parameter(
-                            1e-3 * torch.randn(space.edges_per_cell, space.arch_width(f))
-                        )
-                        for f in space.searched_factors
-                    }
-                )
-                for cell_type in CELL_TYPES
-            }
-        )
+        self.init_arch()
         if config.edge_normalization:
             if EDGE_GROUP in space.searched_factors:
                 raise FactorspaceError(
                     f"factor {EDGE_GROUP!r}: the name is taken by supernet.edge_normalization's "
                     "weights; rename the factor"
                 )
-            for cell_type in CELL_TYPES:  # PC-DARTS's betas: 1e-3 * randn, one per edge
+            for cell_type in self.cell_types:  # PC-DARTS's betas: 1e-3 * randn, one per edge
                 self.arch[cell_type][EDGE_GROUP] = nn.Parameter(
                     1e-3 * torch.randn(space.edges_per_cell)
                 )
@@ -181,94 +156,6 @@ class Supernet(nn.Module):
         edge = [EDGE_GROUP] if self.config.edge_normalization else []
         return [*self.space.searched_factors, *edge]
 
-    def compile_mixing(self) -> None:
-        """``torch.compile`` the mixed activations (eq. 2): one compiled function shared by every
-        edge, recompiled per input shape (``search.compile``)."""
-        self.set_mixing(torch.compile(mix))
-
-    def set_mixing(self, mix_fn) -> None:
-        """Every factorized edge computes eq. 2 with ``mix_fn`` (:meth:`FactorizedEdge.set_mixing`)."""
-        for module in self.modules():
-            if isinstance(module, FactorizedEdge):
-                module.set_mixing(mix_fn)
-
-    def arch_parameters(self) -> dict[str, list[nn.Parameter]]:
-        """Group name -> its parameters ([normal, reduce]); the search gives each an optimizer.
-
-        The groups are the searched factors and, under edge normalisation, ``edge``.
-        """
-        return {g: [self.arch[t][g] for t in CELL_TYPES] for g in self.arch_groups}
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        """Every parameter that is not architecture (the paper's omega)."""
-        arch = {id(p) for p in self.arch.parameters()}
-        return [p for p in self.parameters() if id(p) not in arch]
-
-    def forward_weights(self) -> dict[str, dict[str, ForwardWeights]]:
-        """Cell type -> group -> the relaxation's forward weights (training or eval, by mode)."""
-        groups = self.space.searched_factors
-        weights = {
-            t: {
-                g: self.relaxations[g].forward_weights(self.arch[t][g], self.training)
-                for g in groups
-            }
-            for t in CELL_TYPES
-        }
-        if self.regularization is not None:  # SDARTS-RS's perturbation in the weight step
-            weights = self.regularization.transform(weights, self.training)
-        if self.projection is not None:  # DARTS-PT's decided and masked choices
-            weights = self.projection(weights)
-        return weights
-
-    def arch_probabilities(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Cell type -> group -> the relaxation's probabilities, per edge (edges x choices):
-        what derivation and the records read (DARTS: the softmax)."""
-        groups = self.space.searched_factors
-        return {
-            t: {g: self.relaxations[g].probabilities(self.arch[t][g]) for g in groups}
-            for t in CELL_TYPES
-        }
-
-    arch_weights = arch_probabilities  # the name before relaxations; both read the same
-
-    def relaxation_loss(self) -> torch.Tensor | None:
-        """The relaxations' architecture-loss terms, summed over groups and cell types; ``None``
-        when no relaxation has one (DARTS, GDAS)."""
-        terms = [
-            term
-            for g in self.space.searched_factors
-            for t in CELL_TYPES
-            if (term := self.relaxations[g].loss(self.arch[t][g])) is not None
-        ]
-        return add_all(terms) if terms else None
-
-    def set_epoch(self, epoch: int, epochs: int) -> None:
-        """The relaxations' and regularizers' per-epoch schedules (e.g. GDAS's temperature); call
-        it at the start of every epoch (0-based)."""
-        for relaxation in self.relaxations.values():
-            relaxation.set_epoch(epoch, epochs)
-        if self.regularization is not None:
-            self.regularization.set_epoch(epoch, epochs)
-
-    def mixed_edges(self) -> list[tuple[nn.Module, int, int]]:
-        """(edge module, its input channels, its stride) of every mixed edge: a PC-DARTS
-        :class:`PartialEdge` as a whole (not the mixed edge inside it), else each mixed edge
-        (what DARTS-'s auxiliary skip, :mod:`factorspace.regularize`, attaches to)."""
-        edges, inner = [], set()
-        for m in self.modules():  # a parent comes before its children
-            if isinstance(m, PartialEdge):
-                edges.append((m, m.k * m.mixed, m.edge.stride))
-                inner.add(id(m.edge))
-            elif isinstance(m, _MixedEdge) and id(m) not in inner:
-                edges.append((m, m.channels, m.stride))
-        return edges
-
-    def regularization_loss(self) -> torch.Tensor | None:
-        """The regularizers' architecture-loss terms (beta-DARTS's), summed; ``None`` without."""
-        if self.regularization is None:
-            return None
-        return self.regularization.loss(self.arch)
-
     def edge_weights(self) -> dict[str, torch.Tensor] | None:
         """Cell type -> each edge's weight, softmax over its node's inputs (PC-DARTS's
         normalised betas; shape: edges); ``None`` without edge normalisation."""
@@ -277,7 +164,7 @@ class Supernet(nn.Module):
         sizes = [i + 2 for i in range(self.space.nodes)]  # node i's inputs, in edge order
         return {
             t: torch.cat([F.softmax(b, dim=-1) for b in self.arch[t][EDGE_GROUP].split(sizes)])
-            for t in CELL_TYPES
+            for t in self.cell_types
         }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -333,9 +220,23 @@ def compile_supernet(
         relaxations = build_relaxations(
             space.searched_factors, search.relaxation, search.relaxation_overrides
         )
-    net = Supernet(space, config, relaxations)
-    if search is not None:
-        from factorspace.regularize import install_regularization  # it imports compile's edges
+    net = build_supernet(space, config, relaxations)
+    if search is not None:  # the regularizers (factorspace.regularize), DARTS-'s skip modules
+        from factorspace.regularize import install_regularization
 
         install_regularization(net, search)
     return net.to(device)
+
+
+def build_supernet(
+    space: Space, config, relaxations: dict[str, Relaxation] | None = None
+) -> SupernetBase:
+    """The search supernet of ``space``'s cell family (:mod:`factorspace.cells`) at ``config``'s
+    sizes, on the CPU; ``relaxations``: group -> relaxation (``None``: DARTS's softmax)."""
+    if config.kind != space.family.name:
+        raise FactorspaceError(
+            f"{config.kind!r}, but space.cell.kind is {space.family.name!r}: the network must be "
+            "the cell's family",
+            field="supernet.kind",
+        )
+    return space.family.build_supernet(space, config, relaxations)

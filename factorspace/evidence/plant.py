@@ -235,6 +235,12 @@ def write_results(result: PlantResult) -> None:
 
 def _check_plantable(recipe: Recipe, space: Space, genotype: Genotype | None) -> None:
     config = recipe.supernet
+    if config.kind != "darts":  # NAS-Bench-201 has its trained accuracies: `factorspace nb201`
+        raise FactorspaceError(
+            f"the planted benchmark's teacher is DARTS's network; a {config.kind} recipe's "
+            "cells have no teacher here (an nb201 search looks its cells up instead)",
+            field="supernet.kind",
+        )
     darts = sorted({config.cells // 3, 2 * config.cells // 3})
     if config.reductions != darts or config.stem != "cifar" or config.in_channels != 3:
         raise FactorspaceError(

@@ -18,8 +18,9 @@ import itertools
 from pathlib import Path
 
 from factorspace.errors import FieldError, RecipeError, clip, format_loc
-from factorspace.genotype.model import CELL_TYPES, Genotype, GenotypeCell, GenotypeEdge
+from factorspace.genotype.model import Genotype, GenotypeCell, GenotypeEdge
 from factorspace.registry import ACTIVATIONS, OPERATORS
+from factorspace.schema.kinds import CELL_FAMILIES
 from factorspace.schema.space import (
     ArgumentFactor,
     InputFactor,
@@ -31,46 +32,77 @@ from factorspace.space import Space
 
 
 def check_structure(genotype: Genotype, *, registered: bool = False) -> None:
-    """Raise :class:`FieldError` unless every cell is a DAG a network can be built from.
+    """Raise :class:`FieldError` unless every cell is a graph a network can be built from.
 
-    Each edge's source precedes its target, every intermediate node up to the last has an
-    incoming edge and ``concat`` names existing nodes; with ``registered``, the operators,
-    activations and argument keywords are also in the registries.
+    By the genotype's cell family (DARTS's: each edge's source precedes its target, every
+    intermediate node up to the last has an incoming edge and ``concat`` names existing nodes);
+    with ``registered``, the operators, activations and argument keywords are also in the
+    registries.
     """
-    for cell_type in CELL_TYPES:
-        cell, loc = getattr(genotype, cell_type), (cell_type,)
-        if not cell.edges:
-            raise FieldError((*loc, "edges"), "a cell needs at least one edge")
-        last = max(e.target for e in cell.edges)
-        for i, edge in enumerate(cell.edges):
-            _check_source_precedes_target(edge, (*loc, "edges", i))
-            if registered:
-                _check_registered(edge, (*loc, "edges", i))
-        missing = _nodes_without_input(cell, last)
-        if missing:
-            shown = ", ".join(map(str, missing))
-            raise FieldError((*loc, "edges"), f"nodes [{shown}] have no incoming edge")
-        bad = [n for n in cell.concat if not 0 <= n <= last]
-        if bad or not cell.concat:
-            raise FieldError((*loc, "concat"), f"{clip(str(cell.concat))}: the nodes are 0..{last}")
+    family = _family(genotype)
+    for cell_type, cell in genotype.cells().items():
+        family.check_cell_structure(cell, (cell_type,), registered)
 
 
-def _nodes_without_input(cell: GenotypeCell, last: int, shown: int = 5) -> list[int | str]:
-    """The first ``shown`` nodes in 2..``last`` that no edge feeds (``...`` if more), found
-    without enumerating the range: a ``target: 1000000000`` costs what a small one does."""
+def _family(genotype: Genotype):
+    """The genotype's family (its behaviour, :data:`~factorspace.schema.kinds.CELL_FAMILIES`)."""
+    name = genotype.cell_family
+    if name not in CELL_FAMILIES:
+        names = CELL_FAMILIES.names()
+        raise FieldError(
+            ("family",),
+            f"unknown cell family {name!r}{did_you_mean(name, names)}; known: {', '.join(names)}",
+        )
+    return CELL_FAMILIES.get(name)
+
+
+def check_darts_structure(cell: GenotypeCell, loc: tuple, registered: bool) -> None:
+    """A DARTS cell (the darts family's :meth:`check_cell_structure`): intermediate nodes from 2
+    on, each fed by an earlier node, ``concat`` naming existing nodes, ``none`` never kept."""
+    if not cell.edges:
+        raise FieldError((*loc, "edges"), "a cell needs at least one edge")
+    for i, edge in enumerate(cell.edges):
+        if edge.target < 2:
+            raise FieldError(
+                (*loc, "edges", i, "target"),
+                f"{edge.target}: in a DARTS cell nodes 0 and 1 are the inputs; an edge feeds an "
+                "intermediate node, 2 or more",
+            )
+    last = max(e.target for e in cell.edges)
+    for i, edge in enumerate(cell.edges):
+        check_source_precedes_target(edge, (*loc, "edges", i))
+        if registered:
+            check_registered(edge, (*loc, "edges", i))
+    missing = nodes_without_input(cell, last)
+    if missing:
+        shown = ", ".join(map(str, missing))
+        raise FieldError((*loc, "edges"), f"nodes [{shown}] have no incoming edge")
+    bad = [n for n in cell.concat if not 0 <= n <= last]
+    if bad or not cell.concat:
+        raise FieldError((*loc, "concat"), f"{clip(str(cell.concat))}: the nodes are 0..{last}")
+
+
+def nodes_without_input(
+    cell: GenotypeCell, last: int, shown: int = 5, first: int = 2
+) -> list[int | str]:
+    """The first ``shown`` nodes in ``first``..``last`` that no edge feeds (``...`` if more),
+    found without enumerating the range: a ``target: 1000000000`` costs what a small one does."""
     targets = {e.target for e in cell.edges}
-    missing = (n for n in range(2, last + 1) if n not in targets)
+    missing = (n for n in range(first, last + 1) if n not in targets)
     found: list[int | str] = list(itertools.islice(missing, shown + 1))
     return found[:shown] + ["..."] if len(found) > shown else found
 
 
-def _check_registered(edge: GenotypeEdge, loc: tuple) -> None:
+def check_registered(edge: GenotypeEdge, loc: tuple, *, zero: bool = False) -> None:
+    """The edge's operator, activations and argument keywords are registered; ``zero``: a
+    ``none`` edge is allowed (a family that keeps every edge)."""
     if edge.op not in OPERATORS:
         names = OPERATORS.names()
         raise FieldError(
             (*loc, "op"), f"unknown operator {edge.op!r}{did_you_mean(edge.op, names)}"
         )
-    _check_not_zero(edge, loc)
+    if not zero:
+        _check_not_zero(edge, loc)
     for factor, name in edge.inputs.items():
         if name not in ACTIVATIONS:
             names = ACTIVATIONS.names()
@@ -88,7 +120,7 @@ def _check_registered(edge: GenotypeEdge, loc: tuple) -> None:
             raise FieldError((*loc, "arguments", keyword), reason)
 
 
-def _check_source_precedes_target(edge: GenotypeEdge, loc: tuple) -> None:
+def check_source_precedes_target(edge: GenotypeEdge, loc: tuple) -> None:
     if edge.source >= edge.target:
         raise FieldError(
             (*loc, "source"),
@@ -140,11 +172,19 @@ def check_fits_space(genotype: Genotype, space: Space | SpaceConfig) -> None:
     """Raise :class:`FieldError` at the first field where ``genotype`` leaves ``space``."""
     if isinstance(space, SpaceConfig):
         space = Space(space)
-    for cell_type in CELL_TYPES:
-        _check_cell(getattr(genotype, cell_type), space, (cell_type,))
+    family = space.family
+    if _family(genotype) is not family:
+        raise FieldError(
+            ("family",),
+            f"a {genotype.cell_family} genotype, but the space's cell is {family.name}'s "
+            f"(space.cell.kind: {family.name})",
+        )
+    for cell_type, cell in genotype.cells().items():
+        family.check_cell_fits(cell, space, (cell_type,))
 
 
-def _check_cell(cell: GenotypeCell, space: Space, loc: tuple) -> None:
+def check_darts_cell(cell: GenotypeCell, space: Space, loc: tuple) -> None:
+    """A cell DARTS's rule derives from ``space`` (the darts family's :meth:`check_cell_fits`)."""
     last = space.nodes + 1
     seen = set()
     for i, edge in enumerate(cell.edges):
@@ -174,13 +214,20 @@ def _check_cell(cell: GenotypeCell, space: Space, loc: tuple) -> None:
 
 def _check_edge(edge: GenotypeEdge, space: Space, loc: tuple) -> None:
     last = space.nodes + 1
-    if edge.target > last:
+    if edge.target < 2 or edge.target > last:
         raise FieldError(
             (*loc, "target"),
             f"no node {edge.target}: the intermediate nodes are 2..{last} "
             f"(cell.nodes = {space.nodes})",
         )
-    _check_source_precedes_target(edge, loc)
+    check_source_precedes_target(edge, loc)
+    check_edge_choices(edge, space, loc)
+
+
+def check_edge_choices(edge: GenotypeEdge, space: Space, loc: tuple, *, zero: bool = False) -> None:
+    """The edge's operator is a choice of the operator factor (``zero``: ``none`` may be one)
+    and it sets exactly the input factors (in factor order) and arguments that apply to it,
+    each to one of its choices."""
     op_factor = space.config.operator
     if edge.op not in op_factor.choices:
         raise FieldError(
@@ -188,7 +235,8 @@ def _check_edge(edge: GenotypeEdge, space: Space, loc: tuple) -> None:
             f"{edge.op!r} is not a choice of factor {op_factor.name!r}"
             f"{did_you_mean(edge.op, op_factor.choices)}; choices: {', '.join(op_factor.choices)}",
         )
-    _check_not_zero(edge, loc)
+    if not zero:
+        _check_not_zero(edge, loc)
     factors = space.config.factors
     _check_choices(
         edge.inputs,

@@ -176,6 +176,12 @@ def to_darts_string(genotype: Genotype, *, lossy: bool = False) -> str:
         FactorspaceError: for choices a DARTS string cannot hold (unless ``lossy``), or cells that
             are not two edges per node in node order.
     """
+    if genotype.cell_family != "darts":
+        raise FactorspaceError(
+            f"a {genotype.cell_family} genotype cannot be a DARTS string, which holds DARTS's "
+            "normal and reduction cells (an nb201 genotype's string: "
+            "factorspace.cells.nb201.to_nb201_string)"
+        )
     values = {}
     for cell_type in CELL_TYPES:
         cell = getattr(genotype, cell_type)

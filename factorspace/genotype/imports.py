@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from factorspace.errors import FactorspaceError, clip, shown
-from factorspace.genotype.model import CELL_TYPES, Genotype, GenotypeImport
+from factorspace.genotype.model import Genotype, GenotypeImport
 from factorspace.loader.extensions import ExtensionModule, import_extension, module_folder
 from factorspace.registry import ACTIVATIONS, OPERATORS, registering_module
 
@@ -29,8 +29,8 @@ BUILT_IN = "factorspace"
 def _names(genotype: Genotype) -> list[str]:
     """Every operator and activation the genotype's edges name, in order, without repeats."""
     names: dict[str, None] = {}
-    for cell_type in CELL_TYPES:
-        for edge in getattr(genotype, cell_type).edges:
+    for cell in genotype.cells().values():
+        for edge in cell.edges:
             names[edge.op] = None
             names.update(dict.fromkeys(edge.inputs.values()))
     return list(names)

@@ -1,9 +1,18 @@
 """The genotype document: the discrete architecture a search derives, plain and versioned.
 
-Node numbering follows DARTS: nodes 0 and 1 are the cell's inputs (c_{k-2}, c_{k-1}), nodes
-2..N+1 the intermediate nodes. Each kept edge names its operator and the choice of every other
-factor that applies to that operator (e.g. ``{"activation": "selu"}``); a factor with a single
-choice is written too, so a genotype says everything a network needs.
+``family`` names the cell family (:mod:`factorspace.cells`); absent, it is DARTS's, so every file
+written before families existed reads as it did. The family says which cells the document has and
+how its nodes are numbered:
+
+- ``darts``: a ``normal`` and a ``reduce`` cell; nodes 0 and 1 are the cell's inputs (c_{k-2},
+  c_{k-1}), nodes 2..N+1 the intermediate nodes, two kept edges each, ``none`` never kept;
+- ``nb201``: one cell, ``normal`` (NAS-Bench-201's only searched cell; its reductions are fixed
+  residual blocks); node 0 is the input, nodes 1..N each sum an edge from every earlier node,
+  ``none`` edges included; ``concat`` is ``[N]``, the last node, the cell's output.
+
+Each edge names its operator and the choice of every other factor that applies to that operator
+(e.g. ``{"activation": "selu"}``); a factor with a single choice is written too, so a genotype
+says everything a network needs.
 
 ``format: factorspace.genotype`` is the name of the file format (not a module path).
 """
@@ -12,18 +21,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from factorspace.errors import FieldError
+from factorspace.schema.cell import CELL_CONFIGS
 from factorspace.schema.space import ArgumentValue, Strict
 
 GENOTYPE_FORMAT = "factorspace.genotype"
 GENOTYPE_VERSION = 1
 CELL_TYPES = ("normal", "reduce")
+"""The cells a genotype document can hold; a family uses some of them (DARTS: both)."""
+DEFAULT_FAMILY = "darts"
 
 
 class GenotypeEdge(Strict):
-    source: int = Field(ge=0, description="input node: 0, 1 = cell inputs; 2.. = intermediate")
-    target: int = Field(ge=2, description="intermediate node the edge feeds")
+    source: int = Field(
+        ge=0, description="input node (DARTS: 0, 1 = cell inputs, 2.. = intermediate; NB201: 0..)"
+    )
+    target: int = Field(ge=1, description="the node the edge feeds (DARTS: 2..; NB201: 1..)")
     op: str = Field(description="operator choice")
     inputs: dict[str, str] = Field(
         default_factory=dict,
@@ -56,6 +71,9 @@ class GenotypeImport(Strict):
 class Genotype(Strict):
     format: Literal["factorspace.genotype"] = GENOTYPE_FORMAT
     version: Literal[1] = GENOTYPE_VERSION
+    family: str | None = Field(
+        None, description="the cell family (factorspace.cells): darts when absent, or nb201"
+    )
     name: str | None = None
     source: str | None = Field(None, description="where it comes from: a run, a paper")
     imports: list[GenotypeImport] | None = Field(
@@ -64,4 +82,37 @@ class Genotype(Strict):
         "operators and activations (none for the built-in ones)",
     )
     normal: GenotypeCell
-    reduce: GenotypeCell
+    reduce: GenotypeCell | None = Field(None, description="DARTS's reduction cell")
+
+    @model_validator(mode="after")
+    def _family_cells(self) -> Genotype:
+        # The cells the family has are required, the others refused. Known families only;
+        # an unknown name is reported at `family` by the structure check, which knows them all.
+        if self.cell_family not in CELL_CONFIGS:
+            return self
+        wanted = CELL_CONFIGS.get(self.cell_family).cell_types
+        for t in CELL_TYPES:
+            present = getattr(self, t) is not None
+            if t in wanted and not present:
+                raise FieldError((t,), "required key is missing")
+            if present and t not in wanted:
+                raise FieldError(
+                    (t,),
+                    f"a {self.cell_family} genotype has the cells {', '.join(wanted)}, "
+                    f"no {t!r} cell",
+                )
+        return self
+
+    @property
+    def cell_family(self) -> str:
+        """The family's name: :attr:`family`, or ``darts`` when the document names none."""
+        return self.family or DEFAULT_FAMILY
+
+    @property
+    def cell_types(self) -> tuple[str, ...]:
+        """The cells this genotype has, in document order (DARTS: normal, reduce)."""
+        return tuple(t for t in CELL_TYPES if getattr(self, t) is not None)
+
+    def cells(self) -> dict[str, GenotypeCell]:
+        """Cell type -> cell, for the cells this genotype has."""
+        return {t: getattr(self, t) for t in self.cell_types}

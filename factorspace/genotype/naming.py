@@ -12,19 +12,25 @@ INPUT_NAMES = ("c_{k-2}", "c_{k-1}")
 OUTPUT_NAME = "c_{k}"
 
 
-def node_name(node: int) -> str:
-    """A cell's node in DARTS numbering (0, 1 = the inputs) as drawn: c_{k-2}, c_{k-1}, 0, 1..."""
+def node_name(node: int, family: str = "darts") -> str:
+    """A cell's node in DARTS numbering (0, 1 = the inputs) as drawn: c_{k-2}, c_{k-1}, 0, 1...;
+    any other family's nodes keep their numbers (NAS-Bench-201: 0 the input, as its strings)."""
+    if family != "darts":
+        return str(node)
     return INPUT_NAMES[node] if node < 2 else str(node - 2)
 
 
-def edge_text(edge) -> str:
+def edge_text(edge, family: str = "darts") -> str:
     """A genotype edge on one line: ``c_{k-1}->1 dil_conv_3x3·prelu`` (arguments, then inputs)."""
     choices = (*edge.arguments.values(), *edge.inputs.values())
-    return f"{node_name(edge.source)}->{node_name(edge.target)} {edge.op}" + "".join(
-        f"·{v}" for v in choices
-    )
+    source, target = node_name(edge.source, family), node_name(edge.target, family)
+    return f"{source}->{target} {edge.op}" + "".join(f"·{v}" for v in choices)
 
 
 def cell_text(genotype, cell: str = "normal") -> str:
-    """A genotype's cell on one line (the search's console, run.log, summaries)."""
-    return ", ".join(edge_text(e) for e in getattr(genotype, cell).edges)
+    """A genotype's cell on one line (the search's console, run.log, summaries); ``""`` for a
+    cell the genotype does not have (an nb201 genotype has no ``reduce``)."""
+    spec = getattr(genotype, cell)
+    if spec is None:
+        return ""
+    return ", ".join(edge_text(e, genotype.cell_family) for e in spec.edges)

@@ -8,7 +8,7 @@ fixed activation. :func:`with_input` does that for any input-role factor.
 from __future__ import annotations
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype.model import CELL_TYPES, Genotype
+from factorspace.genotype.model import Genotype
 from factorspace.registry import ACTIVATIONS
 from factorspace.schema.space import did_you_mean
 
@@ -26,7 +26,7 @@ def with_input(genotype: Genotype, choice: str, factor: str = "activation") -> G
         raise FactorspaceError(
             f"{choice!r} is not a registered activation{did_you_mean(choice, ACTIVATIONS.names())}"
         )
-    edges = [e for t in CELL_TYPES for e in getattr(genotype, t).edges]
+    edges = [e for cell in genotype.cells().values() for e in cell.edges]
     if not any(factor in e.inputs for e in edges):
         found = sorted({f for e in edges for f in e.inputs})
         raise FactorspaceError(
@@ -44,7 +44,7 @@ def with_input(genotype: Genotype, choice: str, factor: str = "activation") -> G
                 ]
             }
         )
-        for t in CELL_TYPES
+        for t in genotype.cell_types
     }
     name = f"{genotype.name or 'genotype'}-{factor}-{choice}"
     source = f"{genotype.source or 'a genotype'}, every {factor} set to {choice}"

@@ -18,6 +18,7 @@ from factorspace.errors import (
     clip,
     format_loc,
     shown,
+    validation_message,
 )
 from factorspace.loader.document import MAX_BYTES, MAX_VALUES, Lines, line_of, parse_yaml, read_text
 from factorspace.loader.extensions import extension_file, import_extension, is_imported
@@ -183,11 +184,7 @@ def located_error(
         loc = _data_loc(loc, data)
         if err["type"] == "union_tag_invalid":
             loc = (*loc, err["ctx"]["discriminator"].strip("'"))
-        message = PLAIN_MESSAGES.get(err["type"], err["msg"])
-        if err["type"] == "missing":
-            message = "required key is missing"
-        elif err["type"] not in ("extra_forbidden",) and not isinstance(err.get("input"), dict):
-            message += f" (got {shown(err.get('input'))})"
+        message = validation_message(err)
     more = len(e.errors()) - 1
     if more:
         message += f" (+{more} more error{'s' if more > 1 else ''})"
@@ -197,15 +194,6 @@ def located_error(
     if setting is not None:
         where, line = f"{path} (--set {format_loc(setting)})", None
     return RecipeError(message, path=where, line=line, field=format_loc(loc))
-
-
-PLAIN_MESSAGES = {
-    "model_type": "expected a mapping (`key: value` lines)",
-    "model_attributes_type": "expected a mapping (`key: value` lines)",
-    "dict_type": "expected a mapping (`key: value` lines)",
-    "list_type": "expected a list",
-    "tuple_type": "expected a list",
-}
 
 
 def _overriding(loc: Loc, overridden) -> Loc | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from factorspace.genotype import Genotype, load_genotype
+from factorspace.genotype import Genotype, load_genotype, resolve_genotype
 from factorspace.retrain.network import create_model
 from factorspace.schema.train import NetworkConfig
 
@@ -65,7 +65,8 @@ def model_info(
             :func:`~factorspace.genotype.resolve_genotype`).
         dataset: ``"cifar10"`` (32x32 input) or ``"imagenet"`` (224x224 input).
         resolution: the input side the MACs are counted at (default: the dataset's).
-        **overrides: :class:`~factorspace.schema.train.NetworkConfig` sizes (default: DARTS's).
+        **overrides: :class:`~factorspace.schema.train.NetworkConfig` sizes (default: DARTS's);
+            for an ``nb201`` genotype the benchmark's network's (``channels``, ``cells_per_stage``).
 
     Returns:
         ``parameters``: weights without the auxiliary tower (what papers report);
@@ -78,9 +79,13 @@ def model_info(
         >>> model_info("darts_v2", "imagenet")["macs"]  # 529.9M; the DARTS paper reports 574M
         529911552
     """
-    model = create_model(genotype, dataset, **{**overrides, "auxiliary": True})
+    genotype = resolve_genotype(genotype, registered=True)
+    if genotype.cell_family == "darts":
+        model = create_model(genotype, dataset, **{**overrides, "auxiliary": True})
+    else:  # its family's network (NAS-Bench-201's: C16, N5), no auxiliary tower
+        model = create_model(genotype, **overrides)
     total = sum(p.numel() for p in model.parameters())
-    head = model.auxiliary_head
+    head = getattr(model, "auxiliary_head", None)
     aux = sum(p.numel() for p in head.parameters()) if head is not None else 0
     side = resolution or RESOLUTION[dataset]
     return {

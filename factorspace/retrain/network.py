@@ -27,9 +27,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, GenotypeEdge, check_buildable, resolve_genotype
 from factorspace.ops import BatchNorm2d, FactorizedReduce, ReLUConvBN, cat_channels
 from factorspace.registry import ACTIVATIONS, OPERATORS
+from factorspace.schema.kinds import get_family
 from factorspace.schema.train import NetworkConfig
 
 
@@ -262,12 +264,28 @@ def genotype_cell(
 
 
 def build_network(genotype: Genotype, config: NetworkConfig) -> NetworkCIFAR | NetworkImageNet:
-    """The network of ``genotype`` at ``config``'s sizes (CPU, freshly initialised).
+    """The network of ``genotype`` at ``config``'s sizes (CPU, freshly initialised): DARTS's
+    evaluation network (a re-training recipe's ``network``).
 
     Raises:
         RecipeError: naming the field of a genotype no network can be built from (the one
             structure check, :func:`~factorspace.genotype.check.check_buildable`).
+        FactorspaceError: for a genotype of another cell family (NAS-Bench-201's cells are not
+            re-trained: the benchmark's table has their accuracy; ``create_model`` builds them).
     """
+    if genotype.cell_family != "darts":
+        raise FactorspaceError(
+            f"a {genotype.cell_family} genotype: re-training recipes build DARTS's network; "
+            "a NAS-Bench-201 cell's trained accuracy is in the benchmark's table "
+            "(factorspace nb201), and create_model(genotype) builds its network"
+        )
+    return build_darts_network(genotype, config)
+
+
+def build_darts_network(
+    genotype: Genotype, config: NetworkConfig
+) -> NetworkCIFAR | NetworkImageNet:
+    """DARTS's evaluation network of ``genotype`` (the darts family's fixed network)."""
     check_buildable(genotype)
     network = NetworkCIFAR if config.dataset == "cifar10" else NetworkImageNet
     return network(
@@ -283,7 +301,8 @@ def build_network(genotype: Genotype, config: NetworkConfig) -> NetworkCIFAR | N
 def create_model(
     genotype: Genotype | str | Path, dataset: str = "cifar10", **overrides: object
 ) -> nn.Module:
-    """Build DARTS's evaluation network for ``genotype``.
+    """Build DARTS's evaluation network for ``genotype`` (a NAS-Bench-201 genotype: the
+    benchmark's network, ``overrides`` ``channels``, ``cells_per_stage``, ``classes``).
 
     Args:
         genotype: a :class:`~factorspace.genotype.Genotype`, a genotype file, a run directory
@@ -307,5 +326,8 @@ def create_model(
         >>> model.eval()(torch.randn(1, 3, 32, 32)).shape
         torch.Size([1, 10])
     """
+    resolved = resolve_genotype(genotype, registered=True)
+    if resolved.cell_family != "darts":  # e.g. nb201: channels, cells_per_stage, classes
+        return get_family(resolved.cell_family).build_network(resolved, **overrides)
     config = NetworkConfig(dataset=dataset, **overrides)
-    return build_network(resolve_genotype(genotype, registered=True), config)
+    return build_network(resolved, config)

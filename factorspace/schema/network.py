@@ -1,13 +1,29 @@
-"""Sizes and options of the search supernet (DARTS's ``model_search.Network``; PC-DARTS's)."""
+"""Sizes and options of the search supernet, one member per cell family, chosen by ``kind``.
+
+- ``kind: darts`` (the default when ``kind`` is absent): DARTS's ``model_search.Network`` and
+  PC-DARTS's options (:class:`SupernetConfig`);
+- ``kind: nb201``: NAS-Bench-201's network (:class:`NB201SupernetConfig`), a 3x3 stem, three
+  stages of ``cells_per_stage`` cells at C, 2C, 4C channels, residual reductions between them.
+
+A family adds its member with :func:`supernet_member` (see :mod:`factorspace.schema.kinds`).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, SerializeAsAny, StrictBool, StrictInt, WrapValidator, model_validator
 
 from factorspace.errors import FieldError
-from factorspace.schema.space import Strict
+from factorspace.registry import Registry
+from factorspace.schema.kinds import (
+    DEFAULT_FAMILY,
+    KindMember,
+    KindSchema,
+    dispatch,
+    kind_member,
+)
+from factorspace.schema.limits import Sizes
 
 EDGE_GROUP = "edge"  # the architecture-parameter group of edge normalisation
 
@@ -15,7 +31,23 @@ JointWeights = Literal["separate", "shared"]
 DEFAULT_JOINT_WEIGHTS: JointWeights = "separate"  # the one default; the compiler reads it too
 
 
-class SupernetConfig(Strict):
+SUPERNET_CONFIGS: Registry[type[KindMember]] = Registry("supernet family")
+
+
+def supernet_member(model):
+    """Register ``model`` (a ``supernet`` member, ``kind: Literal[name] = name``)."""
+    return kind_member(SUPERNET_CONFIGS, model)
+
+
+@supernet_member
+class SupernetConfig(KindMember):
+    """DARTS's search network (``model_search.Network``), with PC-DARTS's options."""
+
+    kind: Literal["darts"] = Field(
+        "darts",
+        exclude_if=lambda kind: kind == DEFAULT_FAMILY,  # dumps as before families existed
+        description="the network family: darts (the default; space.cell.kind must match)",
+    )
     channels: StrictInt = Field(16, ge=2, description="initial channels C (DARTS search: 16)")
     cells: StrictInt = Field(8, ge=1, description="stacked cells (DARTS search: 8)")
     reduction_cells: list[StrictInt] | None = Field(
@@ -93,3 +125,129 @@ class SupernetConfig(Strict):
         """Image sides must be multiples of this: the stem and each reduction halve them."""
         stem_halvings = 3 if self.stem == "imagenet" else 0
         return 2 ** (stem_halvings + len(self.reductions))
+
+    @property
+    def searched_cells(self) -> int:
+        """The cells that carry architecture weights."""
+        return self.cells
+
+    def estimate_sizes(self, recipe) -> Sizes:
+        """The sizes the memory estimate of ``recipe``'s search reads (``schema.limits``)."""
+        return Sizes(
+            channels=self.channels,
+            cells=self.cells,
+            nodes=recipe.space.cell.nodes,
+            image_size=recipe.data.image_size,
+            batch_size=recipe.search.batch_size,
+            reductions=tuple(self.reductions),
+            stem_halvings=3 if self.stem == "imagenet" else 0,
+            stem_multiplier=self.stem_multiplier,
+            partial_channels=self.partial_channels,
+            classes=self.classes,
+        )
+
+    def input_divisor_reason(self) -> str:
+        """Why images must be multiples of :attr:`input_divisor` (for the error message)."""
+        return f"supernet.stem={self.stem!r}, {len(self.reductions)} reduction cells"
+
+
+@supernet_member
+class NB201SupernetConfig(KindMember):
+    """NAS-Bench-201's search network (xautodl's ``TinyNetworkDarts``/``TinyNetworkGDAS``).
+
+    BatchNorm in the searched cells is non-affine (as every DARTS-style supernet) and, by
+    default, uses the batch's statistics also at evaluation (``track_running_stats: false``): the
+    defaults of the benchmark authors' search script (AutoDL-Projects,
+    ``exps/NATS-algos/search-cell.py``: ``--affine 0 --track_running_stats 0``), whose NB201 runs
+    (DARTS, GDAS, ...) the published numbers come from. The stem, the residual blocks and the last
+    BatchNorm are affine with running statistics, as theirs.
+    """
+
+    kind: Literal["nb201"] = Field(
+        "nb201", description="the network family: nb201 (space.cell.kind must be nb201)"
+    )
+    channels: StrictInt = Field(
+        16, ge=1, description="channels C of the first stage (NAS-Bench-201: 16)"
+    )
+    cells_per_stage: StrictInt = Field(
+        5, ge=1, description="cells N in each of the three stages (NAS-Bench-201: 5)"
+    )
+    classes: StrictInt = Field(10, ge=2)
+    in_channels: StrictInt = Field(3, ge=1)
+    track_running_stats: StrictBool = Field(
+        False,
+        description="the searched cells' BatchNorm keeps running statistics for evaluation; "
+        "false: batch statistics always (the benchmark authors' search default)",
+    )
+    joint_weights: JointWeights = Field(
+        DEFAULT_JOINT_WEIGHTS,
+        description="mode joint only: separate (each candidate its own module, as the "
+        "benchmark's supernet) or shared (see the darts member)",
+    )
+    fused_activation: StrictBool = Field(
+        False, description="spaces with an input-role factor: eq. 2's fused mixed activation"
+    )
+
+    STAGES: ClassVar[int] = (
+        3  # the benchmark's network: three stages, two residual reductions between them
+    )
+
+    @property
+    def searched_cells(self) -> int:
+        return self.STAGES * self.cells_per_stage
+
+    @property
+    def cells(self) -> int:
+        """The searched cells, as a search's header prints them."""
+        return self.searched_cells
+
+    @property
+    def reductions(self) -> list[int]:
+        """No searched cell reduces: the reductions are residual blocks between the stages."""
+        return []
+
+    edge_normalization: ClassVar[bool] = False  # PC-DARTS's options are the darts member's
+    partial_channels: ClassVar[int] = 1
+
+    @property
+    def input_divisor(self) -> int:
+        """Image sides must be multiples of 4: two stride-2 residual blocks halve them."""
+        return 2 ** (self.STAGES - 1)
+
+    def input_divisor_reason(self) -> str:
+        return f"{self.STAGES - 1} stride-2 residual blocks between the stages"
+
+    SIZE_REFERENCE: ClassVar[dict] = {  # the usual sizes: the benchmark's search (C16, N5)
+        "channels": (("supernet", "channels"), 16),
+        "cells": (("supernet", "cells_per_stage"), 15),  # the estimate counts all 3 N cells
+        "image_size": (("data", "image_size"), 32),
+        "batch_size": (("search", "batch_size"), 64),
+        "classes": (("supernet", "classes"), 10),
+    }
+
+    def estimate_sizes(self, recipe) -> Sizes:
+        """The benchmark's network in the memory estimate's terms: ``3 N`` cells of
+        ``nodes (nodes + 1) / 2`` edges, the channels doubling after each stage (the residual
+        blocks counted as no cells)."""
+        nodes, n = recipe.space.cell.nodes, self.cells_per_stage
+        return Sizes(
+            channels=self.channels,
+            cells=self.searched_cells,
+            nodes=nodes - 1,  # the estimate counts nodes + 2 states per cell; a cell has nodes + 1
+            edges=nodes * (nodes + 1) // 2,
+            image_size=recipe.data.image_size,
+            batch_size=recipe.search.batch_size,
+            reductions=(n, 2 * n),
+            stem_halvings=0,
+            stem_multiplier=1,
+            partial_channels=1,
+            classes=self.classes,
+        )
+
+
+AnySupernet = Annotated[
+    SerializeAsAny[SupernetConfig | NB201SupernetConfig],
+    WrapValidator(dispatch(SUPERNET_CONFIGS, "supernet family")),
+    KindSchema("darts", "nb201"),
+]
+"""A ``supernet`` value; the JSON Schema shows the shipped members."""

@@ -8,12 +8,12 @@ from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
 from factorspace.schema.limits import LimitsConfig, Sizes, check_memory, tensors_per_edge
 from factorspace.schema.limits import memory_driver as limits_memory_driver
-from factorspace.schema.network import EDGE_GROUP, SupernetConfig
+from factorspace.schema.network import EDGE_GROUP, AnySupernet, SupernetConfig
 from factorspace.schema.regularizer import check_regularizer_overrides
 from factorspace.schema.relaxation import check_relaxation_overrides
 from factorspace.schema.search import SearchConfig, operator_group
 from factorspace.schema.selection import check_selection_overrides
-from factorspace.schema.space import RunName, SpaceConfig, Strict, did_you_mean
+from factorspace.schema.space import CellConfig, RunName, SpaceConfig, Strict, did_you_mean
 
 
 class Recipe(Strict):
@@ -24,7 +24,11 @@ class Recipe(Strict):
         default_factory=list, description="modules to import first (they register ops/activations)"
     )
     space: SpaceConfig
-    supernet: SupernetConfig = Field(default_factory=SupernetConfig)
+    supernet: AnySupernet = Field(
+        default_factory=SupernetConfig,
+        description="the search network: DARTS's (kind darts, the default) or NAS-Bench-201's "
+        "(kind nb201); its kind must be space.cell's",
+    )
     search: SearchConfig = Field(default_factory=SearchConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
@@ -67,15 +71,29 @@ class Recipe(Strict):
         return self
 
     @model_validator(mode="after")
+    def _one_family(self) -> Recipe:
+        cell, net = self.space.cell.kind, self.supernet.kind
+        if cell != net:
+            raise FieldError(
+                ("supernet", "kind"),
+                f"{net!r}, but space.cell.kind is {cell!r}: the network must be the cell's "
+                f"family; set supernet.kind: {cell} (with that family's sizes) or "
+                f"space.cell.kind: {net}",
+            )
+        check = getattr(self.space.cell, "check_recipe", None)
+        if check is not None:  # the family's own cross-field rules
+            check(self)
+        return self
+
+    @model_validator(mode="after")
     def _image_size_fits(self) -> Recipe:
         divisor, size = self.supernet.input_divisor, self.data.image_size
         if size % divisor:
             raise FieldError(
                 ("data", "image_size"),
                 f"{size} is not a multiple of {divisor}: the supernet halves the input "
-                f"{divisor.bit_length() - 1} times (supernet.stem={self.supernet.stem!r}, "
-                f"{len(self.supernet.reductions)} reduction cells); use e.g. "
-                f"{max(divisor, size // divisor * divisor)}",
+                f"{divisor.bit_length() - 1} times ({self.supernet.input_divisor_reason()}); "
+                f"use e.g. {max(divisor, size // divisor * divisor)}",
             )
         return self
 
@@ -92,9 +110,10 @@ class Recipe(Strict):
 
     @model_validator(mode="after")
     def _fits_in_memory(self) -> Recipe:
-        reference = {name: (loc, _default(loc)) for name, loc in SIZE_FIELDS.items()}
         per_edge = tensors_per_edge(self.space)
-        check_memory(search_sizes(self), per_edge, self.limits.memory, reference, "the search")
+        check_memory(
+            search_sizes(self), per_edge, self.limits.memory, size_reference(self), "the search"
+        )
         return self
 
 
@@ -112,34 +131,41 @@ SIZE_FIELDS = {
 
 
 def search_sizes(recipe: Recipe) -> Sizes:
-    """The sizes of ``recipe``'s search supernet that its memory depends on."""
-    net = recipe.supernet
-    return Sizes(
-        channels=net.channels,
-        cells=net.cells,
-        nodes=recipe.space.cell.nodes,
-        image_size=recipe.data.image_size,
-        batch_size=recipe.search.batch_size,
-        reductions=tuple(net.reductions),
-        stem_halvings=3 if net.stem == "imagenet" else 0,
-        stem_multiplier=net.stem_multiplier,
-        partial_channels=net.partial_channels,
-        classes=net.classes,
-    )
+    """The sizes of ``recipe``'s search supernet that its memory depends on (its ``supernet``
+    member's :meth:`estimate_sizes`)."""
+    return recipe.supernet.estimate_sizes(recipe)
 
 
-def memory_driver(sizes: Sizes, per_edge: int) -> tuple[str, ...]:
+def size_reference(recipe: Recipe) -> dict[str, tuple[tuple[str, ...], int]]:
+    """Size name -> (its field in ``recipe``, its usual value), for the estimate's driver: the
+    ``supernet`` member's ``SIZE_REFERENCE``, else DARTS's fields and defaults."""
+    reference = getattr(recipe.supernet, "SIZE_REFERENCE", None)
+    if reference is not None:
+        return reference
+    return {name: (loc, _default(loc)) for name, loc in SIZE_FIELDS.items()}
+
+
+def memory_driver(sizes: Sizes, per_edge: int, recipe: Recipe | None = None) -> tuple[str, ...]:
     """The search field whose default would shrink the estimate most (see
-    :func:`factorspace.schema.limits.memory_driver`)."""
-    reference = {name: (loc, _default(loc)) for name, loc in SIZE_FIELDS.items()}
+    :func:`factorspace.schema.limits.memory_driver`); ``recipe`` picks its family's fields
+    (``None``: DARTS's)."""
+    reference = (
+        size_reference(recipe)
+        if recipe is not None
+        else {name: (loc, _default(loc)) for name, loc in SIZE_FIELDS.items()}
+    )
     return limits_memory_driver(sizes, per_edge, reference)
+
+
+DEFAULT_MODELS = {"supernet": SupernetConfig, "space.cell": CellConfig}
+"""The DARTS member of each union section: where :func:`_default` reads the usual sizes."""
 
 
 def _default(loc: tuple[str, ...]) -> int:
     section, *rest = loc
-    model = Recipe.model_fields[section].annotation
+    model = DEFAULT_MODELS.get(section) or Recipe.model_fields[section].annotation
     for part in rest[:-1]:
-        model = model.model_fields[part].annotation
+        model = DEFAULT_MODELS.get(f"{section}.{part}") or model.model_fields[part].annotation
     return model.model_fields[rest[-1]].default
 
 

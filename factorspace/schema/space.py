@@ -8,14 +8,11 @@ factor applies; elsewhere it is absent (eq. 1: non-parameterized ops see the ide
 
 from __future__ import annotations
 
-import difflib
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StrictFloat,
     StrictInt,
@@ -25,11 +22,14 @@ from pydantic import (
 
 from factorspace.errors import FieldError, clip, shown
 from factorspace.registry import ACTIVATIONS, OPERATORS
+from factorspace.schema.base import Strict, did_you_mean
+from factorspace.schema.cell import MAX_NODES, AnyCell, CellConfig
+
+__all__ = ["MAX_NODES", "CellConfig", "Strict", "did_you_mean"]  # re-exported: imported from here
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Mode = Literal["factorized", "joint"]
 JOINT_GROUP = "joint"  # the one architecture group of mode joint: every candidate of an edge
-MAX_NODES = 32  # far above DARTS's 4; the edges per cell grow as nodes**2 / 2
 MAX_NAME_LENGTH = 100
 
 
@@ -79,26 +79,6 @@ def _argument_scalar(value: object) -> object:
 ArgumentValue = Annotated[StrictInt | StrictFloat | StrictStr, BeforeValidator(_argument_scalar)]
 """An operator argument's value (a recipe's argument choice, a genotype's argument): an integer,
 a float or a string, each taken as written (``3`` stays an int, ``yes`` is refused)."""
-
-
-class Strict(BaseModel):
-    """Base of every recipe model: immutable, and unknown keys are refused with a suggestion."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .inf, .nan
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_keys(cls, data: object) -> object:
-        if isinstance(data, dict):
-            allowed = list(cls.model_fields)
-            for key in data:
-                if key not in allowed:
-                    raise FieldError(
-                        (key,),
-                        f"unknown key {shown(key)}{did_you_mean(key, allowed)}; "
-                        f"allowed: {', '.join(allowed)}",
-                    )
-        return data
 
 
 class Rule(Strict):
@@ -170,30 +150,6 @@ class ArgumentFactor(RuledFactor):
 Factor = Annotated[OperatorFactor | InputFactor | ArgumentFactor, Field(discriminator="role")]
 
 
-class CellConfig(Strict):
-    """A DARTS cell: two input nodes, ``nodes`` intermediate nodes, ``keep`` edges kept per node."""
-
-    nodes: StrictInt = Field(
-        4, ge=1, le=MAX_NODES, description=f"intermediate nodes (DARTS: 4; at most {MAX_NODES})"
-    )
-    keep: StrictInt = Field(
-        2, ge=1, description="incoming edges kept per node at derivation (DARTS: 2)"
-    )
-
-    @model_validator(mode="after")
-    def _keep_fits(self) -> CellConfig:
-        if self.keep > 2:
-            raise FieldError(
-                ("keep",), f"keep={self.keep} but the first intermediate node has only 2 inputs"
-            )
-        return self
-
-
-def did_you_mean(name: object, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(str(name), allowed, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _unknown(kind: str, name: object, allowed: list[str]) -> str:
     return (
         f"unknown {kind} {shown(name)}{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}"
@@ -209,7 +165,10 @@ class SpaceConfig(Strict):
         "joint: one softmax over every valid combination (the non-factorized baseline)",
     )
     factors: list[Factor] = Field(min_length=1)
-    cell: CellConfig = Field(default_factory=CellConfig)
+    cell: AnyCell = Field(
+        default_factory=CellConfig,
+        description="the cell: DARTS's (kind darts, the default) or NAS-Bench-201's (kind nb201)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SpaceConfig:

@@ -49,6 +49,9 @@ class Stop:
     def record(self) -> dict:
         return {"early_stop": self.reason, "early_stop_epoch": self.epoch}
 
+    def __str__(self) -> str:  # what the console's "stopped early:" line says
+        return self.reason
+
 
 def collapse_reason(rows: list[dict], epoch: int, config: SearchConfig) -> str | None:
     """DARTS+'s skip-connect rule (``search.early_stop_skip_count``) on the last of ``rows``."""

@@ -38,7 +38,7 @@ from factorspace.search.faults import (
     nonfinite_hint,
 )
 from factorspace.search.init_arch import load_initial_arch
-from factorspace.search.progress import mean_entropy, print_epoch, print_header
+from factorspace.search.progress import mean_entropy, print_end, print_epoch, print_header
 from factorspace.search.selecting import check_selection, final_genotype
 from factorspace.search.step import arch_grad_fn, check_arch_optimizers, check_finite
 from factorspace.search.unrolled import pre_step_weights
@@ -207,8 +207,7 @@ class Search(Run):
         status = "complete" if stop is None else "early_stopped"
         extra = {} if stop is None else stop.record()
         self.set_status(status, seconds=time.time() - started, **extra)
-        if stop is not None and self.console is not None:
-            self.console.print(f"stopped early: {stop.reason}")
+        print_end(self.console, stop, self.net.space.family.summary_line(self.net.space, genotype))
         if self.writer is not None:
             self.writer.close()
         return SearchResult(self.run_dir, genotype, detached_weights(self.net), self.rows, status)
@@ -357,8 +356,9 @@ class Search(Run):
             "normal_skip_count": skip_count(uncapped.normal),  # before any cap: shows collapse
             "skipped_batches": t.get("skipped", 0),  # non-finite, under on_nonfinite: skip
         }
-        for f, w in weights["normal"].items():
-            row[f"entropy_{f}"] = mean_entropy(torch.cat([w, weights["reduce"][f]]))
+        for f in self.net.space.searched_factors:  # over the cell types (DARTS: normal, reduce)
+            row[f"entropy_{f}"] = mean_entropy(torch.cat([ws[f] for ws in weights.values()]))
+        row |= self.net.space.family.epoch_metrics(self.net.space, genotype)  # NB201: lookup
         row |= self.early.measure(e, weights)  # search.early_stop's columns, if any
         self.rows.append(row)
         if self.dist.is_main:

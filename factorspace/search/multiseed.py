@@ -184,7 +184,17 @@ def run_summary(run_dir: Path, seed: int) -> dict[str, Any]:
         "normal_skip_count": skip_count(genotype.normal),
         "normal_skip_count_per_epoch": [r.get("normal_skip_count") for r in rows],
         "entropy": {f: [r.get(f"entropy_{f}") for r in rows] for f in factors},
+        # an NB201 space's lookup of the last epoch's cell (cells.nb201): string, accuracies
+        **{k: v for k, v in columns_of(rows[-1] if rows else {}, NB201_PREFIX).items()},
     }
+
+
+NB201_PREFIX = "nb201_"
+
+
+def columns_of(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The entries of a metrics row whose name starts with ``prefix``."""
+    return {k: v for k, v in row.items() if k.startswith(prefix)}
 
 
 def network_parameters(genotype: Genotype) -> tuple[int | None, str | None]:
@@ -204,9 +214,9 @@ def choice_counts(genotypes: list[Genotype], space: SpaceConfig) -> list[dict[st
     keyword = {f.argument: f.name for f in space.factors if isinstance(f, ArgumentFactor)}
     positions: dict[tuple[str, int, int], dict[str, Counter]] = {}
     for genotype in genotypes:
-        for cell_type in CELL_TYPES:
+        for cell_type, cell in genotype.cells().items():
             ranks: Counter = Counter()
-            for edge in getattr(genotype, cell_type).edges:
+            for edge in cell.edges:
                 key = (cell_type, edge.target, ranks[edge.target])
                 ranks[edge.target] += 1
                 picks = {"source": edge.source, space.operator.name: edge.op}
@@ -241,8 +251,8 @@ def summary_csv(summary: dict[str, Any]) -> str:
                 "parameters": run["parameters"],
                 "normal_skip_count": run["normal_skip_count"],
                 **{f"entropy_{f}": (v[-1] if v else None) for f, v in run["entropy"].items()},
-                "normal": genotype_line(genotype, "normal"),
-                "reduce": genotype_line(genotype, "reduce"),
+                **columns_of(run, NB201_PREFIX),
+                **{t: genotype_line(genotype, t) for t in genotype.cell_types},
             }
         )
     return csv_text(rows)

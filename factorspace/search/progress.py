@@ -56,6 +56,16 @@ def print_epoch(
         console.print(line, highlight=False, soft_wrap=True)
 
 
+def print_end(console: Console | None, stop: str | None, family_line: str | None) -> None:
+    """The lines a search ends with: why it stopped early (if it did), and its cell family's
+    line about the final genotype (NAS-Bench-201: the derived cell's looked-up accuracy)."""
+    if console is None:
+        return
+    lines = [f"stopped early: {stop}"] if stop is not None else []
+    for line in [*lines, family_line] if family_line else lines:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 def strongest_choices(weights: dict[str, dict[str, torch.Tensor]], choices, k: int = 2) -> str:
     """'op: sep_conv_3x3 .21, skip_connect .15 | activation: selu .13, ...' (normal cell mean)."""
     parts = []

@@ -111,12 +111,49 @@ def legend_of(colors: dict[str, str], edges: list[CellEdge]) -> dict[str, str]:
     return legend
 
 
-# family name -> how its genotype's cell becomes a drawing. NAS-Bench-201 cells will be a second.
-FAMILIES: dict[str, Callable[[Genotype, str], CellDrawing]] = {"darts": darts_cell}
+NB201_NUMBERING = (
+    "nodes as in NAS-Bench-201's cell strings: input 0, nodes 1, 2, ..., the last the output"
+)
 
 
-def cell_drawing(genotype: Genotype, cell: str = "normal", family: str = "darts") -> CellDrawing:
-    """``cell`` of ``genotype`` as a drawing, by its family's function in :data:`FAMILIES`."""
+def nb201_cell(genotype: Genotype, cell: str = "normal") -> CellDrawing:
+    """A NAS-Bench-201 cell (the ``nb201`` family): input node 0, nodes 1..N each the sum of its
+    edges, the last node the output; each edge labelled with its operation (and arguments,
+    activations); ``none`` edges, kept by the family's derivation, are no connection and not
+    drawn."""
+    c = getattr(genotype, cell)
+    if c is None:
+        raise ValueError(f"an nb201 genotype has no {cell!r} cell; it has: normal")
+    colors = activation_colors(a for e in c.edges for a in e.inputs.values())
+    last = max([e.target for e in c.edges] + list(c.concat))
+    role = {0: "input", last: "output"}
+    nodes = [CellNode(str(n), role.get(n, "intermediate")) for n in range(last + 1)]
+    edges = [
+        CellEdge(
+            str(e.source),
+            str(e.target),
+            tuple(label_lines(e)),
+            tuple(colors[a] for a in e.inputs.values()),
+        )
+        for e in c.edges
+        if e.op != "none"
+    ]
+    return CellDrawing(tuple(nodes), tuple(edges), legend_of(colors, edges), NB201_NUMBERING)
+
+
+# family name -> how its genotype's cell becomes a drawing
+FAMILIES: dict[str, Callable[[Genotype, str], CellDrawing]] = {
+    "darts": darts_cell,
+    "nb201": nb201_cell,
+}
+
+
+def cell_drawing(
+    genotype: Genotype, cell: str = "normal", family: str | None = None
+) -> CellDrawing:
+    """``cell`` of ``genotype`` as a drawing, by its family's function in :data:`FAMILIES`
+    (``family``: the genotype's own, :attr:`~factorspace.genotype.Genotype.cell_family`)."""
+    family = family or genotype.cell_family
     try:
         draw = FAMILIES[family]
     except KeyError:

@@ -25,7 +25,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
-from factorspace.genotype import CELL_TYPES
 from factorspace.run.atomic import atomic_write_bytes
 from factorspace.viz.palette import (
     ACTIVATION_COLORS,
@@ -56,14 +55,19 @@ DROPPED = {"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "lw": 0}
 DROPPED_TEXT = "#8C8C8C"
 
 
-def edge_label(edge: Sequence[int], *, tex: bool = True, bold: bool = False) -> str:
+def edge_label(
+    edge: Sequence[int], *, tex: bool = True, bold: bool = False, family: str = "darts"
+) -> str:
     """``(0, 2)`` -> ``c_{k-2}→0``, ``(2, 3)`` -> ``0→1``: the cells' node names (as drawn).
 
     With ``tex`` the inputs are mathtext (``$c_{k-2}$``); ``bold`` makes them bold too (the rest
-    of the label is bolded by its font weight).
+    of the label is bolded by its font weight). Another ``family``'s nodes keep their numbers
+    (NAS-Bench-201: ``0→1``, 0 the input).
     """
 
     def name(node: int) -> str:
+        if family != "darts":
+            return str(node)
         if node >= 2 or not tex:
             return node_name(node)
         return f"$\\mathbf{{{INPUT_NAMES[node]}}}$" if bold else f"${INPUT_NAMES[node]}$"
@@ -82,6 +86,7 @@ def heatmap_figure(
     kept: Collection[int] = (),
     chosen: Mapping[int, int | None] | None = None,
     xlabel: str = "choice",
+    family: str = "darts",
 ) -> Figure:
     """One factor's weights in one cell type: an edges x choices heatmap (the paper's Fig. 1).
 
@@ -99,6 +104,7 @@ def heatmap_figure(
             the factor does not apply to the kept operator: no outline). Rows not in it are
             greyed out (edges the genotype drops) and their labels grey; those in it are bold.
         xlabel: the columns' axis label.
+        family: the cell family, which names the nodes (:func:`edge_label`).
 
     Returns:
         A figure with the heatmap's axes first (``fig.axes[0].images[0]`` holds the
@@ -120,7 +126,8 @@ def heatmap_figure(
         image = ax.imshow(w, cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
         ax.set_xticks(range(n_choices), [display_name(c) for c in choices], rotation=45, ha="right")
         kept = set(chosen) if chosen is not None else set(kept)
-        ax.set_yticks(range(n_edges), [edge_label(e, bold=k in kept) for k, e in enumerate(edges)])
+        labels = [edge_label(e, bold=k in kept, family=family) for k, e in enumerate(edges)]
+        ax.set_yticks(range(n_edges), labels)
         for row, label in enumerate(ax.get_yticklabels()):
             if row in kept:
                 label.set_fontweight("bold")
@@ -207,6 +214,7 @@ def edge_trajectories_figure(
     choices: Sequence[str],
     *,
     title: str | None = None,
+    family: str = "darts",
 ) -> Figure:
     """Small multiples: one panel per edge, each choice's weight against the epoch.
 
@@ -242,7 +250,7 @@ def edge_trajectories_figure(
                 ax.plot(
                     epochs, w[:, k, c], lw=1.2, color=colors[name], **_marker(epochs, 2), **_dash(c)
                 )
-            ax.set_title(edge_label(edges[k]), fontsize=9)
+            ax.set_title(edge_label(edges[k], family=family), fontsize=9)
             ax.grid(alpha=0.3)
         axes[0].xaxis.set_major_locator(FixedLocator(x_ticks))  # shared by every panel
         fig.supxlabel("epoch", y=0.02)
@@ -253,11 +261,17 @@ def edge_trajectories_figure(
     return fig
 
 
+NB201_COLUMNS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16_120": "ImageNet16-120"}
+"""The metrics an NB201 search records (``nb201_<key>``) and their names in a legend."""
+
+
 def metrics_figure(rows: Sequence[dict]) -> Figure:
-    """Train and validation loss and accuracy against the epoch, and each factor's entropy."""
+    """Train and validation loss and accuracy against the epoch, each factor's entropy, and
+    (a NAS-Bench-201 search) the looked-up test accuracy of each epoch's derived cell."""
     epochs = [r["epoch"] for r in rows]
     entropies = sorted({k for r in rows for k in r if k.startswith("entropy_")})
-    panels = 3 if entropies else 2
+    lookup = [d for d in NB201_COLUMNS if any(f"nb201_{d}" in r for r in rows)]
+    panels = 2 + bool(entropies) + bool(lookup)
     with matplotlib.rc_context(STYLE):
         fig = _figure((4.0 * panels, 3.3))
         axes = fig.subplots(1, panels, squeeze=False)[0]
@@ -279,6 +293,12 @@ def metrics_figure(rows: Sequence[dict]) -> Figure:
             axes[2].legend([k.removeprefix("entropy_") for k in entropies], frameon=False)
             axes[2].set_ylabel("mean entropy (1 = uniform)")
             axes[2].set_ylim(0, 1.05)  # normalized: how far the search is from deciding
+        if lookup:  # NAS-Bench-201: the trained accuracy of each epoch's cell (cells.nb201)
+            for k, dataset in enumerate(lookup):
+                values = _series(rows, f"nb201_{dataset}")
+                axes[-1].plot(epochs, values, color=CHOICE_COLORS[k], **_marker(epochs))
+            axes[-1].legend([NB201_COLUMNS[d] for d in lookup], frameon=False)
+            axes[-1].set_ylabel("derived cell's NB201 test accuracy (%)")
         for ax in axes:
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(integer_ticks())
@@ -304,7 +324,7 @@ def frequency_figure(
         for ax, factor in zip(axes, factors, strict=True):
             names = list(choices[factor])
             x = np.arange(len(names))
-            for k, cell in enumerate(CELL_TYPES):
+            for k, cell in enumerate(next(iter(counts.values()))):  # the runs' cell types
                 heights = [counts[factor][cell].get(n, 0) for n in names]
                 ax.bar(x + (k - 0.5) * 0.4, heights, width=0.4, color=CHOICE_COLORS[k], label=cell)
             ax.set_xticks(x, [display_name(n) for n in names], rotation=45, ha="right")

@@ -75,7 +75,7 @@ def cell_graph(
     label: str | None = None,
     rankdir: str = "LR",
     font_scale: float = 1.0,
-    family: str = "darts",
+    family: str | None = None,
 ) -> graphviz.Digraph:
     """Draw one cell of ``genotype`` as a left-to-right :class:`graphviz.Digraph`.
 

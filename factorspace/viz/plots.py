@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import CELL_TYPES
 from factorspace.run.rundir import RunDir
 from factorspace.viz.figures import (  # noqa: F401  (re-exported: built here before the split)
     DPI,
@@ -36,6 +35,8 @@ from factorspace.viz.records import (  # noqa: F401  (re-exported)
     kept_edges,
     load_arch_records,
     load_metrics,
+    record_cells,
+    run_family,
     seed_frequencies,
     seed_runs,
 )
@@ -71,27 +72,30 @@ def plot_arch_heatmaps(run_dir: Path | str, *, formats: Sequence[str] = FORMATS)
     run_dir = Path(run_dir)
     last = load_arch_records(run_dir)[-1]
     kept = kept_choices(run_dir, last)
+    cells, family = record_cells(last), run_family(run_dir)
     written = []
     for factor, names in last["choices"].items():
-        for cell in CELL_TYPES:
+        for cell in cells:
             fig = heatmap_figure(
                 last["weights"][cell][factor],
                 last["edges"],
                 names,
                 title=f"{factor} weights, {cell} cell (epoch {last['epoch']})",
                 chosen={row: groups[factor] for row, groups in kept[cell].items()},
+                family=family,
             )
             written += save_figure(
                 fig, RunDir(run_dir).plots_dir / heatmap_stem(factor, cell), formats
             )
     if "edge_weights" in last:  # PC-DARTS's edge normalisation: each edge against its node's others
         fig = heatmap_figure(
-            np.array([last["edge_weights"][cell] for cell in CELL_TYPES]).T,
+            np.array([last["edge_weights"][cell] for cell in cells]).T,
             last["edges"],
-            CELL_TYPES,
+            cells,
             title=f"edge weights (epoch {last['epoch']})",
             outline=False,
             xlabel="cell",
+            family=family,
         )
         written += save_figure(fig, RunDir(run_dir).plots_dir / EDGE_WEIGHTS_STEM, formats)
     return written
@@ -106,18 +110,24 @@ def plot_arch_trajectories(
     records = load_arch_records(run_dir)
     epochs = [r["epoch"] for r in records]
     last = records[-1]
+    cells = record_cells(last)
     written = []
     for factor, names in last["choices"].items():
         w = {
             cell: np.array([r["weights"][cell][factor] for r in records], dtype=float)
-            for cell in CELL_TYPES
+            for cell in cells
         }
         fig = trajectory_figure(epochs, w, names, title=f"{factor} weights")
         written += save_figure(fig, RunDir(run_dir).plots_dir / trajectory_stem(factor), formats)
         if per_edge:
-            for cell in CELL_TYPES:
+            for cell in cells:
                 fig = edge_trajectories_figure(
-                    epochs, w[cell], last["edges"], names, title=f"{factor} weights, {cell} cell"
+                    epochs,
+                    w[cell],
+                    last["edges"],
+                    names,
+                    title=f"{factor} weights, {cell} cell",
+                    family=run_family(run_dir),
                 )
                 written += save_figure(
                     fig, RunDir(run_dir).plots_dir / trajectory_stem(factor, cell), formats

@@ -71,10 +71,11 @@ def kept_choices(run_dir: Path, record: dict) -> dict[str, dict[int, dict[str, i
     """What derivation kept, as positions in ``record``: cell type -> kept edge's row -> group ->
     the column of the choice it took (None where the group does not apply to the kept operator,
     e.g. an activation on skip_connect). The genotype of the record's epoch is read
-    (:func:`epoch_genotype`): DARTS's rule, so never ``none``, and ``cell.keep`` edges a node."""
+    (:func:`epoch_genotype`): its family's rule (DARTS's: never ``none``, ``cell.keep`` edges a
+    node; NB201's: every edge, ``none`` too)."""
     genotype = epoch_genotype(Path(run_dir), record["epoch"])
     if genotype is None:
-        return {cell: {} for cell in CELL_TYPES}
+        return {cell: {} for cell in record_cells(record)}
     keywords = _argument_keywords(Path(run_dir))
     rows = {tuple(e): k for k, e in enumerate(record["edges"])}
     return {
@@ -83,11 +84,25 @@ def kept_choices(run_dir: Path, record: dict) -> dict[str, dict[int, dict[str, i
                 group: _column(e, group, names, keywords)
                 for group, names in record["choices"].items()
             }
-            for e in getattr(genotype, cell).edges
+            for e in spec.edges
             if (e.source, e.target) in rows
         }
-        for cell in CELL_TYPES
+        for cell, spec in genotype.cells().items()
     }
+
+
+def run_family(run_dir: Path) -> str:
+    """The run's cell family, as its recipe records it (``space.cell.kind``; absent: darts)."""
+    try:
+        space = yaml.safe_load(RunDir(run_dir).recipe.read_text())["space"]
+        return (space.get("cell") or {}).get("kind", "darts")
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return "darts"
+
+
+def record_cells(record: dict) -> list[str]:
+    """The cell types of an arch record, in its order (DARTS: normal, reduce; NB201: normal)."""
+    return [cell for cell in CELL_TYPES if cell in record["weights"]]
 
 
 def _column(edge, group: str, names: list[str], keywords: dict[str, str]) -> int | None:
@@ -133,13 +148,20 @@ def seed_frequencies(parent: Path | str) -> tuple[dict[str, dict[str, Counter]],
         raise FactorspaceError(
             f"{parent}: no run directories with a genotype.json under it (expected seed_0/, ...)"
         )
-    factors = yaml.safe_load(RunDir(runs[0]).recipe.read_text())["space"]["factors"]
+    space = yaml.safe_load(RunDir(runs[0]).recipe.read_text())["space"]
+    factors = space["factors"]
+    keeps_zero = (space.get("cell") or {}).get("kind", "darts") != "darts"  # nb201 keeps `none`
     choices = {
-        f["name"]: [str(c) for c in f["choices"] if not (f["role"] == "operator" and _is_zero(c))]
+        f["name"]: [
+            str(c)
+            for c in f["choices"]
+            if keeps_zero or not (f["role"] == "operator" and _is_zero(c))
+        ]
         for f in factors
         if len(f["choices"]) > 1
     }
-    counts = {f: {cell: Counter() for cell in CELL_TYPES} for f in choices}
+    cells = load_genotype(RunDir(runs[0]).genotype).cell_types
+    counts = {f: {cell: Counter() for cell in cells} for f in choices}
     for run in runs:
         genotype = load_genotype(RunDir(run).genotype)
         for factor in factors:
@@ -161,8 +183,8 @@ def _is_zero(op: str) -> bool:
 
 def _count(genotype: Genotype, factor: dict, counts: dict[str, Counter]) -> None:
     """Add the choice ``factor`` took on each kept edge of ``genotype`` to ``counts``."""
-    for cell in CELL_TYPES:
-        for edge in getattr(genotype, cell).edges:
+    for cell, spec in genotype.cells().items():
+        for edge in spec.edges:
             if factor["role"] == "operator":
                 value = edge.op
             elif factor["role"] == "input":

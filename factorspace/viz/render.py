@@ -70,7 +70,7 @@ def render_genotype(
     cells: Iterable[str] = CELLS,
     dpi: int = 300,
     width: float | None = None,
-    family: str = "darts",
+    family: str | None = None,
 ) -> list[Path]:
     """Write one drawing per cell: ``out``'s stem + ``_normal.pdf``, ``_reduce.pdf``...
 
@@ -98,7 +98,7 @@ def render_genotype(
     can_measure = shutil.which("dot") is not None
     have_dot = fmt == "gv" or can_measure
     written = []
-    for cell in cells:
+    for cell in (c for c in cells if c in genotype.cell_types):  # NB201: one cell, normal
         if width is not None and can_measure:
             fitted = fit_width(genotype, cell, width, family)
             g = fitted.graph
@@ -137,7 +137,7 @@ class Fitted:
     natural_width: float = 0.0  # inches, before scaling, padding included
 
 
-def fit_width(genotype: Genotype, cell: str, width: float, family: str = "darts") -> Fitted:
+def fit_width(genotype: Genotype, cell: str, width: float, family: str | None = None) -> Fitted:
     """Lay ``cell`` out to print ``width`` inches wide, its labels :data:`MIN_LABEL_PT` to
     :data:`MAX_LABEL_PT` points where they can be.
 
@@ -172,7 +172,7 @@ def fit_width(genotype: Genotype, cell: str, width: float, family: str = "darts"
     return fitted
 
 
-def _layouts(genotype: Genotype, cell: str, width: float, family: str) -> Iterator[Fitted]:
+def _layouts(genotype: Genotype, cell: str, width: float, family: str | None) -> Iterator[Fitted]:
     """The layouts :func:`fit_width` tries, in order of preference, each measured."""
     for rankdir in ("LR", "TB"):
         for font_scale in FONT_SCALES:

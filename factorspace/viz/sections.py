@@ -17,10 +17,11 @@ import yaml
 from PIL import Image
 
 from factorspace.errors import FactorspaceError
-from factorspace.genotype import CELL_TYPES, Genotype
+from factorspace.genotype import Genotype
 from factorspace.viz import plots
 from factorspace.viz.figures import DPI
 from factorspace.viz.palette import activation_colors, display_name
+from factorspace.viz.records import record_cells
 
 CSS_DPI = 96  # CSS pixels per inch
 CELL_SCALE = 1.4  # graphviz sizes its 14 pt labels for a paper column; a page has room
@@ -57,13 +58,13 @@ class Page:
             "inputs and 2, 3, ... for the intermediate ones, as DARTS's code does).</p>"
         )
         parts.append('<div class="cells">')
-        for cell in CELL_TYPES:
+        for cell in genotype.cell_types:
             parts.append(f"<div><h3>{cell} cell</h3>{genotype_table(genotype, cell)}</div>")
         parts.append("</div>")
         drawings = [p for p in cells if p.suffix == ".svg"]
         if drawings:  # one per row: a cell is wide and its labels small
             parts.append("<div>")
-            for path, cell in zip(drawings, CELL_TYPES, strict=False):
+            for path, cell in zip(drawings, genotype.cell_types, strict=False):
                 parts.append(
                     f'<figure><img src="{self.href(path)}" alt="{cell} cell"{_svg_width(path)}>'
                     f'<figcaption>{cell} cell <span class=links><a href="{self.href(path)}">SVG</a>'
@@ -104,10 +105,11 @@ class Page:
                 "epochs recorded.</p>"
             )
         by_name = _group(figures["heatmaps"] + figures["trajectories"])
+        cells = record_cells(last)
         for factor in last["choices"]:
             parts.append(f"<h3>{escape(factor)}</h3>")
             parts.append('<div class="grid2">')
-            for cell in CELL_TYPES:
+            for cell in cells:
                 parts.append(
                     self.figure(
                         by_name[plots.heatmap_stem(factor, cell)], f"{factor}, {cell} cell, final"
@@ -119,11 +121,11 @@ class Page:
                     by_name[plots.trajectory_stem(factor)], f"{factor}: mean weight per epoch"
                 )
             )
-            edges = [by_name.get(plots.trajectory_stem(factor, cell)) for cell in CELL_TYPES]
+            edges = [by_name.get(plots.trajectory_stem(factor, cell)) for cell in cells]
             if all(edges):
                 inner = "".join(
                     self.figure(files, f"{factor}, {cell} cell, per edge")
-                    for files, cell in zip(edges, CELL_TYPES, strict=True)
+                    for files, cell in zip(edges, cells, strict=True)
                 )
                 parts.append(f"<details><summary>per edge</summary>{inner}</details>")
         if plots.EDGE_WEIGHTS_STEM in by_name:
@@ -211,7 +213,7 @@ def space_table(run_dir: Path) -> str:
 def genotype_columns(genotype: Genotype) -> list[tuple[str, str]]:
     """The ``(where, key)`` columns of both cells' tables, the same for both: every input factor,
     then every argument, each in the order first seen (normal cell, then reduce)."""
-    edges = [e for cell in CELL_TYPES for e in getattr(genotype, cell).edges]
+    edges = [e for cell in genotype.cells().values() for e in cell.edges]
     inputs = dict.fromkeys(k for e in edges for k in e.inputs)
     arguments = dict.fromkeys(k for e in edges for k in e.arguments)
     return [("inputs", k) for k in inputs] + [("arguments", k) for k in arguments]

@@ -8,13 +8,13 @@ import torch
 import factorspace as fs
 from factorspace.compile import Space, compile_supernet
 from factorspace.schema import SupernetConfig
-from tests.conftest import RECIPES, paper_space
+from tests.conftest import RECIPES, paper_space, tiny_supernet_of
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
-def test_every_recipe_compiles_and_runs(path, tiny_supernet, images):
+def test_every_recipe_compiles_and_runs(path, images):
     recipe = fs.load_recipe(path)
-    net = compile_supernet(recipe.space, tiny_supernet)
+    net = compile_supernet(recipe.space, tiny_supernet_of(recipe))
     logits = net(images)
     assert logits.shape == (2, 10) and torch.isfinite(logits).all()
     logits.logsumexp(-1).sum().backward()
