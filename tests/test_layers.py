@@ -29,7 +29,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("schema", "schemas"),
     ("run",),  # devices, seeds, run directories: nothing above schema, so anything can use it
     ("loader", "space"),
-    ("genotype", "relax"),  # relax: the relaxations (softmax, Gumbel, Dirichlet)
+    # relax: the relaxations (softmax, Gumbel, Dirichlet); regularize, select: the regularizers
+    # and selection rules (beta-DARTS, SDARTS, DARTS-; DARTS-PT), on the supernet they are given
+    ("genotype", "relax", "regularize", "select"),
     ("compile", "data"),
     ("derive", "summary", "search", "retrain", "bench", "estimate"),
     ("study", "evidence", "cells"),  # studies; the planted benchmark; the cell families

@@ -17,7 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from factorspace.compile.edge import FactorizedEdge, add_all, mix
+from factorspace.compile.edge import FactorizedEdge, _MixedEdge, add_all, mix
+from factorspace.compile.partial import PartialEdge
 from factorspace.errors import FactorspaceError
 from factorspace.relax import ForwardWeights, Relaxation, build_relaxations
 from factorspace.schema.relaxation import SoftmaxConfig
@@ -39,6 +40,11 @@ class SupernetBase(nn.Module):
                 f"relaxations for {sorted(self.relaxations)}; the space searches "
                 f"{space.searched_factors}"
             )
+        # Hooks of factorspace.regularize (the regularizers, set by compile_supernet) and of
+        # factorspace.select (a selection rule's fixed and masked choices): None leaves the
+        # forward weights and the architecture loss to the relaxations alone.
+        self.regularization = None
+        self.projection = None
 
     def init_arch(self) -> None:
         """Create the architecture parameters: per cell type, per searched group, edges x
@@ -87,13 +93,18 @@ class SupernetBase(nn.Module):
     def forward_weights(self) -> dict[str, dict[str, ForwardWeights]]:
         """Cell type -> group -> the relaxation's forward weights (training or eval, by mode)."""
         groups = self.space.searched_factors
-        return {
+        weights = {
             t: {
                 g: self.relaxations[g].forward_weights(self.arch[t][g], self.training)
                 for g in groups
             }
             for t in self.cell_types
         }
+        if self.regularization is not None:  # SDARTS-RS's perturbation in the weight step
+            weights = self.regularization.transform(weights, self.training)
+        if self.projection is not None:  # DARTS-PT's decided and masked choices
+            weights = self.projection(weights)
+        return weights
 
     def arch_probabilities(self) -> dict[str, dict[str, torch.Tensor]]:
         """Cell type -> group -> the relaxation's probabilities, per edge (edges x choices):
@@ -118,10 +129,31 @@ class SupernetBase(nn.Module):
         return add_all(terms) if terms else None
 
     def set_epoch(self, epoch: int, epochs: int) -> None:
-        """The relaxations' per-epoch schedule (e.g. GDAS's temperature); call it at the start
-        of every epoch (0-based)."""
+        """The relaxations' and regularizers' per-epoch schedules (e.g. GDAS's temperature);
+        call it at the start of every epoch (0-based)."""
         for relaxation in self.relaxations.values():
             relaxation.set_epoch(epoch, epochs)
+        if self.regularization is not None:
+            self.regularization.set_epoch(epoch, epochs)
+
+    def regularization_loss(self) -> torch.Tensor | None:
+        """The regularizers' architecture-loss terms (beta-DARTS's), summed; ``None`` without."""
+        if self.regularization is None:
+            return None
+        return self.regularization.loss(self.arch)
+
+    def mixed_edges(self) -> list[tuple[nn.Module, int, int]]:
+        """(edge module, its input channels, its stride) of every mixed edge: a PC-DARTS
+        :class:`PartialEdge` as a whole (not the mixed edge inside it), else each mixed edge
+        (what DARTS-'s auxiliary skip, :mod:`factorspace.regularize`, attaches to)."""
+        edges, inner = [], set()
+        for m in self.modules():  # a parent comes before its children
+            if isinstance(m, PartialEdge):
+                edges.append((m, m.k * m.mixed, m.edge.stride))
+                inner.add(id(m.edge))
+            elif isinstance(m, _MixedEdge) and id(m) not in inner:
+                edges.append((m, m.channels, m.stride))
+        return edges
 
     def edge_weights(self) -> dict[str, torch.Tensor] | None:
         """Cell type -> each edge's normalised weight (PC-DARTS); ``None``: not searched."""

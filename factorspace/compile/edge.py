@@ -150,15 +150,15 @@ class SuperOperator(nn.Module):
 
 
 class _MixedEdge(nn.Module):
-    """What every mixed edge has: its space, stride and operator builder; an edge of ``none``
-    alone is zero."""
+    """What every mixed edge has: its space, channels, stride and operator builder; an edge of
+    ``none`` alone is zero."""
 
     def __init__(
         self, space: Space, channels: int, stride: int, build_op: OpBuilder = build_search_op
     ) -> None:
         super().__init__()
         self.space = space
-        self.stride = stride
+        self.channels, self.stride = channels, stride
         self.build_op = build_op
         self.zero_only = all(c.is_zero for c in space.candidates)
 

@@ -220,7 +220,12 @@ def compile_supernet(
         relaxations = build_relaxations(
             space.searched_factors, search.relaxation, search.relaxation_overrides
         )
-    return build_supernet(space, config, relaxations).to(device)
+    net = build_supernet(space, config, relaxations)
+    if search is not None:  # the regularizers (factorspace.regularize), DARTS-'s skip modules
+        from factorspace.regularize import install_regularization
+
+        install_regularization(net, search)
+    return net.to(device)
 
 
 def build_supernet(

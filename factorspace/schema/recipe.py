@@ -9,8 +9,10 @@ from factorspace.schema.data import DataConfig
 from factorspace.schema.limits import LimitsConfig, Sizes, check_memory, tensors_per_edge
 from factorspace.schema.limits import memory_driver as limits_memory_driver
 from factorspace.schema.network import EDGE_GROUP, AnySupernet, SupernetConfig
+from factorspace.schema.regularizer import check_regularizer_overrides
 from factorspace.schema.relaxation import check_relaxation_overrides
 from factorspace.schema.search import SearchConfig, operator_group
+from factorspace.schema.selection import check_selection_overrides
 from factorspace.schema.space import CellConfig, RunName, SpaceConfig, Strict, did_you_mean
 
 
@@ -62,7 +64,10 @@ class Recipe(Strict):
                     ("search", "arch_overrides", name),
                     f"unknown factor {name!r}{did_you_mean(name, names)}; factors: {', '.join(names)}",
                 )
-        check_relaxation_overrides(self.search.relaxation_overrides, self.space.group_names)
+        groups = self.space.group_names
+        check_relaxation_overrides(self.search.relaxation_overrides, groups)
+        check_regularizer_overrides(self.search.regularizer_overrides, groups)
+        check_selection_overrides(self.search.selection_overrides, groups)
         return self
 
     @model_validator(mode="after")

@@ -8,7 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from factorspace.errors import FieldError
+from factorspace.schema.early_stop import AnyStopRule
+from factorspace.schema.regularizer import AnyRegularizer, RegularizerConfig
 from factorspace.schema.relaxation import AnyRelaxation, RelaxationConfig, SoftmaxConfig
+from factorspace.schema.selection import AnySelection, ArgmaxConfig, SelectionConfig
 from factorspace.schema.space import JOINT_GROUP, SpaceConfig, Strict
 
 Precision = Annotated[
@@ -176,6 +179,32 @@ class SearchConfig(Strict):
         default_factory=dict,
         description="per-factor relaxations replacing `relaxation`, e.g. {activation: {kind: gumbel}}",
     )
+    regularizers: list[AnyRegularizer] = Field(
+        default_factory=list,
+        description="regularizers of every group's architecture loss or weight step: beta_decay "
+        "(beta-DARTS), random_smoothing (SDARTS-RS), auxiliary_skip (DARTS-, on every edge), or a "
+        "registered one; `kind` selects each",
+    )
+    regularizer_overrides: dict[str, list[AnyRegularizer]] = Field(
+        default_factory=dict,
+        description="per-group lists replacing `regularizers` (edge-level ones excepted), e.g. "
+        "{activation: []}",
+    )
+    selection: AnySelection = Field(
+        default_factory=ArgmaxConfig,
+        description="how the genotype is chosen at the end: argmax (DARTS's rule), perturbation "
+        "(DARTS-PT), or a registered one; `kind` selects it",
+    )
+    selection_overrides: dict[str, AnySelection] = Field(
+        default_factory=dict,
+        description="per-group selection rules replacing `selection`, e.g. {op: {kind: "
+        "perturbation}}",
+    )
+    early_stop: list[AnyStopRule] = Field(
+        default_factory=list,
+        description="rules checked after every epoch past the warm-up, the first that fires "
+        "stops the search: stable_ranking (DARTS+), hessian_eigenvalue (RobustDARTS's DARTS-ES)",
+    )
 
     @model_validator(mode="after")
     def _arch_after_warmup(self) -> SearchConfig:
@@ -188,11 +217,42 @@ class SearchConfig(Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _one_of_each_kind(self) -> SearchConfig:
+        lists = [(("regularizers",), self.regularizers), (("early_stop",), self.early_stop)]
+        lists += [(("regularizer_overrides", g), r) for g, r in self.regularizer_overrides.items()]
+        for loc, items in lists:
+            kinds = [item.kind for item in items]
+            for i, kind in enumerate(kinds):
+                if kinds.index(kind) != i:
+                    raise FieldError(
+                        (*loc, i, "kind"),
+                        f"{kind!r} is listed twice (also at [{kinds.index(kind)}]); list it once",
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _no_cap_over_perturbation(self) -> SearchConfig:
+        selections = [self.selection, *self.selection_overrides.values()]
+        if self.max_skip_connects is not None and any(s.kind == "perturbation" for s in selections):
+            raise FieldError(
+                ("max_skip_connects",),
+                "DARTS-PT's perturbation selection chooses each edge's operation itself; a "
+                "skip-connect cap would replace its choices: leave max_skip_connects null",
+            )
+        return self
+
     def arch_for(self, factor: str) -> ArchOptimizer:
         return self.arch_overrides.get(factor, self.arch)
 
     def relaxation_for(self, group: str) -> RelaxationConfig:
         return self.relaxation_overrides.get(group, self.relaxation)
+
+    def regularizers_for(self, group: str) -> list[RegularizerConfig]:
+        return self.regularizer_overrides.get(group, self.regularizers)
+
+    def selection_for(self, group: str) -> SelectionConfig:
+        return self.selection_overrides.get(group, self.selection)
 
 
 def operator_group(space: SpaceConfig) -> str | None:

@@ -16,6 +16,7 @@ from factorspace.data import search_loaders
 from factorspace.derive import derive_genotype, skip_count
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, save_genotype
+from factorspace.regularize import weight_step as regularized_weight_step
 from factorspace.run.atomic import write_json
 from factorspace.run.base import POSITION, Run, open_run
 from factorspace.run.device import next_batch, resolve_device, supernet_memory_format, to_device
@@ -28,7 +29,7 @@ from factorspace.run.seeding import seed_everything
 from factorspace.run.tensorboard import tensorboard_writer
 from factorspace.schema import Recipe
 from factorspace.search import optim
-from factorspace.search.early_stop import collapse_reason
+from factorspace.search.early_stop import EarlyStopping
 from factorspace.search.faults import (
     FiniteGuard,
     NonFinite,
@@ -38,6 +39,7 @@ from factorspace.search.faults import (
 )
 from factorspace.search.init_arch import load_initial_arch
 from factorspace.search.progress import mean_entropy, print_end, print_epoch, print_header
+from factorspace.search.selecting import check_selection, final_genotype
 from factorspace.search.step import arch_grad_fn, check_arch_optimizers, check_finite
 from factorspace.search.unrolled import pre_step_weights
 
@@ -48,7 +50,7 @@ class SearchResult:
     genotype: Genotype
     arch_weights: dict[str, dict[str, torch.Tensor]]
     metrics: list[dict]
-    status: str = "complete"  # or "early_stopped" (search.early_stop_skip_count)
+    status: str = "complete"  # or "early_stopped" (search.early_stop, early_stop_skip_count)
 
 
 def search(
@@ -124,6 +126,7 @@ class Search(Run):
             )
         self.net: Supernet = compile_supernet(recipe.space, recipe.supernet, device, cfg)
         check_single_path_allowed(self.net, distributed)
+        check_selection(self)  # e.g. DARTS-PT on a sampling relaxation: refused now, not at the end
         self.memory_format = supernet_memory_format(recipe, device)
         self.net.to(memory_format=self.memory_format)
         if cfg.compile:
@@ -139,7 +142,7 @@ class Search(Run):
         self.a_opts = optim.arch_optimizers(self.net, cfg)
         self.choices = self.net.space.groups  # group -> its choices' labels
         self.scaler = grad_scaler(device, cfg.precision)
-        self.totals = new_totals()
+        self.totals, self.early = new_totals(), EarlyStopping(self)  # early: search.early_stop
         self.writer = None
         if cfg.tensorboard and self.dist.is_main:
             self.writer = tensorboard_writer(self.paths.tensorboard)
@@ -190,7 +193,7 @@ class Search(Run):
             with self.recorded_end():
                 while (
                     self.epoch < cfg.epochs
-                    and (stop := collapse_reason(self.rows, self.epoch, cfg)) is None
+                    and (stop := self.early.check(self.rows, self.epoch)) is None
                 ):
                     self.stop.check()
                     self.net.set_epoch(self.epoch, cfg.epochs)  # relaxation schedules
@@ -198,16 +201,11 @@ class Search(Run):
                     self.end_epoch()
         finally:
             guard.remove()
-        genotype = derive_genotype(
-            self.net,
-            max_skip_connects=cfg.max_skip_connects,
-            name=self.recipe.name,
-            source=str(self.run_dir),
-        )
+        genotype = final_genotype(self)  # search.selection: DARTS's argmax unless set
         if self.dist.is_main:
             save_genotype(genotype, self.paths.genotype)
         status = "complete" if stop is None else "early_stopped"
-        extra = {} if stop is None else {"early_stop": stop}
+        extra = {} if stop is None else stop.record()
         self.set_status(status, seconds=time.time() - started, **extra)
         print_end(self.console, stop, self.net.space.family.summary_line(self.net.space, genotype))
         if self.writer is not None:
@@ -289,10 +287,11 @@ class Search(Run):
         """Line 3 of Algorithm 1 (:func:`~factorspace.search.optim.weight_step`); under fp16 with
         the loss scaled (the architecture steps are not: their gradients are not clipped)."""
         clip = self.recipe.search.weights.grad_clip
-        if self.scaler is None:
-            return optim.weight_step(self.model, self.w_opt, train, clip)
-        self.w_opt.zero_grad(set_to_none=True)
-        loss, correct = optim.loss_and_correct(self.model, train)
+        with regularized_weight_step(self.net):  # SDARTS-RS's perturbation (regularize)
+            if self.scaler is None:
+                return optim.weight_step(self.model, self.w_opt, train, clip)
+            self.w_opt.zero_grad(set_to_none=True)
+            loss, correct = optim.loss_and_correct(self.model, train)
         params = self.model.weight_parameters()
         backward_and_step(loss, self.w_opt, params, clip, self.scaler, inputs=params)
         return loss.detach(), correct
@@ -360,6 +359,7 @@ class Search(Run):
         for f in self.net.space.searched_factors:  # over the cell types (DARTS: normal, reduce)
             row[f"entropy_{f}"] = mean_entropy(torch.cat([ws[f] for ws in weights.values()]))
         row |= self.net.space.family.epoch_metrics(self.net.space, genotype)  # NB201: lookup
+        row |= self.early.measure(e, weights)  # search.early_stop's columns, if any
         self.rows.append(row)
         if self.dist.is_main:
             self.metrics.write(self.rows)

@@ -99,10 +99,13 @@ def loss_and_correct(net: nn.Module, batch: Batch) -> tuple[torch.Tensor, int]:
 
 
 def arch_loss_and_correct(net: Supernet, batch: Batch) -> tuple[torch.Tensor, int]:
-    """The loss an architecture step descends: cross-entropy plus the relaxations' term."""
+    """The loss an architecture step descends: cross-entropy plus the relaxations' and the
+    regularizers' terms."""
     loss, correct = loss_and_correct(net, batch)
     extra = net.relaxation_loss()
-    return (loss if extra is None else loss + extra), correct
+    loss = loss if extra is None else loss + extra
+    regularization = net.regularization_loss()  # beta-DARTS's term (factorspace.regularize)
+    return (loss if regularization is None else loss + regularization), correct
 
 
 def weight_step(net: Supernet, opt, batch: Batch, grad_clip: float | None):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from factorspace.errors import FactorspaceError
+from factorspace.regularize import weight_step as regularized_weight_step
 from factorspace.run.precision import autocast
 from factorspace.schema import SearchConfig
 from factorspace.search import optim
@@ -55,7 +56,7 @@ def plain_iteration(
 
     if arch_first:
         arch_step(None)
-    with autocast(device, config.precision):
+    with autocast(device, config.precision), regularized_weight_step(net):
         loss, correct = optim.weight_step(net, w_opt, train, config.weights.grad_clip)
     if not arch_first:
         arch_step(pre_step)
