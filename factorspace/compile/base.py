@@ -14,6 +14,9 @@ order stays its own) and defines ``forward(images) -> logits``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -79,6 +82,20 @@ class SupernetBase(nn.Module):
         for module in self.modules():
             if isinstance(module, FactorizedEdge):
                 module.set_mixing(mix_fn)
+
+    @contextlib.contextmanager
+    def autograd_mixing(self) -> Iterator[None]:
+        """Within the block every factorized edge computes eq. 2 as autograd does (:func:`mix`),
+        then as before: for second derivatives, which the fused form's backward does not have."""
+        edges = [m for m in self.modules() if isinstance(m, FactorizedEdge)]
+        saved = [e.mix for e in edges]
+        for e in edges:
+            e.set_mixing(mix)
+        try:
+            yield
+        finally:
+            for e, mix_fn in zip(edges, saved, strict=True):
+                e.set_mixing(mix_fn)
 
     def arch_parameters(self) -> dict[str, list[nn.Parameter]]:
         """Group name -> its parameters, one per cell type (DARTS: [normal, reduce]); the search

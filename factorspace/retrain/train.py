@@ -140,7 +140,7 @@ def train(
         lambda run_dir: Trainer(genotype, recipe, run_dir, device, console, distributed),
         distributed=distributed,
         checks=[
-            partial(check_same_recipe, resolved=resolved),
+            partial(check_same_recipe, resolved=resolved, model=type(recipe)),
             partial(_check_same_genotype, genotype=genotype),
         ],
     )

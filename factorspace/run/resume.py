@@ -24,7 +24,7 @@ class RecordsRestored(UserWarning):
     ``genotype.json``) missing or changed, and rewrote it from the checkpoint."""
 
 
-def check_resumable(run_dir: Path, resolved: dict) -> None:
+def check_resumable(run_dir: Path, resolved: dict, model: type | None = None) -> None:
     """Refuse to resume ``run_dir`` with a recipe other than the one it recorded, or once its
     ``recipe.yaml`` was edited (the checkpoint keeps a copy); then put back the record files its
     checkpoint depends on where they are missing or differ from the checkpoint's copies, each
@@ -34,7 +34,7 @@ def check_resumable(run_dir: Path, resolved: dict) -> None:
         FactorspaceError: another recipe; an edited recipe.yaml; an unreadable checkpoint; a
             record that cannot be written back.
     """
-    check_recorded_recipe(run_dir, resolved)
+    check_recorded_recipe(run_dir, resolved, model)
     checkpoint = RunDir(run_dir).checkpoint
     if not checkpoint.exists():  # nothing to resume from: the run starts again (rundir)
         return
@@ -67,10 +67,18 @@ def check_unedited_recipe(path: Path, kept: bytes, checkpoint: Path) -> None:
 check_same_recipe = check_resumable  # the name the search and the re-training call it by
 
 
-def check_recorded_recipe(run_dir: Path, resolved: dict) -> None:
-    """Refuse to resume ``run_dir`` with a recipe other than the one it recorded."""
+def check_recorded_recipe(run_dir: Path, resolved: dict, model: type | None = None) -> None:
+    """Refuse to resume ``run_dir`` with a recipe other than the one it recorded.
+
+    ``model`` (the recipe's pydantic class) completes the recorded recipe with the fields added
+    to the schema since it was written, at their defaults: such a field's default is what runs
+    did before it existed (a changed default is in :mod:`factorspace.run.changed_defaults`), so
+    a run recorded before it resumes.
+    """
     path = RunDir(run_dir).recipe
-    recorded = as_it_ran(_read_recipe(path))  # a field added since, as the run ran without it
+    recorded = as_it_ran(_read_recipe(path))  # a default changed since: as the run ran
+    if model is not None:
+        recorded = _completed(recorded, model)
     recorded, resolved = (_without_limits(r) for r in (recorded, resolved))
     if recorded != resolved:
         diff = differences(recorded, resolved)
@@ -78,6 +86,15 @@ def check_recorded_recipe(run_dir: Path, resolved: dict) -> None:
             f"{path}: {diff[0] if diff else 'recipe'}: this run was made by another recipe "
             f"(differs in: {_listed(diff)}); --resume needs the same recipe and --set values"
         )
+
+
+def _completed(recorded, model: type):
+    """``recorded`` validated by ``model`` and dumped as a run records it (new fields at their
+    defaults); as it is where it no longer validates (the comparison then shows how it differs)."""
+    try:
+        return model.model_validate(recorded).model_dump(mode="json")
+    except ValueError:  # pydantic's ValidationError; a FieldError
+        return recorded
 
 
 def _read_recipe(path: Path):

@@ -11,7 +11,8 @@ power iteration on Hessian-vector products (double backward) finds its eigenvalu
 magnitude; if that one is negative, a second power iteration on ``H - lambda I`` finds the
 largest. The parameters are every architecture parameter an optimizer steps (all groups of a
 factorized space together, their cross terms included), each with its optimizer's weight decay.
-The BatchNorm statistics the passes would update are put back.
+The BatchNorm statistics the passes would update are put back. Eq. 2 is computed as autograd
+does for these passes: the fused mixed activation's backward is not itself differentiable.
 """
 
 from __future__ import annotations
@@ -45,31 +46,32 @@ def dominant_eigenvalue(
     decays = [wd for _, wd in params]
     saved = [b.detach().clone() for b in net.buffers()]
     was_training = net.training
-    net.train()
-    try:
-        loss = sum(F.cross_entropy(net(x).float(), y) for x, y in batches) / len(batches)
-        grads = torch.autograd.grad(loss, tensors, create_graph=True)
+    with net.autograd_mixing():
+        net.train()
+        try:
+            loss = sum(F.cross_entropy(net(x).float(), y) for x, y in batches) / len(batches)
+            grads = torch.autograd.grad(loss, tensors, create_graph=True)
 
-        def hvp(v: list[torch.Tensor]) -> list[torch.Tensor]:
-            hv = torch.autograd.grad(grads, tensors, grad_outputs=v, retain_graph=True)
-            return [h.detach() + wd * x for h, wd, x in zip(hv, decays, v, strict=True)]
+            def hvp(v: list[torch.Tensor]) -> list[torch.Tensor]:
+                hv = torch.autograd.grad(grads, tensors, grad_outputs=v, retain_graph=True)
+                return [h.detach() + wd * x for h, wd, x in zip(hv, decays, v, strict=True)]
 
-        generator = torch.Generator().manual_seed(seed)
-        start = [torch.randn(p.shape, generator=generator).to(p) for p in tensors]
-        top = power_iteration(hvp, start, iterations, tolerance)
-        if top < 0:  # the most negative one: the largest is top + that of H - top I
-            shifted = power_iteration(
-                lambda v: [h - top * x for h, x in zip(hvp(v), v, strict=True)],
-                start,
-                iterations,
-                tolerance,
-            )
-            top += shifted
-    finally:
-        with torch.no_grad():
-            for b, v in zip(net.buffers(), saved, strict=True):
-                b.copy_(v)
-        net.train(was_training)
+            generator = torch.Generator().manual_seed(seed)
+            start = [torch.randn(p.shape, generator=generator).to(p) for p in tensors]
+            top = power_iteration(hvp, start, iterations, tolerance)
+            if top < 0:  # the most negative one: the largest is top + that of H - top I
+                shifted = power_iteration(
+                    lambda v: [h - top * x for h, x in zip(hvp(v), v, strict=True)],
+                    start,
+                    iterations,
+                    tolerance,
+                )
+                top += shifted
+        finally:
+            with torch.no_grad():
+                for b, v in zip(net.buffers(), saved, strict=True):
+                    b.copy_(v)
+            net.train(was_training)
     return float(top)
 
 

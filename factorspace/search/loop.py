@@ -87,7 +87,7 @@ def search(
         resume,
         lambda run_dir: Search(recipe, run_dir, device, console, distributed),
         distributed=distributed,
-        checks=[partial(check_same_recipe, resolved=resolved)],
+        checks=[partial(check_same_recipe, resolved=resolved, model=type(recipe))],
     )
     with searcher:  # the run directory's lock held; an escaping error recorded as the failure
         if not searcher.resuming:

@@ -128,7 +128,10 @@ class Projection:
 
         A fixed row of the pruning group is one-hot scaled by the row's strength before the
         projection (its largest weight but ``none``'s), so that DARTS's rule still ranks a node's
-        inputs as it would have; removed edges are zero, below any kept one.
+        inputs as it would have; removed edges are zero, below any kept one. An edge a topology
+        decision kept although its operation was decided ``none`` (a node keeps two inputs)
+        keeps its supernet row: DARTS's rule names its operation among the others, and its
+        strength keeps it above the removed edges (a one-hot ``none`` row would tie with them).
         """
         probs = self.net.arch_probabilities()
         out = {}
@@ -138,12 +141,18 @@ class Projection:
                 p = p.detach()
                 projected = self.project(t, g, p)
                 if g == self.pruning_group:
-                    live = torch.tensor([not z for z in zero_choices(self.net.space, g)])
+                    zero = zero_choices(self.net.space, g)
+                    live = torch.tensor([not z for z in zero])
                     strength = p[:, live].max(dim=-1, keepdim=True).values if live.any() else 1.0
                     fixed = torch.zeros(len(p), 1, dtype=torch.bool)
-                    for tt, gg, k in self.fixed:
-                        fixed[k] = fixed[k] or (tt, gg) == (t, g)
+                    kept_none = torch.zeros(len(p), 1, dtype=torch.bool)
+                    removed = self.removed.get(t, set())
+                    for (tt, gg, k), c in self.fixed.items():
+                        if (tt, gg) == (t, g):
+                            fixed[k] = True
+                            kept_none[k] = zero[c] and k not in removed
                     projected = torch.where(fixed, projected * strength, projected)
+                    projected = torch.where(kept_none, p, projected)
                 out[t][g] = projected.cpu()
         return out
 

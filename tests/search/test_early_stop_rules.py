@@ -115,6 +115,7 @@ def test_the_hessian_eigenvalue_equals_the_full_hessians():
     x, y = torch.randn(8, 3, 8, 8, dtype=torch.float64), torch.randint(0, 10, (8,))
     params = list(net.arch.parameters())
     decays = [(p, 1e-3) for p in params]
+    assert SupernetConfig().fused_activation  # the rule sees the default supernet's
     value = dominant_eigenvalue(net, decays, [(x, y)], iterations=500, tolerance=1e-12)
 
     # the full Hessian of the validation loss w.r.t. every architecture parameter, by autograd
@@ -129,7 +130,8 @@ def test_the_hessian_eigenvalue_equals_the_full_hessians():
         return F.cross_entropy(torch.func.functional_call(net, replaced, (x,)), y)
 
     buffers = [b.clone() for b in net.buffers()]
-    hessian = torch.autograd.functional.hessian(loss_of, flat)
+    with net.autograd_mixing():  # the fused mixed activation (the default) is once differentiable
+        hessian = torch.autograd.functional.hessian(loss_of, flat)
     for b, v in zip(net.buffers(), buffers, strict=True):
         b.copy_(v)
     expected = torch.linalg.eigvalsh(hessian + 1e-3 * torch.eye(len(flat), dtype=torch.float64))

@@ -67,8 +67,12 @@ def test_a_perturbation_search_records_its_decisions_and_derives_from_them(tmp_p
     assert len(result.metrics) == 1  # the fine-tuning is not the search's epochs
     saved = load_genotype(result.run_dir / "genotype.json")
     assert saved == result.genotype
+    edge_list = [(j, i + 2) for i in range(2) for j in range(i + 2)]
+    for node in nodes:  # the genotype keeps the edges the topology decisions kept
+        cell = getattr(saved, node["cell"])
+        into_3 = [edge_list.index((e.source, e.target)) for e in cell.edges if e.target == 3]
+        assert sorted(into_3) == sorted(node["kept_edges"])
     for cell in ("normal", "reduce"):
-        edge_list = [(j, i + 2) for i in range(2) for j in range(i + 2)]
         for e in getattr(saved, cell).edges:
             decided = ops[(cell, edge_list.index((e.source, e.target)))]
             if decided != "none":
