@@ -15,7 +15,7 @@ def test_every_shipped_recipe_is_listed_with_the_first_sentence_of_its_comment()
         described = [ln for ln in comments if not ln.startswith(("# yaml-language", "#   "))]
         paragraph = " ".join(line[2:].strip() for line in described)
         assert recipe.description and paragraph.startswith(recipe.description.rstrip(":"))
-        assert recipe.description[-1] in ".)", recipe.name  # a sentence's end, not a line's
+        assert recipe.description[-1] in ".)?!", recipe.name  # a sentence's end, not a line's
 
 
 def test_a_description_ends_at_a_sentence_not_at_an_abbreviation(tmp_path):
