@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("study", type=Path)
     parser.add_argument("--root", help="data.root for every search (default: the study's)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per estimate")
-    parser.add_argument("--variants", help="comma-separated variants (default: all)")
+    parser.add_argument("--variants", help="comma-separated variants (default: all; '': none)")
     parser.add_argument("--cell-epochs", type=int, default=0, help="also cost one cell's training")
     parser.add_argument("--cells", type=int, default=10, help="cells drawn for that cost")
     args = parser.parse_args()
@@ -114,10 +114,10 @@ def main() -> None:
     from factorspace.estimate import duration, estimate_search
 
     print(f"threads {torch.get_num_threads()}, load average {load_average()}")
-    wanted = set(args.variants.split(",")) if args.variants else None
-    recipe = None
-    for name, recipe in variant_recipes(args.study, args.root):
-        if wanted and name not in wanted:
+    wanted = set(args.variants.split(",")) if args.variants is not None else None
+    recipes = dict(variant_recipes(args.study, args.root))
+    for name, recipe in recipes.items():
+        if wanted is not None and name not in wanted:
             continue
         e = estimate_search(recipe, device="cpu", steps=args.steps, clock=CLOCK)
         epoch = e.steps_per_epoch * e.step_s + e.eval_batches_per_epoch * e.eval_batch_s
@@ -127,8 +127,7 @@ def main() -> None:
             f"{e.setup_s:.1f} s = {duration(e.total_s)} CPU (load {load_average()})",
             flush=True,
         )
-    if recipe is None:
-        return
+    recipe = next(iter(recipes.values()))  # the proxy's data and network: every variant's
     seconds, images = decode_seconds(recipe)
     print(f"decoding {images:,} images into memory: {seconds:.1f} s CPU")
     if args.cell_epochs:
