@@ -93,3 +93,37 @@ def test_one_seed_leaves_the_std_empty_and_k_needs_cpu_seconds():
     assert cells["n"] == "1" and cells["nb201_cifar10_std"] == "" and cells["random_k"] == ""
     (timed,) = summarize_lookups([row | {"search_cpu_seconds": 26.0}], ["a"], 5.0)
     assert timed["random_k"] == 5  # round(26 / 5)
+
+
+def test_the_results_page_script_writes_the_table_and_the_protocols_readings(
+    finished, tmp_path, monkeypatch
+):
+    import importlib.util
+    import sys
+
+    from tests.conftest import ROOT
+
+    out, _ = finished
+    spec = importlib.util.spec_from_file_location(
+        "nb201_study_readme", ROOT / "scripts" / "nb201_study_readme.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    docs = tmp_path / "docs"
+    monkeypatch.setattr(sys, "argv", ["x", str(STUDY), str(out), "--out", str(docs)])
+    script.main()
+    readme = (docs / "README.md").read_text()
+    summary = read_csv(out / "summary.csv")
+    c10 = float(summary[0]["nb201_cifar10_mean"])
+    assert f"| factorized | 2 | {c10:.2f} ± " in readme
+    assert "| the best cell (the table) |  | 94.37 | 73.51 | 47.31 |" in readme
+    assert "- factorized vs joint: NB201 CIFAR-10 test accuracy " in readme
+    assert readme.count(" seeds collapsed, ") == 2 and "| joint | 1 | " in readme
+    assert {p.name for p in docs.iterdir()} == {
+        "README.md",
+        "results.csv",
+        "summary.csv",
+        "summary.json",
+        "summary.png",
+        "curves.png",
+    }
