@@ -42,7 +42,9 @@ def study(
     """Search, derive, re-train and evaluate every variant and seed; the same command resumes.
 
     Writes results.csv (one row per cell), summary.csv and summary.json (mean ± std per variant,
-    the comparison's significance) and summary.png/.pdf in the study's directory.
+    the comparison's significance) and summary.png/.pdf in the study's directory. With
+    `evaluate: nb201` each derived cell is looked up in NAS-Bench-201's table instead of
+    re-trained, and curves.png/.pdf draws each search's cell accuracy per epoch.
     """
     import yaml
 
