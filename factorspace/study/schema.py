@@ -100,9 +100,10 @@ class Study(Strict):
     cell_train_seconds: float | None = Field(
         None,
         gt=0,
-        description="evaluate: nb201: what training one cell at the searches' scale costs (s, "
-        "measured); each variant's random-search baseline is then the best of K = its search "
-        "seconds / this uniformly drawn cells, picked by true test accuracy (an upper bound)",
+        description="evaluate: nb201: the CPU seconds training one cell at the searches' scale "
+        "costs (measured); each variant's random-search baseline is then the best of K = its "
+        "searches' CPU seconds / this uniformly drawn cells, picked by true test accuracy (an "
+        "upper bound for random search)",
     )
     metric: Literal["test_error", "nb201_cifar10"] | None = Field(
         None,
