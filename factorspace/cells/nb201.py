@@ -150,7 +150,8 @@ class NB201Family(CellFamily):
         return row
 
     def summary_line(self, space, genotype) -> str | None:
-        """``derived cell |...| NB201 CIFAR-10 94.37 % (rank 1 of 15,625), CIFAR-100 ...``."""
+        """``derived cell |...|: NB201 CIFAR-10 94.37 % (rank 1 of 15,625), CIFAR-100 ...``, then
+        what it stands beside: a uniformly drawn cell's mean and median, and the best cell."""
         if not is_nb201_space(space):
             return None
         table = nb201.load_table()
@@ -161,7 +162,13 @@ class NB201Family(CellFamily):
             f"(rank {table.rank(arch, dataset=d):,} of {len(table):,})"
             for d in nb201.DATASETS
         ]
-        return f"derived cell {arch}: NB201 " + ", ".join(parts)
+        random, best = table.random_cells("cifar10"), table.best("cifar10")
+        beside = (
+            f"beside it on CIFAR-10: a random cell {random.mean:.2f} % on average (median "
+            f"{random.percentiles[50]:.2f}, 90th percentile {random.percentiles[90]:.2f}), the "
+            f"best cell {best.cifar10:.2f} %"
+        )
+        return f"derived cell {arch}: NB201 " + ", ".join(parts) + "\n" + beside
 
 
 def _choose_factorized(space, rows: Rows, k: int) -> dict[str, Any]:

@@ -42,11 +42,12 @@ def study(
     """Search, derive, re-train and evaluate every variant and seed; the same command resumes.
 
     Writes results.csv (one row per cell), summary.csv and summary.json (mean ± std per variant,
-    the comparison's significance) and summary.png/.pdf in the study's directory.
+    the comparison's significance) and summary.png/.pdf in the study's directory. With
+    `evaluate: nb201` each derived cell is looked up in NAS-Bench-201's table instead of
+    re-trained, and curves.png/.pdf draws each search's cell accuracy per epoch.
     """
     import yaml
 
-    from factorspace.retrain.multiseed import mean_std
     from factorspace.run.threads import use_threads
     from factorspace.study import run_study
     from factorspace.study.load import load_study
@@ -72,21 +73,47 @@ def study(
         console=out if workers == 1 and launcher == "local" else None,
         threads=use_threads(threads),
     )
-    plots = plot_study(
-        summary["variants"], collect_rows(spec, directory), directory / "summary", title=spec.name
-    )
+    rows = collect_rows(spec, directory)
+    if spec.evaluate == "nb201":
+        from factorspace.study.lookup import search_curves
+        from factorspace.viz.nb201_study import plot_nb201_study
+
+        curves = search_curves(spec, directory)
+        plots = plot_nb201_study(summary, rows, curves, directory, title=spec.name)
+    else:
+        plots = plot_study(summary["variants"], rows, directory / "summary", title=spec.name)
     for s in summary["variants"]:
-        out.print(
-            f"{s['variant']}: test error {mean_std(s['test_error_mean'], s['test_error_std'])} "
-            f"(n = {s['n']}), {s['params']:,} params, "
-            f"{s['macs'] / 1e6:.1f}M MACs, search {s['search_seconds']:.0f} s, re-train "
-            f"{s['train_seconds']:.0f} s",
-            soft_wrap=True,
-        )
+        out.print(variant_line(s), soft_wrap=True)
     if "comparison" in summary:
         out.print(summary["comparison"]["statement"], soft_wrap=True)
     out.print(
         f"wrote {directory / 'results.csv'}, summary.csv, summary.json, "
         f"{', '.join(p.name for p in plots)}",
         soft_wrap=True,
+    )
+
+
+def variant_line(s: dict) -> str:
+    """One variant of a study's summary: its re-trained test error, or its looked-up accuracies."""
+    from factorspace.evidence.nb201 import DATASET_NAMES
+    from factorspace.retrain.multiseed import mean_std
+
+    if "nb201_cifar10_mean" not in s:
+        return (
+            f"{s['variant']}: test error {mean_std(s['test_error_mean'], s['test_error_std'])} "
+            f"(n = {s['n']}), {s['params']:,} params, {s['macs'] / 1e6:.1f}M MACs, search "
+            f"{s['search_seconds']:.0f} s, re-train {s['train_seconds']:.0f} s"
+        )
+    shown = []
+    for dataset, name in DATASET_NAMES.items():  # the summary's accuracies are in %
+        mean, std = s[f"nb201_{dataset}_mean"], s[f"nb201_{dataset}_std"]
+        shown.append(f"{name} {mean_std(mean / 100, None if std is None else std / 100)}")
+    random = (
+        f"; best of K = {s['random_k']} random cells {s['best_of_k_cifar10']:.2f} %"
+        if s.get("random_k")
+        else ""
+    )
+    return (
+        f"{s['variant']}: NB201 {', '.join(shown)} (n = {s['n']}), search "
+        f"{s['search_seconds']:.0f} s{random}"
     )

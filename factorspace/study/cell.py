@@ -1,9 +1,11 @@
 """One cell of a study (a variant and a seed): search, derive, re-train, evaluate, in run directories.
 
 ``OUT/VARIANT/seed_N/`` holds ``search/`` (a search run directory; none with ``search_from``),
-``genotype.json`` (what is re-trained), ``train/`` (a re-training run directory) and
-``result.json`` (the cell's row of results.csv). Each stage is skipped when its run finished, and
-resumed (``resume=True``) when it has a checkpoint, so a killed study continues where it stopped.
+``genotype.json`` (what is re-trained, or looked up), ``train/`` (a re-training run directory;
+none with ``evaluate: nb201``, whose cells are looked up in NAS-Bench-201's table instead:
+:mod:`factorspace.study.lookup`) and ``result.json`` (the cell's row of results.csv). Each
+stage is skipped when its run finished, and resumed (``resume=True``) when it has a checkpoint,
+so a killed study continues where it stopped.
 
 Run as ``python -m factorspace.study.cell STUDY VARIANT SEED OUT DEVICE`` by the local workers,
 each with its own threads set before torch starts.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -30,6 +33,7 @@ from factorspace.run.lock import live_holder
 from factorspace.run.rundir import RunDir
 from factorspace.search import search
 from factorspace.study.load import load_study
+from factorspace.study.lookup import lookup_row
 from factorspace.study.schema import PLACEHOLDER, Study
 
 FINISHED = ("complete", "early_stopped")
@@ -89,10 +93,13 @@ def search_overrides(study: Study, out: Path, variant: str, seed: int) -> list[s
     ]
 
 
-def run_search_stage(study, out, variant, seed, device, console) -> Path:
+def run_search_stage(study, out, variant, seed, device, console) -> tuple[Path, float | None]:
+    """The cell's search run directory, searched (or finished) now, and the CPU seconds this
+    process spent on it when it searched from the start here (else None: finished earlier, or
+    resumed from a checkpoint, its CPU time split across processes)."""
     run_dir = search_dir(study, out, variant, seed)
     if status(run_dir) in FINISHED:
-        return run_dir
+        return run_dir, None
     if study.variants[variant].search is None:  # search_from: that variant's cells run first
         raise FactorspaceError(
             f"{variant} re-uses the search in {run_dir}, which has not finished; run the study "
@@ -101,16 +108,11 @@ def run_search_stage(study, out, variant, seed, device, console) -> Path:
     stage = study.variants[variant].search
     overrides = search_overrides(study, out, variant, seed)
     recipe = load_recipe(stage.recipe, overrides)
+    resume = resumable(run_dir)
+    started = time.process_time()  # every thread of this process: one core's time at 1 thread
     with errors_located(stage.recipe, overrides):
-        search(
-            recipe,
-            out=run_dir,
-            device=device,
-            seed=seed,
-            resume=resumable(run_dir),
-            console=console,
-        )
-    return run_dir
+        search(recipe, out=run_dir, device=device, seed=seed, resume=resume, console=console)
+    return run_dir, None if resume else time.process_time() - started
 
 
 def train_stage(study: Study, variant: str):
@@ -131,13 +133,19 @@ def run_cell(
     if done is not None:
         return done
     here = cell_dir(out, variant, seed)
-    searched = run_search_stage(study, out, variant, seed, device, console)
+    searched, cpu_seconds = run_search_stage(study, out, variant, seed, device, console)
     genotype = load_genotype(RunDir(searched).genotype)
     import_recorded(genotype, trusted=True)  # the study's own search: its recipe's modules
     if study.variants[variant].set_activation:
         genotype = with_input(genotype, study.variants[variant].set_activation)
     here.mkdir(parents=True, exist_ok=True)
     save_genotype(genotype, here / "genotype.json")
+    if study.evaluate == "nb201":
+        seconds = json.loads(RunDir(searched).record.read_text()).get("seconds", 0.0)
+        where = str((here / "genotype.json").relative_to(out))
+        row = lookup_row(variant, seed, genotype, where, seconds, cpu_seconds)
+        write_json(result_path(out, variant, seed), row)
+        return row
     stage = train_stage(study, variant)
     overrides = [*stage.set, f"train.seed={seed}"]
     recipe = load_train_recipe(stage.recipe, overrides)

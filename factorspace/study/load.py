@@ -4,21 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factorspace.errors import RecipeError
-from factorspace.loader import load_recipe, parse_yaml, read_text, validate
+from factorspace.errors import FieldError, RecipeError, format_loc
+from factorspace.loader import line_of, load_recipe, parse_yaml, read_text, validate
 from factorspace.study.schema import PLACEHOLDER, Study
 
 
 def load_study(path: str | Path) -> Study:
-    """The validated :class:`Study` in ``path``, its recipe paths made relative to the cwd."""
+    """The validated :class:`Study` in ``path``, its recipe paths made relative to the cwd.
+
+    With ``evaluate: nb201`` every variant's search recipe is loaded too: one whose space is not
+    NAS-Bench-201's is refused here, before any cell runs
+    (:func:`factorspace.study.lookup.check_nb201_variants`).
+    """
     path = Path(path)
     data, lines = parse_yaml(read_text(path), path)
     if not isinstance(data, dict):
         raise RecipeError(
             "a study is a mapping with `name`, `seeds`, `train`, `variants`", path=path, line=1
         )
-    study = validate(Study, data, path, lines)
-    return _relative_to(study, path.parent)
+    study = _relative_to(validate(Study, data, path, lines), path.parent)
+    if study.evaluate == "nb201":
+        from factorspace.study.lookup import check_nb201_variants
+
+        try:
+            check_nb201_variants(study)
+        except FieldError as e:
+            raise RecipeError(
+                e.message, path=path, line=line_of(e.loc, lines), field=format_loc(e.loc)
+            ) from None
+    return study
 
 
 def _relative_to(study: Study, base: Path) -> Study:

@@ -1,9 +1,10 @@
 """A study's tables and its significance statement: results.csv, summary.csv, summary.json.
 
-The comparison is Welch's t-test (unequal variances; the p-value from scipy when it is
-installed) beside a percentile bootstrap interval of the difference of means (resampling each
-variant's seeds, seeded, pure Python): with three seeds per variant neither is strong evidence,
-and the statement says so.
+The comparison (of the test error, or of an nb201 study's looked-up CIFAR-10 accuracy) is
+Welch's t-test (unequal variances; the p-value from scipy when it is installed) beside a
+percentile bootstrap interval of the difference of means (resampling each variant's seeds,
+seeded, pure Python): with three seeds per variant neither is strong evidence, and the statement
+says so.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import math
 import random
 import statistics
+from dataclasses import dataclass
 
 RESULT_FIELDS = [
     "variant",
@@ -46,7 +48,7 @@ def csv_text(rows: list[dict], fields: list[str]) -> str:
     return buffer.getvalue()
 
 
-def _std(values: list[float]) -> float | None:
+def sample_std(values: list[float]) -> float | None:
     """The sample standard deviation; None for one value (undefined: summary.csv leaves it
     empty, summary.json has null)."""
     return statistics.stdev(values) if len(values) > 1 else None
@@ -69,7 +71,7 @@ def summarize(rows: list[dict], order: list[str]) -> list[dict]:
                 "variant": variant,
                 "n": len(mine),
                 "test_error_mean": statistics.fmean(errors),
-                "test_error_std": _std(errors),
+                "test_error_std": sample_std(errors),
                 "test_acc_mean": mean["test_acc"],
                 "params": round(mean["params"]),
                 "macs": round(mean["macs"]),
@@ -112,18 +114,36 @@ def bootstrap_interval(
     return lo, hi
 
 
-def compare(rows: list[dict], a: str, b: str) -> dict:
-    """Is ``a``'s test error lower than ``b``'s? Welch's test, the bootstrap, and a sentence."""
-    ea = [r["test_error"] for r in rows if r["variant"] == a]
-    eb = [r["test_error"] for r in rows if r["variant"] == b]
-    result = {"a": a, "b": b, "n_a": len(ea), "n_b": len(eb)}
+@dataclass(frozen=True)
+class Metric:
+    """A compared quantity: its row key, its name, the factor that makes it %, its direction."""
+
+    key: str
+    label: str
+    to_percent: float
+    noun: str
+
+
+METRICS = {
+    "test_error": Metric("test_error", "test error", 100.0, "error"),
+    "nb201_cifar10": Metric("nb201_cifar10", "NB201 CIFAR-10 test accuracy", 1.0, "accuracy"),
+}
+
+
+def compare(rows: list[dict], a: str, b: str, metric: str = "test_error") -> dict:
+    """Is ``a``'s ``metric`` (test error, or an nb201 study's CIFAR-10 accuracy) different from
+    ``b``'s? Welch's test, the bootstrap, and a sentence saying which is lower."""
+    m = METRICS[metric]
+    ea = [r[m.key] for r in rows if r["variant"] == a]
+    eb = [r[m.key] for r in rows if r["variant"] == b]
+    result = {"a": a, "b": b, "metric": m.key, "n_a": len(ea), "n_b": len(eb)}
     if len(ea) < 2 or len(eb) < 2:
         result["statement"] = f"{a} vs {b}: fewer than 2 seeds each; no test"
         return result
     diff = statistics.fmean(ea) - statistics.fmean(eb)
     if statistics.variance(ea) + statistics.variance(eb) == 0:
         result |= {"difference": diff}
-        result["statement"] = f"{a} vs {b}: every seed gave the same error; no test"
+        result["statement"] = f"{a} vs {b}: every seed gave the same {m.noun}; no test"
         return result
     t, df = welch(ea, eb)
     p = welch_p(t, df)
@@ -138,11 +158,12 @@ def compare(rows: list[dict], a: str, b: str) -> dict:
     sure = p is not None and p < 0.05 or p is None and (hi < 0 or lo > 0)
     direction = "lower" if diff < 0 else "higher"
     p_text = f"p = {p:.3g}" if p is not None else "p not computed (no scipy)"
+    k = m.to_percent
     result["statement"] = (
-        f"{a} vs {b}: test error {100 * statistics.fmean(ea):.2f} ± {100 * _std(ea):.2f} % vs "
-        f"{100 * statistics.fmean(eb):.2f} ± {100 * _std(eb):.2f} % (n = {len(ea)}, {len(eb)}); "
-        f"{a} is {abs(100 * diff):.2f} points {direction}; Welch t = {t:.2f}, df = {df:.1f}, "
-        f"{p_text}; 95 % bootstrap interval of the difference [{100 * lo:.2f}, {100 * hi:.2f}] "
+        f"{a} vs {b}: {m.label} {k * statistics.fmean(ea):.2f} ± {k * sample_std(ea):.2f} % vs "
+        f"{k * statistics.fmean(eb):.2f} ± {k * sample_std(eb):.2f} % (n = {len(ea)}, {len(eb)}); "
+        f"{a} is {abs(k * diff):.2f} points {direction}; Welch t = {t:.2f}, df = {df:.1f}, "
+        f"{p_text}; 95 % bootstrap interval of the difference [{k * lo:.2f}, {k * hi:.2f}] "
         f"points: {'significant' if sure else 'not significant'} at the 5 % level"
     )
     return result

@@ -23,6 +23,7 @@ from factorspace.errors import FactorspaceError, Interrupted
 from factorspace.run.atomic import atomic_write_text, write_json
 from factorspace.run.lock import RunLock
 from factorspace.run.threads import available_cores, threads_per_worker, worker_env
+from factorspace.study import lookup
 from factorspace.study.cell import finished_result, run_cell
 from factorspace.study.load import load_study
 from factorspace.study.results import (
@@ -60,19 +61,25 @@ class Progress:
     def finished(self, row: dict, earlier: bool) -> None:
         self.done += 1
         self.ran += 0 if earlier else 1
-        what = (
-            "finished earlier"
-            if earlier
-            else (
-                f"test error {100 * row['test_error']:.2f} % (search {row['search_seconds']:.0f} s, "
-                f"re-train {row['train_seconds']:.0f} s)"
-            )
-        )
+        what = "finished earlier" if earlier else cell_outcome(row)
         self.print_line(f"[{self.done}/{self.total}] {row['variant']} seed {row['seed']}: {what}")
         elapsed = time.monotonic() - self.started
         left = self.total - self.done
         eta = f", about {_duration(elapsed / self.ran * left)} left" if self.ran and left else ""
         self.print_line(f"  {self.done}/{self.total} cells done, {_duration(elapsed)} elapsed{eta}")
+
+
+def cell_outcome(row: dict) -> str:
+    """A finished cell in a few words: its re-trained test error, or its looked-up cell."""
+    if "nb201_cifar10" in row:
+        return (
+            f"NB201 CIFAR-10 {row['nb201_cifar10']:.2f} % (rank {row['nb201_cifar10_rank']:,}; "
+            f"search {row['search_seconds']:.0f} s) {row['nb201_arch']}"
+        )
+    return (
+        f"test error {100 * row['test_error']:.2f} % (search {row['search_seconds']:.0f} s, "
+        f"re-train {row['train_seconds']:.0f} s)"
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -227,13 +234,24 @@ def collect_rows(study: Study, out: Path) -> list[dict]:
 
 
 def write_outputs(study: Study, out: Path) -> dict:
-    """results.csv, summary.csv and summary.json (with the comparison) from the finished cells."""
+    """results.csv, summary.csv and summary.json (with the comparison) from the finished cells;
+    an nb201 study's tables hold the looked-up accuracies, and its summary.json the table's
+    random-cell baseline (:mod:`factorspace.study.lookup`)."""
     rows = collect_rows(study, out)
-    summary = summarize(rows, list(study.variants))
-    atomic_write_text(out / "results.csv", csv_text(rows, RESULT_FIELDS))
-    atomic_write_text(out / "summary.csv", csv_text(summary, SUMMARY_FIELDS))
-    result = {"study": study.name, "metric": study.metric, "variants": summary}
+    order = list(study.variants)
+    if study.evaluate == "nb201":
+        summary = lookup.summarize_lookups(rows, order, study.cell_train_seconds)
+        fields = (lookup.RESULT_FIELDS, lookup.SUMMARY_FIELDS)
+    else:
+        summary = summarize(rows, order)
+        fields = (RESULT_FIELDS, SUMMARY_FIELDS)
+    atomic_write_text(out / "results.csv", csv_text(rows, fields[0]))
+    atomic_write_text(out / "summary.csv", csv_text(summary, fields[1]))
+    result = {"study": study.name, "metric": study.compared, "variants": summary}
+    if study.evaluate == "nb201":
+        result["random_cells"] = lookup.random_baseline()
+        result["cell_train_seconds"] = study.cell_train_seconds
     if study.compare:
-        result["comparison"] = compare(rows, *study.compare)
+        result["comparison"] = compare(rows, *study.compare, metric=study.compared)
     write_json(out / "summary.json", result)
     return result

@@ -1,4 +1,4 @@
-"""A study file (``recipes/studies/*.yaml``): named variants x seeds, each a search and a re-training.
+"""A study file (``recipes/studies/*.yaml``): named variants x seeds, each a search and an evaluation.
 
 A variant searches with a recipe plus ``--set`` overrides (``search``), or re-uses another
 variant's search of the same seed (``search_from``: Table 2's "factorized, re-trained with ReLU");
@@ -6,6 +6,11 @@ variant's search of the same seed (``search_from``: Table 2's "factorized, re-tr
 (:func:`factorspace.genotype.transform.with_input`); ``train`` overrides the study's re-training.
 In a ``set`` value, ``{search:VARIANT}`` stands for that variant's search run directory of the
 same seed (Config-A's ``init_from``). Paths are relative to the study file.
+
+``evaluate`` says how a derived cell is judged: ``retrain`` (the default) re-trains it with
+``train`` and tests it; ``nb201`` looks it up in NAS-Bench-201's table (every search an NB201
+space, no re-training: :mod:`factorspace.study.lookup`). A ``set`` item may itself be a list
+(a YAML alias of shared overrides, ``set: [*proxy, space.mode=factorized]``): it is spliced in.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.space import RunName, Strict, did_you_mean, safe_run_name
@@ -26,7 +31,19 @@ class Stage(Strict):
     """A recipe file and ``--set`` style overrides (``dotted.key=value``)."""
 
     recipe: Path = Field(description="a recipe file, relative to the study file")
-    set: list[str] = Field(default_factory=list, description="overrides, as `--set` takes them")
+    set: list[str] = Field(
+        default_factory=list,
+        description="overrides, as `--set` takes them; an item that is a list (a YAML alias of "
+        "shared overrides) is spliced in",
+    )
+
+    @field_validator("set", mode="before")
+    @classmethod
+    def _splice(cls, items: object) -> object:
+        """``[*proxy, a=1]`` -> proxy's items, then ``a=1`` (one level: YAML has no list join)."""
+        if not isinstance(items, list):
+            return items
+        return [x for item in items for x in (item if isinstance(item, list) else [item])]
 
 
 class Variant(Strict):
@@ -55,17 +72,82 @@ class Variant(Strict):
         return found
 
 
+Evaluation = Literal["retrain", "nb201"]
+METRICS = {"retrain": "test_error", "nb201": "nb201_cifar10"}
+"""What the comparison tests, per evaluation: the re-trained network's test error, or the looked-up
+cell's CIFAR-10 test accuracy (%)."""
+
+
 class Study(Strict):
-    """Variants x seeds, the re-training they share, and the comparison to test."""
+    """Variants x seeds, how their cells are evaluated, and the comparison to test."""
 
     name: RunName = Field(description="names the default output directory, runs/studies/NAME")
     seeds: list[int] = Field(min_length=1, description="one cell per variant and seed")
-    train: Stage = Field(description="the re-training of every variant without its own")
+    evaluate: Evaluation = Field(
+        "retrain",
+        description="retrain: re-train each derived genotype (`train`) and test it; nb201: look "
+        "each derived cell up in NAS-Bench-201's table (NB201 spaces only; no re-training)",
+    )
+    train: Stage | None = Field(
+        None, description="the re-training of every variant without its own (evaluate: retrain)"
+    )
     variants: dict[str, Variant] = Field(min_length=1, description="name: variant, in order")
     compare: tuple[str, str] | None = Field(
-        None, description="[A, B]: is A's test error lower than B's? (Welch's t-test, bootstrap)"
+        None,
+        description="[A, B]: is A better than B? (Welch's t-test, bootstrap): lower test error, "
+        "or with evaluate: nb201 higher CIFAR-10 accuracy",
     )
-    metric: Literal["test_error"] = Field("test_error", description="what the summary compares")
+    cell_train_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="evaluate: nb201: the CPU seconds training one cell at the searches' scale "
+        "costs (measured); each variant's random-search baseline is then the best of K = its "
+        "searches' CPU seconds / this uniformly drawn cells, picked by true test accuracy (an "
+        "upper bound for random search)",
+    )
+    metric: Literal["test_error", "nb201_cifar10"] | None = Field(
+        None,
+        description="what the comparison tests; default: the evaluation's (test_error, "
+        "nb201_cifar10)",
+    )
+
+    @property
+    def compared(self) -> str:
+        """The metric the comparison tests (``metric``, or the evaluation's)."""
+        return self.metric or METRICS[self.evaluate]
+
+    @model_validator(mode="after")
+    def _evaluation_fits(self) -> Study:
+        if self.evaluate == "retrain":
+            if self.train is None and any(v.train is None for v in self.variants.values()):
+                raise FieldError(
+                    ("train",),
+                    "required: the re-training of every variant without its own (or evaluate: "
+                    "nb201 to look NAS-Bench-201 cells up instead)",
+                )
+        else:
+            nothing = "with evaluate: nb201 the derived cells are looked up, not re-trained"
+            if self.train is not None:
+                raise FieldError(("train",), f"means nothing {nothing}: remove it")
+            for name, variant in self.variants.items():
+                for field in ("train", "set_activation"):
+                    if getattr(variant, field) is not None:
+                        raise FieldError(
+                            ("variants", name, field), f"means nothing {nothing}: remove it"
+                        )
+        if self.cell_train_seconds is not None and self.evaluate != "nb201":
+            raise FieldError(
+                ("cell_train_seconds",),
+                "sets K for the best-of-K random cells of evaluate: nb201; a re-training study "
+                "has no such baseline: remove it",
+            )
+        if self.metric is not None and self.metric != METRICS[self.evaluate]:
+            raise FieldError(
+                ("metric",),
+                f"{self.metric} is not measured with evaluate: {self.evaluate} (it gives "
+                f"{METRICS[self.evaluate]})",
+            )
+        return self
 
     @model_validator(mode="after")
     def _names_exist(self) -> Study:

@@ -77,7 +77,8 @@ def test_shipped_studies_and_their_recipes_load(path):
     from factorspace.retrain.recipe import load_train_recipe
 
     study = load_study(path)
-    load_train_recipe(study.train.recipe, study.train.set)
+    if study.train is not None:
+        load_train_recipe(study.train.recipe, study.train.set)
     for variant in study.variants.values():
         if variant.search is not None:
             overrides = [PLACEHOLDER.sub("runs/x", o) for o in variant.search.set]
@@ -96,3 +97,57 @@ def test_the_command_reports_a_bad_study_file_in_one_line(tmp_path):
     assert result.exit_code == 2
     assert f"{path}:2: seeds:" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+NB201 = """\
+name: s
+seeds: [0]
+evaluate: nb201
+variants:
+  factorized:
+    search: {recipe: RECIPE, set: [&tiny [search.epochs=1], space.mode=factorized]}
+  joint:
+    search: {recipe: RECIPE, set: [*tiny, space.mode=joint]}
+"""
+NB201_RECIPE = str(ROOT / "tests" / "search" / "nb201_tiny.yaml")
+
+
+def test_an_nb201_study_splices_shared_overrides_and_needs_no_train(tmp_path):
+    study = load_study(write(tmp_path, NB201.replace("RECIPE", NB201_RECIPE)))
+    assert study.train is None and study.compared == "nb201_cifar10"
+    assert study.variants["joint"].search.set == ["search.epochs=1", "space.mode=joint"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("evaluate: nb201\n", "evaluate: nb201\ntrain: {recipe: t.yaml}\n",
+         r"study.yaml:4: train: means nothing with evaluate: nb201"),
+        ("    search: {recipe: RECIPE, set: [*tiny, space.mode=joint]}\n",
+         "    search: {recipe: RECIPE, set: [*tiny, space.mode=joint]}\n    set_activation: relu\n",
+         r"study.yaml:9: variants.joint.set_activation: means nothing with evaluate: nb201"),
+        ("evaluate: nb201", "evaluate: retrain",
+         r"study.yaml:1: train: required: the re-training of every variant"),
+        ("evaluate: nb201\n", "evaluate: retrain\ntrain: {recipe: t.yaml}\ncell_train_seconds: 9\n",
+         r"study.yaml:5: cell_train_seconds: sets K for the best-of-K random cells"),
+        ("evaluate: nb201\n", "evaluate: nb201\nmetric: test_error\n",
+         r"study.yaml:4: metric: test_error is not measured with evaluate: nb201"),
+        ("evaluate: nb201", "evaluate: lookup", r"study.yaml:3: evaluate: .*'retrain' or 'nb201'"),
+    ],
+)  # fmt: skip
+def test_nb201_evaluation_refuses_what_means_nothing(tmp_path, old, new, message):
+    text = NB201.replace(old, new).replace("RECIPE", NB201_RECIPE)
+    with pytest.raises(RecipeError, match=message):
+        load_study(write(tmp_path, text))
+
+
+def test_an_nb201_study_refuses_a_darts_family_search_at_its_line(tmp_path):
+    darts = str(ROOT / "tests" / "search" / "tiny.yaml")
+    text = NB201.replace("RECIPE, set: [*tiny, space.mode=joint]", f"{darts}, set: [*tiny]")
+    text = text.replace("RECIPE", NB201_RECIPE)
+    with pytest.raises(RecipeError) as e:
+        load_study(write(tmp_path, text))
+    assert str(e.value).startswith(f"{tmp_path / 'study.yaml'}:8: variants.joint.search: ")
+    assert "tiny.yaml searches a darts cell (space.cell.kind: nb201 is the benchmark's)" in str(
+        e.value
+    )
