@@ -212,7 +212,7 @@ def warm_up_torch(device: str) -> None:
 
 def _memory_child(name: str, args: argparse.Namespace, queue) -> None:
     try:
-        torch.set_num_threads(args.threads)
+        set_threads_and_cudnn(args)
         xautodl_models()  # the imports, before the baseline
         import factorspace.bench  # noqa: F401
 
@@ -325,8 +325,16 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def run(args: argparse.Namespace) -> dict:
+def set_threads_and_cudnn(args: argparse.Namespace) -> None:
+    """``--threads``; on CUDA cuDNN's autotuner for both sides (as ``factorspace bench``; the
+    benchmark's scripts turn it off for determinism, which costs speed)."""
     torch.set_num_threads(args.threads)
+    if torch.device(args.device).type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
+def run(args: argparse.Namespace) -> dict:
+    set_threads_and_cudnn(args)
     names = side_names(args)
     sides = [build_side(name, args) for name in names]
     times = interleaved(sides, args)
@@ -392,7 +400,12 @@ def report(result: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     xautodl_models()  # fail early, with the install command
-    result = run(args)
+    from factorspace.errors import FactorspaceError
+
+    try:
+        result = run(args)
+    except FactorspaceError as e:  # a bad --set or size: one line, as the CLI says it
+        sys.exit(print(f"ab_nb201: {e}", file=sys.stderr) or 2)
     report(result)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -5,6 +5,10 @@
 #      on CUDA, two processes on NCCL when there are two GPUs);
 #   2. `factorspace bench` at the paper's settings (batch 64, 16 channels, 8 cells, 32x32),
 #      DARTS against A-DARTS, fp32 and bf16;
+#   3. the NAS-Bench-201 supernet on CUDA: `factorspace bench recipes/nb201_darts.yaml` (its
+#      step at the benchmark's sizes, fp32), then scripts/ab_nb201.py, its search step against
+#      xautodl's TinyNetworkDarts (needs xautodl: pip install --no-deps xautodl; without it the
+#      part fails and says so);
 # and writes one JSON with the GPU, each part's exit status and figures.
 #
 #   scripts/gpu_check.sh [OUT.json]      default: $OUT/gpu_check.json, else ./gpu_check.json
@@ -25,8 +29,9 @@ if ! "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() el
 fi
 started=$(date +%s)
 
-# 1. the gpu-marked tests (at most 4 minutes; then 2 x 2.5 for the bench: under 10 in all)
-timeout 240 "$python" -m pytest -q -m gpu tests/gpu -rs --junitxml="$work/junit.xml" \
+# 1. the gpu-marked tests (at most 3.5 minutes; then 2 x 2 for the bench and 2.5 for NB201:
+#    under 10 in all)
+timeout 210 "$python" -m pytest -q -m gpu tests/gpu -rs --junitxml="$work/junit.xml" \
     >"$work/pytest.log" 2>&1
 pytest_rc=$?
 tail -n 15 "$work/pytest.log"
@@ -34,20 +39,31 @@ tail -n 15 "$work/pytest.log"
 # 2. the bench at the paper's settings (the recipes' own sizes), fp32 then bf16
 bench_rc=0
 for precision in fp32 bf16; do
-    timeout 150 "$python" -m factorspace bench recipes/darts_cifar.yaml recipes/adarts_cifar.yaml \
+    timeout 120 "$python" -m factorspace bench recipes/darts_cifar.yaml recipes/adarts_cifar.yaml \
         --device cuda --steps 5 --warmup 2 --set "search.precision=$precision" \
         --out "$work/bench_$precision.json" >"$work/bench_$precision.log" 2>&1 || bench_rc=$?
     tail -n 8 "$work/bench_$precision.log"
 done
 
-"$python" - "$work" "$out" "$pytest_rc" "$bench_rc" "$started" <<'PY'
+# 3. NB201: the supernet's step, then the A/B against xautodl (same sizes, interleaved; peak
+#    memory of each side in a fresh process: torch.cuda.max_memory_allocated)
+nb201_rc=0
+timeout 60 "$python" -m factorspace bench recipes/nb201_darts.yaml --device cuda --steps 5 \
+    --warmup 2 --out "$work/bench_nb201.json" >"$work/bench_nb201.log" 2>&1 || nb201_rc=$?
+tail -n 4 "$work/bench_nb201.log"
+timeout 90 "$python" scripts/ab_nb201.py --device cuda --steps 10 --warmup 3 \
+    --xautodl-layout contiguous --json "$work/ab_nb201.json" >"$work/ab_nb201.log" 2>&1 \
+    || nb201_rc=$?
+tail -n 6 "$work/ab_nb201.log"
+
+"$python" - "$work" "$out" "$pytest_rc" "$bench_rc" "$started" "$nb201_rc" <<'PY'
 import json, subprocess, sys, time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import torch
 
-work, out, pytest_rc, bench_rc, started = sys.argv[1:]
+work, out, pytest_rc, bench_rc, started, nb201_rc = sys.argv[1:]
 work = Path(work)
 tests = {"exit_status": int(pytest_rc)}
 if (work / "junit.xml").is_file():
@@ -62,6 +78,12 @@ for precision in ("fp32", "bf16"):
     bench[precision] = json.loads(path.read_text()) if path.is_file() else None
     if bench[precision] is None:
         bench[f"{precision}_log_tail"] = (work / f"bench_{precision}.log").read_text().splitlines()[-15:]
+nb201 = {"exit_status": int(nb201_rc)}
+for part in ("bench_nb201", "ab_nb201"):
+    path = work / f"{part}.json"
+    nb201[part] = json.loads(path.read_text()) if path.is_file() else None
+    if nb201[part] is None and (work / f"{part}.log").is_file():
+        nb201[f"{part}_log_tail"] = (work / f"{part}.log").read_text().splitlines()[-15:]
 try:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
 except OSError:
@@ -75,7 +97,8 @@ report = {
     "seconds": round(time.time() - int(started), 1),
     "tests": tests,
     "bench": bench,
-    "passed": int(pytest_rc) == 0 and int(bench_rc) == 0,
+    "nb201": nb201,
+    "passed": int(pytest_rc) == 0 and int(bench_rc) == 0 and int(nb201_rc) == 0,
 }
 Path(out).parent.mkdir(parents=True, exist_ok=True)
 Path(out).write_text(json.dumps(report, indent=2) + "\n")
