@@ -8,6 +8,10 @@
 #      DARTS against A-DARTS: fp32 (the fused mixed activation compiled with Triton, the
 #      default), bf16 (autocast: the mix is computed by autograd), and fp32 with the fused
 #      mix's eager path (FACTORSPACE_FUSED_KERNEL=eager), to time the compiled kernel;
+#   3. the NAS-Bench-201 supernet on CUDA: `factorspace bench recipes/nb201_darts.yaml` (its
+#      step at the benchmark's sizes, fp32), then scripts/ab_nb201.py, its search step against
+#      xautodl's TinyNetworkDarts (needs xautodl: pip install --no-deps xautodl; without it the
+#      part fails and says so);
 # and writes one JSON with the GPU, each part's exit status and figures.
 #
 #   scripts/gpu_check.sh [OUT.json]      default: $OUT/gpu_check.json, else ./gpu_check.json
@@ -28,8 +32,9 @@ if ! "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() el
 fi
 started=$(date +%s)
 
-# 1. the gpu-marked tests (at most 3.5 minutes; then the bench: 150 + 120 + 90 s, under 10 in all)
-timeout 210 "$python" -m pytest -q -m gpu tests/gpu -rs --junitxml="$work/junit.xml" \
+# 1. the gpu-marked tests (at most 3 minutes; then the bench: 110 + 80 + 60 s, and NB201's
+#    50 + 80 s: under 10 minutes in all)
+timeout 180 "$python" -m pytest -q -m gpu tests/gpu -rs --junitxml="$work/junit.xml" \
     >"$work/pytest.log" 2>&1
 pytest_rc=$?
 tail -n 15 "$work/pytest.log"
@@ -46,19 +51,30 @@ while read -r name precision kernel limit recipes; do
         --out "$work/bench_$name.json" </dev/null >"$work/bench_$name.log" 2>&1 || bench_rc=$?
     tail -n 10 "$work/bench_$name.log"
 done <<'RUNS'
-fp32 fp32 compiled 150 recipes/darts_cifar.yaml recipes/adarts_cifar.yaml
-bf16 bf16 compiled 120 recipes/darts_cifar.yaml recipes/adarts_cifar.yaml
-fp32_fused_eager fp32 eager 90 recipes/adarts_cifar.yaml
+fp32 fp32 compiled 110 recipes/darts_cifar.yaml recipes/adarts_cifar.yaml
+bf16 bf16 compiled 80 recipes/darts_cifar.yaml recipes/adarts_cifar.yaml
+fp32_fused_eager fp32 eager 60 recipes/adarts_cifar.yaml
 RUNS
 
-"$python" - "$work" "$out" "$pytest_rc" "$bench_rc" "$started" <<'PY'
+# 3. NB201: the supernet's step, then the A/B against xautodl (same sizes, interleaved; peak
+#    memory of each side in a fresh process: torch.cuda.max_memory_allocated)
+nb201_rc=0
+timeout 50 "$python" -m factorspace bench recipes/nb201_darts.yaml --device cuda --steps 5 \
+    --warmup 2 --out "$work/bench_nb201.json" >"$work/bench_nb201.log" 2>&1 || nb201_rc=$?
+tail -n 4 "$work/bench_nb201.log"
+timeout 80 "$python" scripts/ab_nb201.py --device cuda --steps 10 --warmup 3 \
+    --xautodl-layout contiguous --json "$work/ab_nb201.json" >"$work/ab_nb201.log" 2>&1 \
+    || nb201_rc=$?
+tail -n 6 "$work/ab_nb201.log"
+
+"$python" - "$work" "$out" "$pytest_rc" "$bench_rc" "$started" "$nb201_rc" <<'PY'
 import json, subprocess, sys, time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import torch
 
-work, out, pytest_rc, bench_rc, started = sys.argv[1:]
+work, out, pytest_rc, bench_rc, started, nb201_rc = sys.argv[1:]
 work = Path(work)
 tests = {"exit_status": int(pytest_rc)}
 if (work / "junit.xml").is_file():
@@ -97,7 +113,8 @@ report = {
     "seconds": round(time.time() - int(started), 1),
     "tests": tests,
     "bench": bench,
-    "passed": int(pytest_rc) == 0 and int(bench_rc) == 0,
+    "nb201": nb201,
+    "passed": int(pytest_rc) == 0 and int(bench_rc) == 0 and int(nb201_rc) == 0,
 }
 Path(out).parent.mkdir(parents=True, exist_ok=True)
 Path(out).write_text(json.dumps(report, indent=2) + "\n")

@@ -30,3 +30,26 @@ def test_without_cuda_it_stops_at_once_and_writes_nothing(tmp_path):
     )
     assert done.returncode == 3
     assert "no CUDA device here" in done.stderr and not out.exists()
+
+
+def test_its_nb201_part_names_recipes_and_options_that_exist():
+    """The NB201 part (bench of recipes/nb201_darts.yaml, then scripts/ab_nb201.py) cannot be run
+    here; check that what it calls exists, so that a rename fails here and not on the GPU."""
+    import importlib.util
+    import re
+    import shlex
+    import sys
+
+    text = SCRIPT.read_text().replace("\\\n", " ")
+    for recipe in re.findall(r"recipes/\S+\.yaml", text):
+        assert (ROOT / recipe).is_file(), recipe
+    (command,) = re.findall(r"scripts/ab_nb201\.py ([^>|]*)", text)
+    spec = importlib.util.spec_from_file_location("ab_nb201_args", ROOT / "scripts/ab_nb201.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        args = module.parse_args(shlex.split(command))
+    finally:
+        del sys.modules[spec.name]
+    assert args.device == "cuda" and args.json

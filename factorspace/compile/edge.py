@@ -24,7 +24,9 @@ where that group mixes, so that their logits get the straight-through gradient (
 Speed: an operator whose last module is a non-affine BatchNorm (every DARTS operator in the search
 supernet: the convolutions, and pooling with the BN that DARTS appends) is weighted inside that
 BatchNorm, ``w * BN(h) = BN(h; weight=w)``, so the weighted sum costs no separate multiply and its
-backward no separate reduction. Operators of any other shape are multiplied as usual.
+backward no separate reduction. Operators of any other shape are multiplied as usual. A cell
+family may compute its terms its own way (``_MixedEdge.set_weigh``: NAS-Bench-201's
+:func:`factorspace.compile.nb201.nb201_weighted` shares one ReLU among an edge's convolutions).
 """
 
 from __future__ import annotations
@@ -75,19 +77,35 @@ def build_search_op(candidate: Candidate, channels: int, stride: int) -> nn.Modu
     return op
 
 
-def weighted(op: nn.Module, h: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-    """``w * op(h)``, the multiply folded into a trailing non-affine BatchNorm where there is one."""
-    if w is None:
+def weighted(
+    op: nn.Module, h: torch.Tensor, w: torch.Tensor | None, shared: dict | None = None, start=0
+) -> torch.Tensor:
+    """``w * op(h)``, the multiply folded into a trailing non-affine BatchNorm where there is one.
+
+    ``start``: ``op`` is a ``Sequential`` whose first ``start`` modules ``h`` has been through
+    already. ``shared`` is the :data:`Weigh` signature's per-call dict; this function keeps
+    nothing in it."""
+    if start == 0 and w is None:
         return op(h)
     bn = op[-1] if isinstance(op, nn.Sequential) and len(op) else None
     # exactly these two: a subclass (distributed.CpuSyncBatchNorm) computes other statistics
-    if type(bn) not in (nn.BatchNorm2d, BatchNorm2d) or bn.affine:
+    folded = type(bn) in (nn.BatchNorm2d, BatchNorm2d) and not bn.affine and w is not None
+    if not folded and start == 0:
         return w * op(h)
     body = h
-    for module in itertools.islice(op, len(op) - 1):  # op[:-1] would build a Sequential per call
+    # op[a:b] would build a Sequential per call
+    for module in itertools.islice(op, start, len(op) - 1 if folded else len(op)):
         body = module(body)
+    if not folded:
+        return body if w is None else w * body
     # a stride-0 (expanded) weight takes a slow kernel, hence contiguous()
     return batch_norm_call(bn, body, w.expand(bn.num_features).contiguous(), None)
+
+
+Weigh = Callable[[nn.Module, torch.Tensor, "torch.Tensor | None", dict], torch.Tensor]
+"""``(op, h, w, shared) -> w * op(h)``: how an edge computes one weighted term (:func:`weighted`,
+or a cell family's). ``shared`` is one dict per edge call, for what that call's terms may compute
+once (a family's function keys it by what it stores)."""
 
 
 def add_all(terms: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -144,9 +162,12 @@ class SuperOperator(nn.Module):
         )
         self.op = build_op(candidate, channels, stride)
 
-    def weighted(self, x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
-        """``w * op(inputs(x))``, ``w`` folded into the operator's BatchNorm (:func:`weighted`)."""
-        return weighted(self.op, self.inputs(x), w)
+    def weighted(
+        self, x: torch.Tensor, w: torch.Tensor | None, weigh: Weigh = weighted, shared=None
+    ) -> torch.Tensor:
+        """``w * op(inputs(x))``, ``w`` folded into the operator's BatchNorm (:func:`weighted`,
+        or ``weigh`` with the edge call's ``shared`` dict)."""
+        return weigh(self.op, self.inputs(x), w, {} if shared is None else shared)
 
 
 class _MixedEdge(nn.Module):
@@ -161,6 +182,11 @@ class _MixedEdge(nn.Module):
         self.channels, self.stride = channels, stride
         self.build_op = build_op
         self.zero_only = all(c.is_zero for c in space.candidates)
+        self.weigh: Weigh = weighted
+
+    def set_weigh(self, weigh: Weigh) -> None:
+        """Compute each weighted term with ``weigh`` (default :func:`weighted`)."""
+        self.weigh = weigh
 
     def zeros(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :, :: self.stride, :: self.stride].mul(0.0)
@@ -222,6 +248,7 @@ class FactorizedEdge(_MixedEdge):
         w_op = weights.get(self.op_factor)
         op_pick = chosen.get(self.op_factor)
         terms, mixed = [], set()  # mixed: the hard groups whose choices met in this sum
+        shared: dict = {}
         for i, factors, combos in self.plan:
             if op_pick is not None and i != op_pick:
                 continue
@@ -236,7 +263,7 @@ class FactorizedEdge(_MixedEdge):
                         w = weights[factor]
                         coef = w[k] if coef is None else coef * w[k]
                         mixed.add(factor)
-                terms.append(weighted(self.ops[key], h, coef))
+                terms.append(self.weigh(self.ops[key], h, coef, shared))
         if op_pick is not None:
             mixed.add(self.op_factor)
         if not chosen:
@@ -276,11 +303,12 @@ class JointEdge(_MixedEdge):
         self.keys = [candidate_key(c) for c in live]
 
     def response(
-        self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None
+        self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None, shared: dict
     ) -> torch.Tensor:
         """The ``n``-th computed candidate's weighted output; ``cache`` holds the transforms of
-        ``x`` computed so far on this edge (used by the shared variant)."""
-        return self.candidates[self.keys[n]].weighted(x, w)
+        ``x`` computed so far on this edge (used by the shared variant), ``shared`` is the
+        :data:`Weigh` function's dict of this call."""
+        return self.candidates[self.keys[n]].weighted(x, w, self.weigh, shared)
 
     def forward(
         self, x: torch.Tensor, weights: dict[str, torch.Tensor], chosen: Chosen | None = None
@@ -290,8 +318,9 @@ class JointEdge(_MixedEdge):
         w = weights.get(self.group)
         pick = (chosen or {}).get(self.group)
         cache: dict[tuple, torch.Tensor] = {(): x}
+        shared: dict = {}
         terms = [
-            self.response(n, x, cache, None if w is None else w[k])
+            self.response(n, x, cache, None if w is None else w[k], shared)
             for n, k in enumerate(self.plan)
             if pick is None or k == pick  # a hard relaxation computes its pick alone (GDAS)
         ]
@@ -311,7 +340,7 @@ class SharedJointEdge(JointEdge):
         self.chains = [(op_key(c), c.inputs) for c in live]
 
     def response(
-        self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None
+        self, n: int, x: torch.Tensor, cache: dict, w: torch.Tensor | None, shared: dict
     ) -> torch.Tensor:
         key, chain = self.chains[n]
         # each distinct activation chain is computed once per edge and shared
@@ -320,7 +349,7 @@ class SharedJointEdge(JointEdge):
                 cache[chain[:i]] = self.transforms[transform_key(*chain[i - 1])](
                     cache[chain[: i - 1]]
                 )
-        return weighted(self.ops[key], cache[chain], w)
+        return self.weigh(self.ops[key], cache[chain], w, shared)
 
 
 EDGE_TYPES: dict[str, type[_MixedEdge]] = {"factorized": FactorizedEdge, "joint": JointEdge}

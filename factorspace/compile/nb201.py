@@ -14,6 +14,12 @@ built as the benchmark's search cells build them (:func:`nb201_search_op`): non-
 no BatchNorm after pooling (that one is a DARTS-family convention), and by default BatchNorm
 without running statistics (``supernet.track_running_stats``, see
 :class:`~factorspace.schema.network.NB201SupernetConfig` for why).
+
+Speed (:func:`nb201_weighted`, each edge's term function): the ReLU that starts both
+``nor_conv`` operations of an edge is computed once for both, ``avg_pool_3x3`` is a box filter
+with its weight folded in (:func:`~factorspace.ops.nb201.weighted_box_pool`), and the BatchNorms
+are torch's own (faster than factorspace's channels_last kernel at these sizes). Values and
+gradients equal the benchmark's model to rounding (tests/compile/test_nb201_xautodl.py, fp64).
 """
 
 from __future__ import annotations
@@ -25,10 +31,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from factorspace.compile.base import SupernetBase
-from factorspace.compile.edge import OpBuilder, add_all, build_edge
-from factorspace.ops import BatchNorm2d
+from factorspace.compile.edge import OpBuilder, add_all, build_edge, weighted
 from factorspace.ops.fused import fused_mix
-from factorspace.ops.nb201 import ResNetBasicBlock
+from factorspace.ops.nb201 import (
+    BOX_POOL_MIN_ELEMENTS,
+    ResNetBasicBlock,
+    is_box_pool,
+    weighted_box_pool,
+)
 from factorspace.registry import OPERATORS
 from factorspace.relax import ForwardWeights, Relaxation
 from factorspace.schema.network import DEFAULT_JOINT_WEIGHTS, JointWeights, NB201SupernetConfig
@@ -58,6 +68,26 @@ def nb201_search_op(
     return op if track_running_stats else batch_statistics_only(op)
 
 
+def nb201_weighted(
+    op: nn.Module, h: torch.Tensor, w: torch.Tensor | None, shared: dict
+) -> torch.Tensor:
+    """``w * op(h)`` as :func:`~factorspace.compile.edge.weighted` computes it, except: an
+    operation that starts with a (not in-place) ReLU takes ``relu(h)`` from ``shared``, computed
+    once per edge call and input (``nor_conv_1x1`` and ``nor_conv_3x3``: the same value, and its
+    backward once for the sum of both gradients, which ReLU's mask passes alike); the 3x3 average
+    pool is :func:`~factorspace.ops.nb201.weighted_box_pool` on inputs where that is faster."""
+    if h.numel() >= BOX_POOL_MIN_ELEMENTS and is_box_pool(op):
+        return weighted_box_pool(h, w)
+    if isinstance(op, nn.Sequential) and len(op) > 1:
+        first = op[0]
+        if type(first) is nn.ReLU and not first.inplace:
+            key = ("relu", id(h))
+            if key not in shared:  # keeps h too, so that its id names it for the whole call
+                shared[key] = (h, first(h))
+            return weighted(op, shared[key][1], w, start=1)
+    return weighted(op, h, w)
+
+
 class NB201SearchCell(nn.Module):
     """Node ``t`` (1..n) is the sum of the mixed edges from nodes ``0..t-1``; outputs node n."""
 
@@ -73,6 +103,8 @@ class NB201SearchCell(nn.Module):
         self.edges = nn.ModuleList(
             build_edge(space, channels, 1, joint_weights, build_op) for _ in edges
         )
+        for edge in self.edges:
+            edge.set_weigh(nb201_weighted)
         # per node 1..n: (edge index, source node), in source order
         self.incoming = [
             [(k, s) for k, (s, t) in enumerate(edges) if t == node]
@@ -102,7 +134,7 @@ class NB201Supernet(SupernetBase):
         super().__init__(space, config, relaxations)
         c = config.channels
         self.stem = nn.Sequential(
-            nn.Conv2d(config.in_channels, c, 3, padding=1, bias=False), BatchNorm2d(c)
+            nn.Conv2d(config.in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
         )
         build_op = partial(nb201_search_op, track_running_stats=config.track_running_stats)
         self.cells = nn.ModuleList()
@@ -114,7 +146,7 @@ class NB201Supernet(SupernetBase):
             for _ in range(config.cells_per_stage):
                 self.cells.append(NB201SearchCell(space, c_stage, config.joint_weights, build_op))
             c_prev = c_stage
-        self.lastact = nn.Sequential(BatchNorm2d(c_prev), nn.ReLU())
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU())
         self.classifier = nn.Linear(c_prev, config.classes)
         if config.fused_activation:
             self.set_mixing(fused_mix)

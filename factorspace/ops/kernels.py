@@ -254,14 +254,17 @@ class _ChannelsLastBatchNorm(torch.autograd.Function):
 
 def batch_norm_call(bn: nn.BatchNorm2d, x: torch.Tensor, weight, bias) -> torch.Tensor:
     """What ``bn(x)`` computes, with ``weight`` and ``bias`` in place of its affine parameters:
-    running statistics, momentum and batch counter as in ``nn.BatchNorm2d.forward``."""
+    running statistics, momentum and batch counter as in ``nn.BatchNorm2d.forward``. A
+    :class:`BatchNorm2d` may take :func:`batch_norm`'s faster backward; a plain
+    ``nn.BatchNorm2d`` (NAS-Bench-201's operators) computes exactly as torch's."""
     momentum = 0.0 if bn.momentum is None else bn.momentum
     if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
         bn.num_batches_tracked.add_(1)
         if bn.momentum is None:  # a cumulative moving average
             momentum = 1.0 / float(bn.num_batches_tracked)
     track = not bn.training or bn.track_running_stats
-    return batch_norm(
+    call = F.batch_norm if type(bn) is nn.BatchNorm2d else batch_norm
+    return call(
         x,
         bn.running_mean if track else None,
         bn.running_var if track else None,

@@ -11,18 +11,34 @@ operator (the benchmark's space has no activation factor). As the benchmark's ``
 convolution has a bias exactly when the BatchNorm has no affine parameters (``bias=not affine``):
 in the search supernet (non-affine BatchNorm) it has one, in a fixed network it has none, so that
 parameter counts and state match the benchmark's. ``nor_conv`` with a ``kernel_size`` argument is
-the same operator for a factorized space (operation kind x kernel size).
+the same operator for a factorized space (operation kind x kernel size). Its BatchNorm is torch's
+own ``nn.BatchNorm2d``, not :class:`factorspace.ops.kernels.BatchNorm2d`: at the benchmark's
+sizes torch's channels_last backward is the faster one (batch 64, one thread, CPU time:
+16 channels at 32x32 1.4 against 2.7 ms, 32 at 16x16 0.67 against 1.9, 64 at 8x8 0.35 against
+1.2; docs/performance.md).
+
+:func:`weighted_box_pool` computes the search cells' weighted ``avg_pool_3x3`` (``w`` times
+the pool, stride 1) as a depthwise convolution with a kernel of ones: forward and backward 2x
+faster than torch's ``avg_pool2d`` in channels_last on the CPU at 64x16x32x32 (5.4 against
+10.6 ms), slower below about 2^17 elements (fixed costs per call), where the supernet keeps
+``avg_pool2d`` (:data:`BOX_POOL_MIN_ELEMENTS`).
 """
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from functools import lru_cache
 
-from factorspace.ops.kernels import BatchNorm2d
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+
 from factorspace.registry import register_operator
 
 NB201_KERNELS = (1, 3)  # the benchmark's convolutions: 1x1 and 3x3
+# From this many input elements on, weighted_box_pool beats avg_pool2d (forward and backward, one
+# thread, channels_last: 1.7 against 2.2 ms at 2^18, 1.18 against 1.09 ms at 2^17)
+BOX_POOL_MIN_ELEMENTS = 2**18
 
 
 def nor_conv(c_in: int, c_out: int, kernel_size: int, stride: int, affine: bool) -> nn.Sequential:
@@ -31,7 +47,7 @@ def nor_conv(c_in: int, c_out: int, kernel_size: int, stride: int, affine: bool)
     return nn.Sequential(
         nn.ReLU(inplace=False),
         nn.Conv2d(c_in, c_out, kernel_size, stride, kernel_size // 2, bias=not affine),
-        BatchNorm2d(c_out, affine=affine),
+        nn.BatchNorm2d(c_out, affine=affine),
     )
 
 
@@ -91,3 +107,86 @@ class ResNetBasicBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         residual = x if self.downsample is None else self.downsample(x)
         return residual + self.conv_b(self.conv_a(x))
+
+
+# ---------------------------------------------------------------- the weighted 3x3 average pool
+
+
+def is_box_pool(op: nn.Module) -> bool:
+    """Whether ``op`` is the search cells' ``avg_pool_3x3``: a 3x3 average over the pixels inside
+    the image (``count_include_pad=False``), stride 1, padding 1."""
+    return (
+        type(op) is nn.AvgPool2d
+        and op.kernel_size in (3, (3, 3))
+        and op.stride in (1, (1, 1))
+        and op.padding in (1, (1, 1))
+        and not op.ceil_mode
+        and not op.count_include_pad
+        and op.divisor_override is None
+    )
+
+
+def weighted_box_pool(x: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """``w * avg_pool2d(x, 3, 1, 1, count_include_pad=False)`` (``w`` a 0-dim tensor or None),
+    equal to rounding. The sum over each 3x3 window is a depthwise convolution with a kernel
+    of ones, then one multiply by ``w / count`` (count: the window's pixels inside the image);
+    the backward is the same convolution of ``g * w / count`` (the box is its own adjoint at
+    stride 1) and, for ``w``, one dot product."""
+    n, c, h, width = x.shape
+    ones, inv_count = _box_constants(c, h, width, x.dtype, x.device)  # in x's dtype
+    if w is None:
+        w = torch.ones((), dtype=x.dtype, device=x.device)
+    return _BoxPool.apply(x, w, ones, inv_count)
+
+
+@lru_cache(maxsize=64)
+def _box_constants(c: int, h: int, w: int, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (c, 1, 3, 3) kernel of ones and the (1, 1, h, w) map of 1 / pixels per window."""
+    ones = torch.ones(c, 1, 3, 3, dtype=dtype, device=device)
+    count = F.avg_pool2d(
+        torch.ones(1, 1, h, w, dtype=dtype, device=device),
+        3,
+        1,
+        1,
+        count_include_pad=True,
+        divisor_override=1,
+    )
+    return ones, count.reciprocal()
+
+
+def _box_sum(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    if torch.is_autocast_enabled(x.device.type):  # keep the input's dtype, as avg_pool2d does
+        with torch.autocast(x.device.type, enabled=False):
+            return F.conv2d(x, kernel.to(x.dtype), padding=1, groups=x.shape[1])
+    return F.conv2d(x, kernel, padding=1, groups=x.shape[1])
+
+
+class _BoxPool(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w, ones, inv_count):
+        box = _box_sum(x, ones)
+        scale = w * inv_count  # x's dtype: a 0-dim w does not promote it
+        ctx.save_for_backward(box if ctx.needs_input_grad[1] else None, w, ones, inv_count)
+        return box * scale
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        box, w, ones, inv_count = ctx.saved_tensors
+        g = grad * inv_count
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            grad_w = _dot(g, box).to(w.dtype)
+        grad_x = _box_sum(g, ones * w) if ctx.needs_input_grad[0] else None
+        return grad_x, grad_w, None, None
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(a * b).sum()`` without the product's temporary where both share one dense layout."""
+    if a.stride() == b.stride():
+        if a.is_contiguous():
+            return torch.dot(a.view(-1), b.view(-1))
+        if a.is_contiguous(memory_format=torch.channels_last):
+            flat = [t.permute(0, 2, 3, 1).reshape(-1) for t in (a, b)]  # views
+            return torch.dot(*flat)
+    return (a * b).sum()

@@ -5,7 +5,8 @@ A 3x3 conv + BN stem with C channels; three stages of N copies of the cell at C,
 channels, a residual basic block of stride 2 between stages; BN-ReLU; global average pooling; a
 linear classifier. The cell computes every edge of the genotype, ``none`` ones included (a zero
 tensor: a node fed only by ``none`` edges is zero, and the operators after it see that zero, as
-the benchmark's cell computes it); operators are built affine, as any fixed network's.
+the benchmark's cell computes it); operators are built affine, as any fixed network's. Its
+BatchNorms are torch's own, as the search supernet's (:mod:`factorspace.ops.nb201` says why).
 ``forward`` returns the logits.
 """
 
@@ -16,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from factorspace.genotype import Genotype, GenotypeCell, check_buildable
-from factorspace.ops import BatchNorm2d
 from factorspace.ops.nb201 import ResNetBasicBlock
 from factorspace.retrain.network import build_edge
 
@@ -59,7 +59,7 @@ class NB201Network(nn.Module):
         super().__init__()
         c = channels
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, c, 3, padding=1, bias=False), BatchNorm2d(c)
+            nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
         )
         self.cells = nn.ModuleList()
         c_prev = c
@@ -70,7 +70,7 @@ class NB201Network(nn.Module):
             for _ in range(cells_per_stage):
                 self.cells.append(NB201Cell(genotype.normal, c_stage))
             c_prev = c_stage
-        self.lastact = nn.Sequential(BatchNorm2d(c_prev), nn.ReLU())
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU())
         self.classifier = nn.Linear(c_prev, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

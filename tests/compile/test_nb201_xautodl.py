@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from factorspace.compile import compile_supernet
+from factorspace.compile import compile_supernet, nb201
+from factorspace.ops.nb201 import weighted_box_pool
 from factorspace.schema import Recipe
 
 from ..nb201_reference import NB201_OPS, copy_to_xautodl, gradients, require_xautodl, xautodl_name
@@ -93,3 +94,53 @@ def test_gumbel_supernet_is_xautodls_gdas_model():
     assert_same_gradients(ours, theirs)
     untouched = [n for n, p in ours.named_parameters() if p.grad is None]
     assert untouched, "GDAS computes the sampled operation of each edge only"
+
+
+def test_channels_last_supernet_is_xautodls_darts_model(monkeypatch):
+    """The layout a search runs in (channels_last from 8 channels on): the box-filter pool (here
+    at every size), the shared ReLU and torch's BatchNorm give xautodl's logits and gradients."""
+    reference = require_xautodl()
+    calls = []
+
+    def box_pool(x, w):
+        calls.append(x.shape)
+        return weighted_box_pool(x, w)
+
+    monkeypatch.setattr(nb201, "BOX_POOL_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(nb201, "weighted_box_pool", box_pool)
+    ours, theirs = pair(reference, recipe(FIVE_OPS, 8, 1))
+    cl = torch.channels_last
+    ours, theirs = ours.to(memory_format=cl), theirs.to(memory_format=cl)
+    x = torch.randn(4, 3, 8, 8, dtype=torch.float64).contiguous(memory_format=cl)
+    y = torch.randint(0, 10, (4,))
+    logits = ours(x)
+    _, expected = theirs(x)
+    torch.testing.assert_close(logits, expected, rtol=1e-10, atol=1e-12)
+    torch.nn.functional.cross_entropy(logits, y).backward()
+    torch.nn.functional.cross_entropy(expected, y).backward()
+    assert_same_gradients(ours, theirs)
+    assert len(calls) == 3 * 6  # every edge's pool: one cell per stage, six edges each
+
+
+def test_each_edge_computes_one_relu_for_both_convolutions():
+    """nor_conv_1x1 and nor_conv_3x3 start with the same ReLU of the edge's input: one per edge
+    and pass (xautodl computes two)."""
+    reference = require_xautodl()
+    ours, theirs = pair(reference, recipe(FIVE_OPS, 4, 1))
+    counts = {"ours": 0, "theirs": 0}
+
+    def counter(side):
+        def hook(module, inputs, output):
+            counts[side] += 1
+
+        return hook
+
+    for side, net in (("ours", ours), ("theirs", theirs)):
+        for m in net.cells.modules():
+            if type(m) is torch.nn.ReLU:
+                m.register_forward_hook(counter(side))
+    x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    ours(x), theirs(x)
+    edges = 3 * 6  # one cell per stage, six edges each
+    blocks = 2 * 2  # two residual blocks, a ReLU before each of their convolutions
+    assert counts == {"ours": edges + blocks, "theirs": 2 * edges + blocks}
