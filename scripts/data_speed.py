@@ -41,15 +41,17 @@ def main() -> None:
     open_split, in_memory = datasets.open_split, datasets.in_memory
 
     def timed_open(config, split):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = open_split(config, split)
         opened["open_s"] = time.perf_counter() - t
+        opened["open_cpu_s"] = time.process_time() - c
         return out
 
     def timed_in_memory(split, used, size):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = in_memory(split, used, size)
         opened["decode_s"] = time.perf_counter() - t
+        opened["decode_cpu_s"] = time.process_time() - c
         opened["decoded"] = out.images is not None and split.images is None
         return out
 
@@ -57,17 +59,18 @@ def main() -> None:
 
     loaders.open_split, loaders.in_memory = timed_open, timed_in_memory
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         search = search_loaders(data, batch, seed=args.seed)
-        setup_s = time.perf_counter() - started
+        setup_s, setup_cpu_s = time.perf_counter() - started, time.process_time() - cpu
     finally:
         loaders.open_split, loaders.in_memory = open_split, in_memory
     used = len(search.train_indices) + len(search.val_indices)
     print(f"{args.recipe} {' '.join(args.set)}")
     print(f"  {search.describe()}, {data.image_size} px, workers {data.workers}")
     print(
-        f"  before the first batch: {setup_s:.2f} s (open the split {opened['open_s']:.2f} s, "
-        f"decode {used:,} images into memory {opened['decode_s']:.2f} s"
+        f"  before the first batch: {setup_s:.2f} s wall, {setup_cpu_s:.2f} s CPU (open the split "
+        f"{opened['open_s']:.2f} s wall, {opened['open_cpu_s']:.2f} s CPU; decode {used:,} "
+        f"images into memory {opened['decode_s']:.2f} s wall, {opened['decode_cpu_s']:.2f} s CPU"
         f"{'' if opened['decoded'] else ': not decoded, read per batch'})"
     )
     pairs = zip(search.train, search.val, strict=False)
