@@ -128,10 +128,11 @@ class Projection:
 
         A fixed row of the pruning group is one-hot scaled by the row's strength before the
         projection (its largest weight but ``none``'s), so that DARTS's rule still ranks a node's
-        inputs as it would have; removed edges are zero, below any kept one. An edge a topology
-        decision kept although its operation was decided ``none`` (a node keeps two inputs)
-        keeps its supernet row: DARTS's rule names its operation among the others, and its
-        strength keeps it above the removed edges (a one-hot ``none`` row would tie with them).
+        inputs as it would have; removed edges are zero, below any kept one. In a cell whose
+        topology a rule decided, an edge kept although its operation was decided ``none`` (a
+        node keeps two inputs) keeps its supernet row: DARTS's rule names its operation among
+        the others, and its strength keeps it above the removed edges (a one-hot ``none`` row
+        would tie with them). A family that derives ``none`` edges (NB201) removes none.
         """
         probs = self.net.arch_probabilities()
         out = {}
@@ -150,7 +151,7 @@ class Projection:
                     for (tt, gg, k), c in self.fixed.items():
                         if (tt, gg) == (t, g):
                             fixed[k] = True
-                            kept_none[k] = zero[c] and k not in removed
+                            kept_none[k] = bool(removed) and zero[c] and k not in removed
                     projected = torch.where(fixed, projected * strength, projected)
                     projected = torch.where(kept_none, p, projected)
                 out[t][g] = projected.cpu()
