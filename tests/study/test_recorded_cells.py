@@ -36,3 +36,28 @@ def test_table2_small_resolves_to_its_recorded_search_recipes():
             check_recorded_recipe(recorded_path.parent, given.model_dump(mode="json"), Recipe)
             checked += 1
     assert checked == 12  # four variants, three seeds
+
+
+NB201_RESULTS = ROOT / "results/nb201_small"
+
+
+@pytest.mark.skipif(not NB201_RESULTS.is_dir(), reason="no recorded results")
+@pytest.mark.parametrize("study_file", ["nb201_small.yaml", "nb201_robust.yaml"])
+def test_nb201_small_cells_are_what_both_nb201_studies_resolve_to(study_file):
+    """nb201_robust's plain DARTS variants are nb201_small's cells, copied: each recorded search
+    is what the study file resolves to for that variant and seed."""
+    study = load_study(ROOT / "recipes/studies" / study_file)
+    checked = 0
+    for variant, spec in study.variants.items():
+        for seed in study.seeds:
+            recorded_path = search_dir(study, NB201_RESULTS, variant, seed) / "recipe.yaml"
+            if spec.search is None or not recorded_path.is_file():
+                continue
+            overrides = [
+                *search_overrides(study, NB201_RESULTS, variant, seed),
+                f"search.seed={seed}",
+            ]
+            given = load_recipe(spec.search.recipe, overrides)
+            check_recorded_recipe(recorded_path.parent, given.model_dump(mode="json"), Recipe)
+            checked += 1
+    assert checked >= 1
