@@ -54,6 +54,16 @@ def assert_same_gradients(ours, theirs) -> None:
         torch.testing.assert_close(mine[name], g, rtol=1e-9, atol=1e-12, msg=name)
 
 
+def assert_same_logits_and_gradients(ours, theirs, x, y) -> None:
+    """Equal logits on ``x`` and, after a cross-entropy backward on ``y``, equal gradients."""
+    logits = ours(x)
+    _, expected = theirs(x)
+    torch.testing.assert_close(logits, expected, rtol=1e-10, atol=1e-12)
+    torch.nn.functional.cross_entropy(logits, y).backward()
+    torch.nn.functional.cross_entropy(expected, y).backward()
+    assert_same_gradients(ours, theirs)
+
+
 @pytest.mark.parametrize(
     ("factors", "channels", "n"),
     [(FIVE_OPS, 4, 1), (FIVE_OPS, 6, 2), (KERNEL_SPACE, 4, 1)],
@@ -65,12 +75,7 @@ def test_softmax_supernet_is_xautodls_darts_model(factors, channels, n):
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())
     x = torch.randn(4, 3, 8, 8, dtype=torch.float64)
     y = torch.randint(0, 10, (4,))
-    logits = ours(x)
-    _, expected = theirs(x)
-    torch.testing.assert_close(logits, expected, rtol=1e-10, atol=1e-12)
-    torch.nn.functional.cross_entropy(logits, y).backward()
-    torch.nn.functional.cross_entropy(expected, y).backward()
-    assert_same_gradients(ours, theirs)
+    assert_same_logits_and_gradients(ours, theirs, x, y)
 
 
 def test_gumbel_supernet_is_xautodls_gdas_model():
@@ -113,12 +118,7 @@ def test_channels_last_supernet_is_xautodls_darts_model(monkeypatch):
     ours, theirs = ours.to(memory_format=cl), theirs.to(memory_format=cl)
     x = torch.randn(4, 3, 8, 8, dtype=torch.float64).contiguous(memory_format=cl)
     y = torch.randint(0, 10, (4,))
-    logits = ours(x)
-    _, expected = theirs(x)
-    torch.testing.assert_close(logits, expected, rtol=1e-10, atol=1e-12)
-    torch.nn.functional.cross_entropy(logits, y).backward()
-    torch.nn.functional.cross_entropy(expected, y).backward()
-    assert_same_gradients(ours, theirs)
+    assert_same_logits_and_gradients(ours, theirs, x, y)
     assert len(calls) == 3 * 6  # every edge's pool: one cell per stage, six edges each
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from factorspace.cli import app
 from factorspace.evidence import nb201
 from factorspace.evidence.nb201_published import parameter_free_edges
 from factorspace.study.lookup import summarize_lookups
-from tests.search.tiny import one_thread
+from tests.study.finished import read_csv, run_study_cli
 
 HERE = Path(__file__).resolve().parent
 STUDY = HERE / "nb201_tiny_study.yaml"  # 2 variants x 2 seeds, 1 epoch of a tiny NB201 search
@@ -23,17 +20,7 @@ CELLS = [("factorized", 0), ("factorized", 1), ("joint", 0), ("joint", 1)]
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    out = tmp_path_factory.mktemp("study") / "nb201"
-    args = ["study", str(STUDY), "--out", str(out), "--device", "cpu", "--threads", "1"]
-    with one_thread():
-        result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    return out, result.output
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open() as f:
-        return list(csv.DictReader(f))
+    return run_study_cli(STUDY, tmp_path_factory.mktemp("study") / "nb201")
 
 
 def test_each_cell_is_the_searched_cell_looked_up_without_re_training(finished):

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from factorspace.cli import app
 from factorspace.errors import Interrupted
 from factorspace.study import cell as cell_module
 from factorspace.study import run_study
 from factorspace.study.schema import PLACEHOLDER
 from tests.search.tiny import one_thread
+from tests.study.finished import read_csv, run_study_cli
 
 HERE = Path(__file__).resolve().parent
 STUDY = HERE / "tiny_study.yaml"  # 2 variants x 2 seeds, a few seconds a cell
@@ -38,16 +36,7 @@ def single_thread():
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    out = tmp_path_factory.mktemp("study") / "tiny"
-    args = ["study", str(STUDY), "--out", str(out), "--device", "cpu", "--threads", "1"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    return out, result.output
-
-
-def read_csv(path: Path) -> list[dict]:
-    with path.open() as f:
-        return list(csv.DictReader(f))
+    return run_study_cli(STUDY, tmp_path_factory.mktemp("study") / "tiny")
 
 
 def without_times(rows: list[dict]) -> list[dict]:
