@@ -117,6 +117,16 @@ def row(cells: list[str], width: int = 10) -> str:
     return "| " + " | ".join(cells + [""] * (width - len(cells))) + " |"
 
 
+def compared_pairs(variants: list[str], protocol_pair) -> list[tuple[str, str]]:
+    """The protocol's pair first, then every ``METHOD_factorized`` beside its ``METHOD_joint``."""
+    pairs = [tuple(protocol_pair)] if protocol_pair else []
+    for variant in variants:
+        pair = (variant, variant.removesuffix("_factorized") + "_joint")
+        if variant.endswith("_factorized") and pair[1] in variants and pair not in pairs:
+            pairs.append(pair)
+    return pairs
+
+
 def readings(study, summary: dict, rows: list[dict]) -> list[str]:
     """The protocol's three questions, answered by its rules."""
     random_mean = summary["random_cells"]["nb201_cifar10"]["mean"]
@@ -133,12 +143,12 @@ def readings(study, summary: dict, rows: list[dict]) -> list[str]:
     out += ["", "**Does the factorized space beat the joint one?** (CIFAR-10 accuracy, Welch's "
             "t-test and a 95 % bootstrap interval; the first pair is the protocol's test, the "
             "others secondary)", ""]  # fmt: skip
-    pairs = [tuple(study.compare)] if study.compare else []
-    for method in ("darts", "gdas", "drnas"):
-        pair = (f"{method}_factorized", f"{method}_joint")
-        if pair not in pairs and all(v in study.variants for v in pair):
-            pairs.append(pair)
+    pairs = compared_pairs(list(study.variants), study.compare)
+    seeds = {v: sum(r["variant"] == v for r in rows) for v in study.variants}
     for a, b in pairs:
+        if min(seeds[a], seeds[b]) == 0:  # a study still running: nothing to compare yet
+            out.append(f"- {a} vs {b}: not compared yet ({seeds[a]} and {seeds[b]} seeds finished)")
+            continue
         out.append(f"- {compare(rows, a, b, metric='nb201_cifar10')['statement']}")
     out += ["", "**Does DARTS collapse as published?** (a seed collapses when its final cell has "
             f">= {COLLAPSE_EDGES} parameter-free edges of 6 or a CIFAR-10 accuracy below "

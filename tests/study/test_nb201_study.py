@@ -114,3 +114,21 @@ def test_the_results_page_script_writes_the_table_and_the_protocols_readings(
         "summary.png",
         "curves.png",
     }
+
+
+def test_the_results_page_compares_each_methods_factorized_and_joint_variants():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "nb201_study_readme", ROOT / "scripts" / "nb201_study_readme.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    variants = ["darts_joint", "darts_factorized", "beta_joint", "beta_factorized", "es_factorized"]
+    assert script.compared_pairs(variants, ("beta_joint", "darts_joint")) == [
+        ("beta_joint", "darts_joint"),
+        ("darts_factorized", "darts_joint"),
+        ("beta_factorized", "beta_joint"),
+    ]  # es_factorized has no es_joint: not paired
