@@ -142,7 +142,7 @@ def readings(study, summary: dict, rows: list[dict]) -> list[str]:
         out.append(f"- {s['variant']}: {mean:.2f}: {verdict}")
     out += ["", "**Does the factorized space beat the joint one?** (CIFAR-10 accuracy, Welch's "
             "t-test and a 95 % bootstrap interval; the first pair is the protocol's test, the "
-            "others secondary)", ""]  # fmt: skip
+            "others, each METHOD_factorized against its METHOD_joint, secondary)", ""]  # fmt: skip
     pairs = compared_pairs(list(study.variants), study.compare)
     seeds = {v: sum(r["variant"] == v for r in rows) for v in study.variants}
     for a, b in pairs:
@@ -166,14 +166,23 @@ def readings(study, summary: dict, rows: list[dict]) -> list[str]:
     return out
 
 
-def curve_lines(curves: dict) -> list[str]:
-    """Per cell: the best accuracy along the search, its epoch, and the final one (described,
-    not tested: the protocol takes the final cell)."""
-    lines = ["| variant | seed | best along the search (epoch) | final |", "|---|---|---|---|"]
+def curve_lines(curves: dict, rows: list[dict]) -> list[str]:
+    """Per cell: the best accuracy along the search and its epoch, the last epoch's cell, and the
+    study's cell (described, not tested: the protocol takes the study's cell, which a selection
+    rule such as DARTS-PT's may choose after the last epoch; a cell still running has none)."""
+    found = {(r["variant"], int(r["seed"])): float(r["nb201_cifar10"]) for r in rows}
+    lines = [
+        "| variant | seed | best along the search (epoch) | last epoch's cell | the study's cell |",
+        "|---|---|---|---|---|",
+    ]
     for variant, seeds in curves.items():
         for seed, points in sorted(seeds.items()):
             epoch, best = max(points, key=lambda p: (p[1], -p[0]))
-            lines.append(f"| {variant} | {seed} | {best:.2f} ({epoch}) | {points[-1][1]:.2f} |")
+            cell = found.get((variant, seed))
+            final = "still running" if cell is None else f"{cell:.2f}"
+            lines.append(
+                f"| {variant} | {seed} | {best:.2f} ({epoch}) | {points[-1][1]:.2f} | {final} |"
+            )
     return lines
 
 
@@ -184,6 +193,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="e.g. docs/results/nb201_small")
     parser.add_argument("--dates", help="when it ran (default: from the cells' file times)")
     parser.add_argument("--note", default="", help="a paragraph added under the command")
+    parser.add_argument("--workers", type=int, default=1, help="the study's --workers, shown")
     args = parser.parse_args()
     study = load_study(args.study)
     summary = json.loads((args.results / "summary.json").read_text())
@@ -200,7 +210,8 @@ def main() -> None:
     text = [
         f"# {study.name}: NAS-Bench-201 at a CPU proxy, measured",
         "",
-        f"`OMP_NUM_THREADS=1 factorspace study {args.study} --out {args.results} --device cpu`, "
+        f"`OMP_NUM_THREADS=1 factorspace study {args.study} --out {args.results} --device cpu"
+        f"{f' --workers {args.workers}' if args.workers > 1 else ''}`, "
         f"then `python scripts/nb201_study_readme.py {args.study} {args.results} --out "
         f"{args.out}`.",
         "",
@@ -237,7 +248,7 @@ def main() -> None:
         "",
         "![accuracy along the search](curves.png)",
         "",
-        *curve_lines(search_curves(study, args.results)),
+        *curve_lines(search_curves(study, args.results), rows),
         "",
     ]
     (args.out / "README.md").write_text("\n".join(text))

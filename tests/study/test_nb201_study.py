@@ -106,6 +106,10 @@ def test_the_results_page_script_writes_the_table_and_the_protocols_readings(
     assert "| the best cell (the table) |  | 94.37 | 73.51 | 47.31 |" in readme
     assert "- factorized vs joint: NB201 CIFAR-10 test accuracy " in readme
     assert readme.count(" seeds collapsed, ") == 2 and "| joint | 1 | " in readme
+    rows = read_csv(out / "results.csv")  # the study's cell beside the curve's last epoch
+    r = rows[0]
+    assert f"| {r['variant']} | {r['seed']} | " in readme
+    assert f" | {float(r['nb201_cifar10']):.2f} |\n" in readme
     assert {p.name for p in docs.iterdir()} == {
         "README.md",
         "results.csv",
