@@ -40,6 +40,8 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from factorspace.errors import FactorspaceError
+
 if TYPE_CHECKING:  # the registry itself needs no torch: genotypes and schemas import it
     from torch import nn
 
@@ -154,6 +156,22 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return list(self._entries)
+
+    def build(self, config: Any, *, field: str) -> Any:
+        """The registered class ``config.kind`` names, set up with ``config`` (registries of
+        classes configured by a schema member: relaxations, regularizers, selection rules).
+
+        Raises:
+            FactorspaceError: at ``field``, when the kind has a schema member but no registered
+                class (a plugin that declared its config and not its class).
+        """
+        if config.kind not in self._entries:
+            raise FactorspaceError(
+                f"{config.kind!r} has a schema member but no registered {self.kind}; "
+                f"registered: {', '.join(self._entries)}",
+                field=field,
+            )
+        return self._entries[config.kind](config)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

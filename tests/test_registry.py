@@ -137,3 +137,37 @@ def test_an_operator_may_take_a_required_argument_keyword():
         assert OPERATORS.get("test_required").accepts("width")
     finally:
         OPERATORS.remove("test_required")
+
+
+@pytest.mark.parametrize(
+    ("build", "what", "field"),
+    [
+        ("factorspace.relax:build_relaxation", "relaxation", "search.relaxation.kind"),
+        ("factorspace.regularize:build_regularizer", "regularizer", "search.regularizers"),
+        ("factorspace.select:build_selection", "selection rule", "search.selection"),
+    ],
+)
+def test_a_schema_member_without_a_registered_class_is_one_located_error(build, what, field):
+    """A plugin that declared its config member but registered no class: one message, located."""
+    import importlib
+    from types import SimpleNamespace
+
+    from factorspace.errors import FactorspaceError
+
+    module, name = build.split(":")
+    with pytest.raises(FactorspaceError) as e:
+        getattr(importlib.import_module(module), name)(SimpleNamespace(kind="ghost"))
+    assert e.value.message.startswith(
+        f"'ghost' has a schema member but no registered {what}; registered: "
+    )
+    assert e.value.field == field
+
+
+def test_a_registered_class_is_built_with_its_config():
+    from types import SimpleNamespace
+
+    from factorspace.registry import Registry
+
+    widgets = Registry("widget")
+    widgets.add("w", lambda config: ("built", config.size))
+    assert widgets.build(SimpleNamespace(kind="w", size=3), field="f") == ("built", 3)

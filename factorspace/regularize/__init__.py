@@ -38,13 +38,7 @@ __all__ = [
 
 def build_regularizer(config: RegularizerConfig) -> Regularizer:
     """The regularizer ``config.kind`` names, set up with ``config``."""
-    if config.kind not in REGULARIZER_CLASSES:
-        raise FactorspaceError(
-            f"{config.kind!r} has a schema member but no registered regularizer; registered: "
-            f"{', '.join(REGULARIZER_CLASSES.names())}",
-            field="search.regularizers",
-        )
-    return REGULARIZER_CLASSES.get(config.kind)(config)
+    return REGULARIZER_CLASSES.build(config, field="search.regularizers")
 
 
 def install_regularization(net, search) -> Regularization | None:

@@ -108,13 +108,7 @@ def unregister_relaxation(name: str) -> None:
 
 def build_relaxation(config: RelaxationConfig) -> Relaxation:
     """The relaxation ``config.kind`` names, set up with ``config``."""
-    if config.kind not in RELAXATIONS:
-        raise FactorspaceError(
-            f"{config.kind!r} has a schema member but no registered relaxation; registered: "
-            f"{', '.join(RELAXATIONS.names())}",
-            field="search.relaxation.kind",
-        )
-    return RELAXATIONS.get(config.kind)(config)
+    return RELAXATIONS.build(config, field="search.relaxation.kind")
 
 
 def build_relaxations(

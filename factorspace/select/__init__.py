@@ -9,7 +9,6 @@ returns their decisions (:class:`Projection`), from which
 
 from __future__ import annotations
 
-from factorspace.errors import FactorspaceError
 from factorspace.schema.search import operator_group
 from factorspace.schema.selection import DEFAULT_SELECTION, SelectionConfig
 from factorspace.select import argmax, perturbation  # noqa: F401  (register)
@@ -38,13 +37,7 @@ __all__ = [
 
 def build_selection(config: SelectionConfig) -> Selection:
     """The selection rule ``config.kind`` names, set up with ``config``."""
-    if config.kind not in SELECTION_CLASSES:
-        raise FactorspaceError(
-            f"{config.kind!r} has a schema member but no registered selection rule; registered: "
-            f"{', '.join(SELECTION_CLASSES.names())}",
-            field="search.selection",
-        )
-    return SELECTION_CLASSES.get(config.kind)(config)
+    return SELECTION_CLASSES.build(config, field="search.selection")
 
 
 def rules_by_group(net, search) -> list[tuple[Selection, list[str]]]:
