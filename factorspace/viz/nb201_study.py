@@ -94,35 +94,41 @@ def _random_box(ax, baseline: Mapping) -> dict[str, object]:
 
 
 def nb201_curves_figure(curves: Curves, random_mean: float, best: float, title: str = "") -> Figure:
-    """CIFAR-10 accuracy of each epoch's derived cell, a line per seed, a panel per variant."""
+    """CIFAR-10 accuracy of each epoch's derived cell, a line per seed, a panel per variant; one
+    legend above the panels, a seed keeping its colour in every panel."""
     names = list(curves)
+    seeds = sorted({seed for by_seed in curves.values() for seed in by_seed})
+    colors = {seed: CHOICE_COLORS[j % len(CHOICE_COLORS)] for j, seed in enumerate(seeds)}
     columns = min(3, max(1, len(names)))
     panel_rows = max(1, math.ceil(len(names) / columns))
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(3.6 * columns, 2.8 * panel_rows + 0.4), layout="constrained")
+        fig = Figure(figsize=(3.6 * columns, 2.8 * panel_rows + 0.7), layout="constrained")
         axes = fig.subplots(panel_rows, columns, squeeze=False, sharex=True, sharey=True)
+        handles = {}
         for k, ax in enumerate(axes.flat):
             if k >= len(names):
                 ax.set_visible(False)
                 continue
-            for j, (seed, points) in enumerate(sorted(curves[names[k]].items())):
-                epochs = [e for e, _ in points]
-                ax.plot(epochs, [a for _, a in points], color=CHOICE_COLORS[j % len(CHOICE_COLORS)],
-                        lw=1.2, label=f"seed {seed}")  # fmt: skip
-            ax.axhline(random_mean, color=GREY, ls="--", lw=0.8)
-            ax.axhline(best, color="black", ls=":", lw=0.8)
+            for seed, points in sorted(curves[names[k]].items()):
+                (handles[f"seed {seed}"],) = ax.plot(
+                    [e for e, _ in points], [a for _, a in points], color=colors[seed], lw=1.2
+                )
+            handles[f"random cell's mean {random_mean:.2f}"] = ax.axhline(
+                random_mean, color=GREY, ls="--", lw=0.8
+            )
+            handles[f"best cell {best:.2f}"] = ax.axhline(best, color="black", ls=":", lw=0.8)
             ax.set_title(names[k])
             ax.grid(alpha=0.3)
             ax.xaxis.set_major_locator(integer_ticks())
-            if curves[names[k]]:
-                ax.legend(frameon=False, fontsize=7, loc="lower left")
+        # seeds first (in order), then the two reference lines
+        order = [f"seed {seed}" for seed in seeds if f"seed {seed}" in handles]
+        order += [label for label in handles if not label.startswith("seed ")]
+        # the title heads the legend: a suptitle and an outside legend would overlap
+        heading = (f"{title}: " if title else "") + "the cell derived after each epoch"
+        fig.legend([handles[label] for label in order], order, loc="outside upper center",
+                   ncol=len(order), frameon=False, title=heading)  # fmt: skip
         fig.supxlabel("epoch (the cell derived after it)")
         fig.supylabel("NB201 CIFAR-10 test accuracy (%)")
-        fig.suptitle(
-            (f"{title}: " if title else "")
-            + f"dashed: random cell's mean {random_mean:.2f}; dotted: best cell {best:.2f}",
-            fontsize=10,
-        )
     return fig
 
 

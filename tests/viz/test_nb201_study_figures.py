@@ -23,3 +23,17 @@ def test_one_seed_and_a_variant_without_curves_still_draw():
     assert "DARTS published: 54.30" in labels and "best cell" in labels
     curves = nb201_curves_figure({"a": {0: [(1, 80.0), (2, 85.0)]}, "b": {}}, 87.06, 94.37)
     assert [ax.get_title() for ax in curves.axes if ax.get_visible()] == ["a", "b"]
+
+
+def test_the_curves_share_one_legend_and_a_seed_keeps_its_colour():
+    curves = nb201_curves_figure(
+        {"a": {0: [(1, 80.0)], 1: [(1, 90.0)]}, "b": {1: [(1, 70.0), (2, 75.0)]}}, 87.06, 94.37
+    )
+    (legend,) = curves.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "seed 0", "seed 1", "random cell's mean 87.06", "best cell 94.37",
+    ]  # fmt: skip
+    a, b = (ax for ax in curves.axes if ax.get_visible())
+    assert a.get_legend() is None and b.get_legend() is None
+    seed_1_in_a = a.get_lines()[1].get_color()
+    assert b.get_lines()[0].get_color() == seed_1_in_a != a.get_lines()[0].get_color()
