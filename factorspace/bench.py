@@ -3,6 +3,11 @@
 Each recipe is measured in a fresh subprocess so that peak memory (CPU: peak RSS; CUDA: max
 allocated) belongs to that recipe alone. Inputs are random tensors: this measures the supernet
 and the update rule, not data loading.
+
+Ratios between recipes measured in separate processes move with whatever else the machine does
+in between (measured: A-DARTS / DARTS forward+backward 1.17x, 1.20x and 1.29x in three calls on a
+quiet VM). ``interleave=True`` also times the recipes in one process, alternating them at every
+repetition, so that such drift falls on all of them alike (:func:`measure_interleaved`).
 """
 
 from __future__ import annotations
@@ -56,6 +61,12 @@ class BenchResult:
 
 
 RATIOS = ("forward_backward_s", "step_s", "forward_backward_cpu_s", "step_cpu_s", "peak_memory_mib")
+INTERLEAVED = (
+    "forward_backward_interleaved_s",
+    "forward_backward_interleaved_cpu_s",
+    "step_interleaved_s",
+    "step_interleaved_cpu_s",
+)
 
 
 def synchronize(device: torch.device) -> None:
@@ -192,11 +203,62 @@ def measure(
     )
 
 
-def _child(queue, args) -> None:
+def measure_interleaved(
+    recipe_paths: list[str],
+    overrides: list[str],
+    device: str,
+    batch_size: int | None,
+    steps: int,
+    warmup: int,
+    update: str | None,
+) -> list[dict]:
+    """Every recipe's forward/backward and step timed in one process, the recipes taking turns at
+    each repetition; per recipe the median wall and CPU seconds (:data:`INTERLEAVED`). Needs all
+    the recipes' supernets in memory at once."""
+    setups = [bench_setup(p, overrides, device, batch_size, update) for p in recipe_paths]
+    rows: list[dict] = [{} for _ in setups]
+    for name in ("forward_backward", "step"):
+        calls = [(getattr(s, name), s.device) for s in setups]
+        for fn, _ in calls:
+            for _ in range(warmup):
+                fn()
+        wall: list[list[float]] = [[] for _ in setups]
+        cpu: list[list[float]] = [[] for _ in setups]
+        for _ in range(steps):
+            for k, (fn, device_) in enumerate(calls):
+                synchronize(device_)
+                t, c = time.perf_counter(), time.process_time()
+                fn()
+                synchronize(device_)
+                wall[k].append(time.perf_counter() - t)
+                cpu[k].append(time.process_time() - c)
+        for k, row in enumerate(rows):
+            row[f"{name}_interleaved_s"] = statistics.median(wall[k])
+            row[f"{name}_interleaved_cpu_s"] = statistics.median(cpu[k])
+    return rows
+
+
+def _child(queue, fn, args) -> None:
     try:
-        queue.put(("ok", asdict(measure(*args))))
+        result = fn(*args)
+        queue.put(("ok", asdict(result) if isinstance(result, BenchResult) else result))
     except Exception as e:  # reported by the parent as one line
         queue.put(("error", f"{e.__class__.__name__}: {e}"))
+
+
+def _isolated(fn, args, what: str):
+    """``fn(*args)`` in a fresh spawned process (its peak memory its own); errors as one line."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue, fn, args))
+    proc.start()
+    status, payload = _child_result(queue, proc)
+    proc.join()
+    if status == "error":
+        from factorspace.errors import FactorspaceError
+
+        raise FactorspaceError(f"bench {what}: {payload}")
+    return payload
 
 
 def bench(
@@ -209,36 +271,29 @@ def bench(
     warmup: int = 1,
     update: str | None = None,
     isolate: bool = True,
+    interleave: bool = False,
 ) -> list[dict]:
-    """Measure every recipe; each row also carries its ratios to the first recipe."""
+    """Measure every recipe; each row also carries its ratios to the first recipe. With
+    ``interleave``, the rows also hold the :data:`INTERLEAVED` timings and their ratios."""
     rows = []
     for path in recipes:
-        args = (
-            str(path),
-            list(overrides),
-            device,
-            batch_size,
-            steps,
-            warmup,
-            update,
+        args = (str(path), list(overrides), device, batch_size, steps, warmup, update)
+        rows.append(_isolated(measure, args, str(path)) if isolate else asdict(measure(*args)))
+    keys = RATIOS
+    if interleave:
+        args = ([str(p) for p in recipes], list(overrides), device, batch_size, steps, warmup,
+                update)  # fmt: skip
+        together = (
+            _isolated(measure_interleaved, args, "--interleave")
+            if isolate
+            else measure_interleaved(*args)
         )
-        if isolate:
-            ctx = mp.get_context("spawn")
-            queue = ctx.Queue()
-            proc = ctx.Process(target=_child, args=(queue, args))
-            proc.start()
-            status, payload = _child_result(queue, proc)
-            proc.join()
-            if status == "error":
-                from factorspace.errors import FactorspaceError
-
-                raise FactorspaceError(f"bench {path}: {payload}")
-            rows.append(payload)
-        else:
-            rows.append(asdict(measure(*args)))
+        for row, timings in zip(rows, together, strict=True):
+            row.update(timings)
+        keys = RATIOS + INTERLEAVED
     base = rows[0]
     for row in rows:
-        for key in RATIOS:
+        for key in keys:
             row[f"{key}_ratio"] = row[key] / base[key] if base[key] else float("nan")
     return rows
 

@@ -107,6 +107,33 @@ def test_profile_script_writes_the_operators_of_one_step(tmp_path):
     assert all(float(r["self_s"]) >= 0 for r in rows)
 
 
+def test_interleaved_timings_join_each_row_with_their_ratios():
+    rows = bench(RECIPES, overrides=TINY, batch_size=2, steps=2, warmup=0, isolate=False,
+                 interleave=True)  # fmt: skip
+    assert [r["recipe"] for r in rows] == ["darts_cifar", "adarts_cifar"]
+    for key in ("forward_backward", "step"):
+        for kind in ("s", "cpu_s"):
+            name = f"{key}_interleaved_{kind}"
+            assert rows[0][f"{name}_ratio"] == 1.0
+            assert rows[1][name] > 0
+            assert rows[1][f"{name}_ratio"] == pytest.approx(rows[1][name] / rows[0][name])
+    assert rows[1]["forward_backward_s"] > 0  # the separate-process figures are still there
+
+
+@pytest.mark.slow
+def test_cli_interleave_prints_the_one_process_ratios():
+    args = ["bench", *RECIPES, "--batch-size", "2", "--steps", "1", "--warmup", "0",
+            "--interleave"]  # fmt: skip
+    for o in TINY:
+        args += ["--set", o]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    at = lines.index("interleaved in one process (CPU s, median of 1):")
+    assert lines[at + 1].startswith("  darts_cifar: fwd+bwd ") and "(1.00x)" in lines[at + 1]
+    assert lines[at + 2].startswith("  adarts_cifar: fwd+bwd ")
+
+
 def test_an_isolated_measurement_whose_process_dies_is_an_error_not_a_hang():
     import queue as queues
 

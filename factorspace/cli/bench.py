@@ -26,6 +26,13 @@ def bench(
         Literal["sequential", "simultaneous"] | None,
         typer.Option(help="the factors' update order (search.update) [default: the recipe's]"),
     ] = None,
+    interleave: Annotated[
+        bool,
+        typer.Option(
+            help="also time the recipes in one process, taking turns at each step: steadier "
+            "ratios (needs every recipe's supernet in memory at once)"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="also write the rows to FILE.json or FILE.csv")
@@ -43,6 +50,7 @@ def bench(
         steps=steps,
         warmup=warmup,
         update=update,
+        interleave=interleave,
     )
     if out_file is not None:
         write_rows(rows, out_file)
@@ -68,6 +76,16 @@ def bench(
     out.print(table)
     for r in rows:  # which path computed eq. 2's mixed activation, as a search's header says
         out.print(f"{r['recipe']}: mixed activation: {r['mixing']}", soft_wrap=True)
+    if interleave:
+        out.print(f"interleaved in one process (CPU s, median of {steps}):", highlight=False)
+        for r in rows:
+            out.print(
+                f"  {r['recipe']}: fwd+bwd {r['forward_backward_interleaved_cpu_s']:.3f} "
+                f"({r['forward_backward_interleaved_cpu_s_ratio']:.2f}x), step "
+                f"{r['step_interleaved_cpu_s']:.3f} ({r['step_interleaved_cpu_s_ratio']:.2f}x)",
+                highlight=False,
+                soft_wrap=True,
+            )
     if any(r["compile"] for r in rows):
         out.print(
             "first compiled step (compiling): "

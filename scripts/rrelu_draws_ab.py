@@ -1,0 +1,95 @@
+"""What do RReLU's random slopes cost A-DARTS? One process, interleaved, against DARTS.
+
+    OMP_NUM_THREADS=1 python scripts/rrelu_draws_ab.py [--batch-size 16] [--repeats 7]
+        [--set key=value ...]
+
+The fused mixed activation draws RReLU's training slopes as ``F.rrelu`` does (one Mersenne
+Twister draw per non-positive input, in NCHW order), so that a search draws the random numbers
+autograd's path would. This script measures what that costs: it builds DARTS's and A-DARTS's
+search supernets (``recipes/darts_cifar.yaml``, ``recipes/adarts_cifar.yaml``, simultaneous
+update, ``--set`` applied to both) in one process and times one forward and backward pass of
+each, interleaved, three ways: DARTS; A-DARTS as it runs; A-DARTS with the slopes drawn instead
+by one ``uniform_`` over every element in the input's layout (other random numbers, the same
+distribution; an experiment, patched into this process only). Prints the medians (wall and CPU)
+and each one's ratio to DARTS in CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from factorspace.bench import bench_setup
+from factorspace.ops import fused
+from factorspace.ops.activations import _leaky_form, _step
+from factorspace.ops.fused import FusedForm
+
+
+def uniform_slopes_form(m: nn.RReLU, x: torch.Tensor) -> FusedForm:
+    """RReLU's fused form with its slopes drawn by one ``uniform_`` (the experiment)."""
+    if not m.training:
+        return _leaky_form((m.lower + m.upper) / 2)
+    with torch.no_grad():
+        u = torch.empty_like(x).uniform_(m.lower, m.upper)
+
+    def slope(x, u):
+        positive = _step(x)
+        return positive + (1 - positive) * u
+
+    return FusedForm(
+        lambda x, u: x * slope(x, u), lambda x, v, u: slope(x, u), (u,), key=("rrelu_uniform",)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--set", action="append", default=[], help="override a recipe field")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    setups = {
+        name: bench_setup(f"recipes/{name}.yaml", args.set, "cpu", args.batch_size, "simultaneous")
+        for name in ("darts_cifar", "adarts_cifar")
+    }
+    torch_draws = fused.FUSED_FORMS[nn.RReLU]
+    ways = {
+        "darts": ("darts_cifar", torch_draws),
+        "a-darts, torch's draws": ("adarts_cifar", torch_draws),
+        "a-darts, uniform_ draws": ("adarts_cifar", uniform_slopes_form),
+    }
+
+    def timed(way: str) -> tuple[float, float]:
+        recipe, form = ways[way]
+        fused.FUSED_FORMS[nn.RReLU] = form
+        wall, cpu = time.perf_counter(), time.process_time()
+        setups[recipe].forward_backward()
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    try:
+        for way in ways:  # warm-up: compiles each form's kernels
+            timed(way)
+        times = {way: [] for way in ways}
+        for _ in range(args.repeats):
+            for way in ways:
+                times[way].append(timed(way))
+    finally:
+        fused.FUSED_FORMS[nn.RReLU] = torch_draws
+    medians = {
+        way: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t))
+        for way, t in times.items()
+    }
+    print(
+        f"forward+backward, batch {args.batch_size}, one thread, median of {args.repeats} "
+        "interleaved (s, wall and CPU; ratio to DARTS in CPU time)"
+    )
+    for way, (wall, cpu) in medians.items():
+        print(f"  {way:24s} {wall:8.3f} {cpu:8.3f}  {cpu / medians['darts'][1]:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
