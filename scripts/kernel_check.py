@@ -1,6 +1,7 @@
 """Which wins on this CPU: factorspace's depthwise and BatchNorm kernels, or torch's own?
 
     OMP_NUM_THREADS=1 python scripts/kernel_check.py [--sizes paper|quickstart|tiny|both] [--repeats 5]
+    OMP_NUM_THREADS=1 python scripts/kernel_check.py --supernet RECIPE [--batch-size N] [--set k=v]
 
 factorspace.ops.kernels replaces two of torch's CPU backward kernels with exact rewrites that
 were faster on the CPU they were measured on (docs/performance.md). Whether they still win
@@ -12,6 +13,11 @@ search supernet: the paper's (batch 64; 16 channels at 32 px, 32 at 16 px, 64 at
 quick start's (batch 32; 8 at 16 px, 16 at 8 px, 32 at 4 px). Each figure is the best of three
 medians of ``--repeats`` passes, the two modules alternating. It prints one row per case with
 the ratio ours / torch's (below 1: ours is faster). It measures; it changes nothing.
+
+``--supernet RECIPE`` answers the same question in place: one forward and backward pass of the
+recipe's search supernet (``factorspace.bench.bench_setup``, simultaneous update) with
+factorspace's BatchNorm fast path, then with torch's BatchNorm everywhere (the fast path's size
+threshold raised for this process), alternating, the median CPU seconds of ``--repeats`` each.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import time
 import torch
 from torch import nn
 
+from factorspace.ops import kernels
 from factorspace.ops.kernels import BatchNorm2d, DepthwiseConv2d
 
 SIZES = {
@@ -75,14 +82,52 @@ def cases(sizes: list[tuple[int, int, int]]):
                BatchNorm2d(channels, affine=False), nn.BatchNorm2d(channels, affine=False), x)  # fmt: skip
 
 
+def supernet_batch_norm(recipe: str, overrides: list[str], batch: int | None, repeats: int):
+    """Median CPU seconds of the recipe's supernet forward/backward with our BatchNorm fast path
+    and with torch's, alternating."""
+    from factorspace.bench import bench_setup
+
+    setup = bench_setup(recipe, overrides, "cpu", batch, "simultaneous")
+    ours_threshold = kernels.BATCH_NORM_MIN_ELEMENTS
+
+    def cpu_seconds(threshold: int) -> float:
+        kernels.BATCH_NORM_MIN_ELEMENTS = threshold
+        start = time.process_time()
+        setup.forward_backward()
+        return time.process_time() - start
+
+    ways = {"ours": ours_threshold, "torch": 2**62}  # torch: no tensor reaches the threshold
+    try:
+        for threshold in ways.values():
+            cpu_seconds(threshold)
+        times = {name: [] for name in ways}
+        for _ in range(repeats):
+            for name, threshold in ways.items():
+                times[name].append(cpu_seconds(threshold))
+    finally:
+        kernels.BATCH_NORM_MIN_ELEMENTS = ours_threshold
+    return setup.batch_size, {name: statistics.median(t) for name, t in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", choices=[*SIZES, "both"], default="both")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--supernet", metavar="RECIPE", help="time RECIPE's supernet both ways")
+    parser.add_argument("--batch-size", type=int, help="with --supernet (default: the recipe's)")
+    parser.add_argument("--set", action="append", default=[], help="with --supernet")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.supernet:
+        batch, cpu = supernet_batch_norm(args.supernet, args.set, args.batch_size, args.repeats)
+        print(
+            f"{args.supernet}, batch {batch}, {args.threads} thread(s): forward+backward CPU s, "
+            f"median of {args.repeats}: our BatchNorm {cpu['ours']:.3f}, torch's "
+            f"{cpu['torch']:.3f} ({cpu['torch'] / cpu['ours']:.3f}x)"
+        )
+        return
     sizes = SIZES["paper"] + SIZES["quickstart"] if args.sizes == "both" else SIZES[args.sizes]
     print(f"forward+backward, channels_last, {args.threads} thread(s); ms, ours / torch's")
     for label, ours, theirs, x in cases(sizes):

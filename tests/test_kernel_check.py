@@ -22,3 +22,21 @@ def test_the_script_prints_a_row_per_case_with_its_ratio():
     for row in rows:
         ours, theirs, ratio = (float(v) for v in row.split()[-3:])
         assert ours > 0 and theirs > 0 and ratio > 0
+
+
+def test_supernet_mode_times_both_batch_norms_and_restores_the_threshold():
+    import importlib.util
+
+    from factorspace.ops import kernels
+
+    spec = importlib.util.spec_from_file_location(
+        "kernel_check", ROOT / "scripts" / "kernel_check.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    threshold_before = kernels.BATCH_NORM_MIN_ELEMENTS
+    tiny = ["supernet.channels=4", "supernet.cells=3", "data.image_size=8"]
+    batch, cpu = module.supernet_batch_norm("recipes/darts_cifar.yaml", tiny, 2, 1)
+    assert batch == 2 and set(cpu) == {"ours", "torch"}
+    assert all(seconds > 0 for seconds in cpu.values())
+    assert threshold_before == kernels.BATCH_NORM_MIN_ELEMENTS
