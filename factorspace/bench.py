@@ -16,7 +16,7 @@ import multiprocessing as mp
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -74,19 +74,34 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_time(fn, device: torch.device, steps: int, warmup: int) -> tuple[float, float]:
-    """Median wall and CPU seconds (``time.process_time``: this process's threads) of ``fn``."""
-    for _ in range(warmup):
-        fn()
-    times, cpu = [], []
+def interleaved_medians(
+    calls: Mapping[Hashable, Callable[[], object]],
+    device: torch.device,
+    steps: int,
+    warmup: int,
+) -> dict[Hashable, tuple[float, float]]:
+    """Name -> median wall and CPU seconds (``time.process_time``: this process's threads) of
+    each call, after ``warmup`` untimed calls each; the calls take turns at every repetition, so
+    that a load that changes meanwhile falls on all of them alike."""
+    for fn in calls.values():
+        for _ in range(warmup):
+            fn()
+    wall: dict[Hashable, list[float]] = {name: [] for name in calls}
+    cpu: dict[Hashable, list[float]] = {name: [] for name in calls}
     for _ in range(steps):
-        synchronize(device)
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return statistics.median(times), statistics.median(cpu)
+        for name, fn in calls.items():
+            synchronize(device)
+            t, c = time.perf_counter(), time.process_time()
+            fn()
+            synchronize(device)
+            wall[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in calls}
+
+
+def median_time(fn, device: torch.device, steps: int, warmup: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``fn``."""
+    return interleaved_medians({"fn": fn}, device, steps, warmup)["fn"]
 
 
 @dataclass
@@ -218,23 +233,10 @@ def measure_interleaved(
     setups = [bench_setup(p, overrides, device, batch_size, update) for p in recipe_paths]
     rows: list[dict] = [{} for _ in setups]
     for name in ("forward_backward", "step"):
-        calls = [(getattr(s, name), s.device) for s in setups]
-        for fn, _ in calls:
-            for _ in range(warmup):
-                fn()
-        wall: list[list[float]] = [[] for _ in setups]
-        cpu: list[list[float]] = [[] for _ in setups]
-        for _ in range(steps):
-            for k, (fn, device_) in enumerate(calls):
-                synchronize(device_)
-                t, c = time.perf_counter(), time.process_time()
-                fn()
-                synchronize(device_)
-                wall[k].append(time.perf_counter() - t)
-                cpu[k].append(time.process_time() - c)
+        calls = {k: getattr(s, name) for k, s in enumerate(setups)}
+        medians = interleaved_medians(calls, setups[0].device, steps, warmup)
         for k, row in enumerate(rows):
-            row[f"{name}_interleaved_s"] = statistics.median(wall[k])
-            row[f"{name}_interleaved_cpu_s"] = statistics.median(cpu[k])
+            row[f"{name}_interleaved_s"], row[f"{name}_interleaved_cpu_s"] = medians[k]
     return rows
 
 

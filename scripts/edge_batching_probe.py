@@ -25,12 +25,11 @@ It measures; it changes nothing in factorspace.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
 
+from factorspace.bench import interleaved_medians
 from factorspace.registry import OPERATORS
 
 
@@ -61,12 +60,6 @@ def sep_conv_batched(xs: list[torch.Tensor], weights: list[list[torch.Tensor]], 
     h = F.conv2d(F.relu(h), dw2, padding=k // 2, groups=edges * c)
     out = F.batch_norm(F.conv2d(h, pw2, groups=edges), None, None, training=True)
     return list(out.split(c, dim=1))
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -102,16 +95,11 @@ def main() -> None:
         "per edge": lambda: [sep_conv_plain(x, w, k) for x, w in zip(xs, weights, strict=True)],
         "batched": lambda: sep_conv_batched(xs, weights, k),
     }
-    times = {name: [] for name in ways}
-    for _ in range(2):  # warm-up
-        for fn in ways.values():
-            run(fn)
-    for _ in range(args.repeats):
-        for name, fn in ways.items():
-            times[name].append(timed(lambda fn=fn: run(fn)))
+    calls = {name: (lambda fn=fn: run(fn)) for name, fn in ways.items()}
+    times = interleaved_medians(calls, torch.device("cpu"), args.repeats, warmup=2)
     plain, batched = run(ways["per edge"]), run(ways["batched"])
     diff = max((a - b).abs().max().item() for a, b in zip(plain, batched, strict=True))
-    medians = {name: statistics.median(t) * 1e3 for name, t in times.items()}
+    medians = {name: wall * 1e3 for name, (wall, _) in times.items()}
     print(
         f"{args.edges} sep_conv_3x3 edges, batch {args.batch}, {args.channels} channels, "
         f"{args.size} px, {args.threads} thread(s), forward+backward, median of {args.repeats}:"

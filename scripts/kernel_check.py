@@ -85,28 +85,22 @@ def cases(sizes: list[tuple[int, int, int]]):
 def supernet_batch_norm(recipe: str, overrides: list[str], batch: int | None, repeats: int):
     """Median CPU seconds of the recipe's supernet forward/backward with our BatchNorm fast path
     and with torch's, alternating."""
-    from factorspace.bench import bench_setup
+    from factorspace.bench import bench_setup, interleaved_medians
 
     setup = bench_setup(recipe, overrides, "cpu", batch, "simultaneous")
     ours_threshold = kernels.BATCH_NORM_MIN_ELEMENTS
 
-    def cpu_seconds(threshold: int) -> float:
+    def forward_backward(threshold: int) -> None:
         kernels.BATCH_NORM_MIN_ELEMENTS = threshold
-        start = time.process_time()
         setup.forward_backward()
-        return time.process_time() - start
 
     ways = {"ours": ours_threshold, "torch": 2**62}  # torch: no tensor reaches the threshold
+    calls = {name: (lambda t=threshold: forward_backward(t)) for name, threshold in ways.items()}
     try:
-        for threshold in ways.values():
-            cpu_seconds(threshold)
-        times = {name: [] for name in ways}
-        for _ in range(repeats):
-            for name, threshold in ways.items():
-                times[name].append(cpu_seconds(threshold))
+        medians = interleaved_medians(calls, setup.device, repeats, warmup=1)
     finally:
         kernels.BATCH_NORM_MIN_ELEMENTS = ours_threshold
-    return setup.batch_size, {name: statistics.median(t) for name, t in times.items()}
+    return setup.batch_size, {name: cpu for name, (_, cpu) in medians.items()}
 
 
 def main() -> None:

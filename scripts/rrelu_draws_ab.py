@@ -17,13 +17,11 @@ and each one's ratio to DARTS in CPU time.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 from torch import nn
 
-from factorspace.bench import bench_setup
+from factorspace.bench import bench_setup, interleaved_medians
 from factorspace.ops import fused
 from factorspace.ops.activations import _leaky_form, _step
 from factorspace.ops.fused import FusedForm
@@ -63,26 +61,16 @@ def main() -> None:
         "a-darts, uniform_ draws": ("adarts_cifar", uniform_slopes_form),
     }
 
-    def timed(way: str) -> tuple[float, float]:
+    def forward_backward(way: str):
         recipe, form = ways[way]
         fused.FUSED_FORMS[nn.RReLU] = form
-        wall, cpu = time.perf_counter(), time.process_time()
         setups[recipe].forward_backward()
-        return time.perf_counter() - wall, time.process_time() - cpu
 
-    try:
-        for way in ways:  # warm-up: compiles each form's kernels
-            timed(way)
-        times = {way: [] for way in ways}
-        for _ in range(args.repeats):
-            for way in ways:
-                times[way].append(timed(way))
+    calls = {way: (lambda way=way: forward_backward(way)) for way in ways}
+    try:  # one warm-up each: compiles each form's kernels
+        medians = interleaved_medians(calls, torch.device("cpu"), args.repeats, warmup=1)
     finally:
         fused.FUSED_FORMS[nn.RReLU] = torch_draws
-    medians = {
-        way: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t))
-        for way, t in times.items()
-    }
     print(
         f"forward+backward, batch {args.batch_size}, one thread, median of {args.repeats} "
         "interleaved (s, wall and CPU; ratio to DARTS in CPU time)"

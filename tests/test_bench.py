@@ -107,6 +107,16 @@ def test_profile_script_writes_the_operators_of_one_step(tmp_path):
     assert all(float(r["self_s"]) >= 0 for r in rows)
 
 
+def test_interleaved_calls_take_turns_after_their_warm_up():
+    from factorspace.bench import interleaved_medians
+
+    order = []
+    calls = {name: (lambda name=name: order.append(name)) for name in ("a", "b")}
+    medians = interleaved_medians(calls, torch.device("cpu"), steps=3, warmup=1)
+    assert order == ["a", "b", "a", "b", "a", "b", "a", "b"]
+    assert set(medians) == {"a", "b"} and all(w >= 0 and c >= 0 for w, c in medians.values())
+
+
 def test_interleaved_timings_join_each_row_with_their_ratios():
     rows = bench(RECIPES, overrides=TINY, batch_size=2, steps=2, warmup=0, isolate=False,
                  interleave=True)  # fmt: skip
