@@ -3,20 +3,23 @@
     OMP_NUM_THREADS=1 python scripts/rrelu_draws_ab.py [--batch-size 16] [--repeats 7]
         [--set key=value ...]
 
-The fused mixed activation draws RReLU's training slopes as ``F.rrelu`` does (one Mersenne
-Twister draw per non-positive input, in NCHW order), so that a search draws the random numbers
-autograd's path would. This script measures what that costs: it builds DARTS's and A-DARTS's
-search supernets (``recipes/darts_cifar.yaml``, ``recipes/adarts_cifar.yaml``, simultaneous
-update, ``--set`` applied to both) in one process and times one forward and backward pass of
-each, interleaved, three ways: DARTS; A-DARTS as it runs; A-DARTS with the slopes drawn instead
-by one ``uniform_`` over every element in the input's layout (other random numbers, the same
-distribution; an experiment, patched into this process only). Prints the medians (wall and CPU)
-and each one's ratio to DARTS in CPU time.
+The fused mixed activation draws RReLU's training slopes one of two ways
+(``supernet.rrelu_noise``): ``torch``, as ``F.rrelu`` does (one Mersenne Twister draw per
+non-positive input, in NCHW order, kept for the backward pass), or ``hashed`` (the default since
+2026-12-07: a hash of one seed and each element's position, computed inside the kernels and again
+in the backward pass). This script builds DARTS's and A-DARTS's search supernets
+(``recipes/darts_cifar.yaml``, ``recipes/adarts_cifar.yaml``, simultaneous update, ``--set``
+applied to both) in one process and times one forward and backward pass, interleaved, four
+ways: DARTS; A-DARTS with torch's draws; A-DARTS hashed; and A-DARTS with the slopes drawn by one
+``uniform_`` over every element in the input's layout (an experiment of 2026-12-07, patched into
+this process only). The A-DARTS ways share one supernet, its edges' mixing switched between
+calls. Prints the medians (wall and CPU) and each one's ratio to DARTS in CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 import torch
 from torch import nn
@@ -55,15 +58,17 @@ def main() -> None:
         for name in ("darts_cifar", "adarts_cifar")
     }
     torch_draws = fused.FUSED_FORMS[nn.RReLU]
-    ways = {
-        "darts": ("darts_cifar", torch_draws),
-        "a-darts, torch's draws": ("adarts_cifar", torch_draws),
-        "a-darts, uniform_ draws": ("adarts_cifar", uniform_slopes_form),
+    ways = {  # (recipe, hashed, RReLU's form when not hashed)
+        "darts": ("darts_cifar", False, torch_draws),
+        "a-darts, torch's draws": ("adarts_cifar", False, torch_draws),
+        "a-darts, hashed": ("adarts_cifar", True, torch_draws),
+        "a-darts, uniform_ draws": ("adarts_cifar", False, uniform_slopes_form),
     }
 
     def forward_backward(way: str):
-        recipe, form = ways[way]
+        recipe, hashed, form = ways[way]
         fused.FUSED_FORMS[nn.RReLU] = form
+        setups[recipe].net.set_mixing(partial(fused.fused_mix, hashed=hashed))
         setups[recipe].forward_backward()
 
     calls = {way: (lambda way=way: forward_backward(way)) for way in ways}

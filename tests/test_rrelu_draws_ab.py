@@ -1,4 +1,4 @@
-"""scripts/rrelu_draws_ab.py: DARTS and A-DARTS timed in one process, RReLU's draws both ways."""
+"""scripts/rrelu_draws_ab.py: DARTS and A-DARTS timed in one process, RReLU's draws three ways."""
 
 from __future__ import annotations
 
@@ -22,6 +22,6 @@ def test_the_script_times_the_three_ways_against_darts():
     header, *rows = out.splitlines()
     assert header.startswith("forward+backward, batch 2, one thread, median of 1 interleaved")
     assert [row.split("  ")[1].strip() for row in rows] == [
-        "darts", "a-darts, torch's draws", "a-darts, uniform_ draws",
+        "darts", "a-darts, torch's draws", "a-darts, hashed", "a-darts, uniform_ draws",
     ]  # fmt: skip
     assert rows[0].endswith(" 1.000x")

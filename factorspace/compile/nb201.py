@@ -149,7 +149,7 @@ class NB201Supernet(SupernetBase):
         self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU())
         self.classifier = nn.Linear(c_prev, config.classes)
         if config.fused_activation:
-            self.set_mixing(fused_mix)
+            self.set_mixing(partial(fused_mix, hashed=config.rrelu_noise == "hashed"))
         self.init_arch()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,8 @@ optional architecture-loss term (:meth:`Supernet.relaxation_loss`) and a per-epo
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -137,7 +139,7 @@ class Supernet(SupernetBase):
             c_pp, c_p = c_p, space.nodes * c_curr
         self.classifier = nn.Linear(c_p, config.classes)
         if config.fused_activation:
-            self.set_mixing(fused_mix)
+            self.set_mixing(partial(fused_mix, hashed=config.rrelu_noise == "hashed"))
         self.init_arch()
         if config.edge_normalization:
             if EDGE_GROUP in space.searched_factors:

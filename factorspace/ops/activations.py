@@ -12,7 +12,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from factorspace.ops.fused import FusedForm, layout, register_fused_form
+from factorspace.ops.fused import (
+    FusedForm,
+    draw_seed,
+    hashed_uniform,
+    layout,
+    register_fused_form,
+)
 from factorspace.registry import register_activation
 
 # torch's SELU constants (Klambauer et al. 2017), as aten's selu uses them
@@ -150,6 +156,28 @@ def _rrelu_form(m: nn.RReLU, x: torch.Tensor) -> FusedForm:
         torch.ops.aten.rrelu_with_noise(x, slopes, m.lower, m.upper, True)
         slopes = slopes.contiguous(memory_format=layout(x))
     return FusedForm(torch.mul, lambda x, v, s: s, (slopes,), key=("rrelu",))
+
+
+@register_fused_form(nn.RReLU, hashed=True)
+def _rrelu_hashed_form(m: nn.RReLU, x: torch.Tensor) -> FusedForm:
+    """RReLU (``supernet.rrelu_noise: hashed``): in training each slope is ``lower + (upper -
+    lower) u`` with ``u`` :func:`~factorspace.ops.fused.hashed_uniform` of one seed drawn here
+    and the element's position; torch's uniform distribution on ``[lower, upper)``, other
+    numbers than torch's, computed inside the kernels and recomputed in the backward pass."""
+    if not m.training:
+        return _leaky_form((m.lower + m.upper) / 2)
+    lower, width = m.lower, m.upper - m.lower
+
+    def slope(x, index, seed):  # 1 where x > 0 (x <= 0 draws, as torch's rrelu)
+        return _leaky_derivative(x, hashed_uniform(index, seed, x.dtype).mul_(width).add_(lower))
+
+    return FusedForm(
+        lambda x, index, seed: x * slope(x, index, seed),
+        lambda x, v, index, seed: slope(x, index, seed),
+        (draw_seed(x),),
+        key=("rrelu_hashed", m.lower, m.upper),
+        positional=True,
+    )
 
 
 @register_fused_form(nn.ELU)

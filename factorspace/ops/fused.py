@@ -11,7 +11,9 @@ backward pass: about nine tensors the size of the edge input, per edge. :func:`f
 
 Both passes go over the batch in chunks small enough to stay in cache, so each activation's
 temporaries never reach main memory: one pass over memory each way. RReLU in training keeps its
-random slopes too (they cannot be redrawn): two tensors per edge instead of about 22.
+random slopes too where torch draws them (they cannot be redrawn): two tensors per edge instead of
+about 22. Hashed (``hashed=True``, ``supernet.rrelu_noise: hashed``), its slopes are a function of
+one seed and each element's position (:func:`hashed_uniform`), recomputed in the backward pass.
 
 An activation takes part when it has a :class:`FusedForm`: its module defines
 ``fused_form(self, x) -> FusedForm`` or its exact type was given one with
@@ -58,52 +60,118 @@ class FusedForm:
     ``key`` (hashable) names the functions: forms with equal keys compute the same ones (the
     constants they close over included, e.g. ``("elu", alpha)``). A form with a key can be
     compiled (:mod:`factorspace.ops.fused_kernel`): the kernel traced from the first forms seen
-    with a tuple of keys serves every later one with the same keys. ``None``: never compiled."""
+    with a tuple of keys serves every later one with the same keys. ``None``: never compiled.
+
+    ``positional``: the three functions take, after ``x`` (and ``v``, ``g``), ``index``: each
+    element's position in the input's memory order (int64, shaped as ``x``). A form whose
+    random numbers are a function of a seed and the position (:func:`hashed_uniform`) draws
+    nothing per element and keeps nothing: the backward pass recomputes them."""
 
     value: Callable[..., torch.Tensor]
     derivative: Callable[..., torch.Tensor]
     tensors: tuple[torch.Tensor, ...] = ()
     grads: Callable[..., tuple[torch.Tensor | None, ...]] | None = None
     key: Hashable | None = None
+    positional: bool = False
 
 
-FUSED_FORMS: dict[type, Callable[[nn.Module, torch.Tensor], FusedForm]] = {}
+FormBuilder = Callable[[nn.Module, torch.Tensor], FusedForm]
+
+FUSED_FORMS: dict[type, FormBuilder] = {}
 """Exact module type -> ``form(module, x)``: the fused form of a torch module (subclasses may
 compute something else, so they are not matched)."""
 
+HASHED_FORMS: dict[type, FormBuilder] = {}
+"""Exact module type -> ``form(module, x)`` drawing its random numbers with
+:func:`hashed_uniform` instead of torch's generator per element (``supernet.rrelu_noise:
+hashed``); a type without one uses its :data:`FUSED_FORMS` entry."""
 
-def register_fused_form(module_type: type):
-    """Declare ``form(module, x) -> FusedForm`` as the fused form of ``module_type``'s modules."""
 
-    def decorate(form: Callable[[nn.Module, torch.Tensor], FusedForm]):
-        if module_type in FUSED_FORMS:
+def register_fused_form(module_type: type, *, hashed: bool = False):
+    """Declare ``form(module, x) -> FusedForm`` as the fused form of ``module_type``'s modules
+    (``hashed``: the variant whose random numbers are :func:`hashed_uniform`'s)."""
+    table = HASHED_FORMS if hashed else FUSED_FORMS
+
+    def decorate(form: FormBuilder):
+        if module_type in table:
             raise ValueError(f"a fused form of {module_type.__name__} is already registered")
-        FUSED_FORMS[module_type] = form
+        table[module_type] = form
         return form
 
     return decorate
 
 
-def fused_form(module: nn.Module, x: torch.Tensor) -> FusedForm | None:
-    """``module``'s fused form on input ``x``, ``None`` when it declares none.
+def fused_form(module: nn.Module, x: torch.Tensor, hashed: bool = False) -> FusedForm | None:
+    """``module``'s fused form on input ``x``, ``None`` when it declares none; ``hashed``: its
+    :data:`HASHED_FORMS` variant where it has one.
 
     Called once per forward, in the activations' order: a form that draws random numbers
-    (RReLU's slopes) draws them here, where autograd's forward would."""
+    (RReLU's slopes, or the seed of their hash) draws them here, where autograd's forward would."""
     declared = getattr(module, "fused_form", None)
     if callable(declared):
         return declared(x)
-    form = FUSED_FORMS.get(type(module))
+    form = (HASHED_FORMS.get(type(module)) if hashed else None) or FUSED_FORMS.get(type(module))
     return None if form is None else form(module, x)
 
 
-def fused_mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module]) -> torch.Tensor:
+# ---- random numbers from a seed and each element's position ----------------------------------
+
+_LOW31 = 0x7FFFFFFF
+
+
+def _shr(h: torch.Tensor, k: int) -> torch.Tensor:
+    """``h >> k`` of int32 ``h`` read as unsigned (a logical shift: torch's is arithmetic)."""
+    return (h >> k) & ((1 << (32 - k)) - 1)
+
+
+def _hash32(h: torch.Tensor) -> torch.Tensor:
+    """A bijection of 32-bit integers (C. Wellons's "lowbias32"), on int32 read as unsigned:
+    products wrap modulo 2**32 as the unsigned ones do, in vectorised C++, Triton and torch."""
+    h = h ^ _shr(h, 16)
+    h = h * 0x21F0AAAD
+    h = h ^ _shr(h, 15)
+    h = h * 0x735A2D97
+    return h ^ _shr(h, 15)
+
+
+def hashed_uniform(index: torch.Tensor, seed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Numbers in ``[0, 1)`` with 24 random bits each, a function of ``seed`` (int64, below
+    2**62) and ``index`` (int64 positions; they repeat every 2**31 elements): equal wherever
+    computed, so a backward pass recomputes what the forward drew. Two rounds of
+    :func:`_hash32`, 31 bits of the seed mixed in before each; within a call no two positions
+    collide (a bijection). 32-bit arithmetic: half the vector work of 64-bit."""
+    lo = (seed & _LOW31).to(torch.int32)
+    hi = ((seed >> 31) & _LOW31).to(torch.int32)
+    h = _hash32(_hash32((index & _LOW31).to(torch.int32) ^ lo) ^ hi)
+    return _shr(h, 8).to(dtype) * (1.0 / 2**24)
+
+
+def draw_seed(x: torch.Tensor) -> torch.Tensor:
+    """A 0-d int64 seed for :func:`hashed_uniform`, drawn from ``x``'s device's generator."""
+    return torch.randint(0, 2**62, (), dtype=torch.int64, device=x.device)
+
+
+def positions(x: torch.Tensor, fmt: torch.memory_format, start: int = 0, stop=None):
+    """Each element's position in ``fmt``'s order (the order the compiled kernels see), for the
+    rows ``start:stop`` of ``x``: int64, shaped and laid out as those rows."""
+    stop = x.shape[0] if stop is None else stop
+    per_row = x[0].numel() if x.shape[0] else 0
+    rows = x[start:stop]
+    flat = torch.arange(start * per_row, stop * per_row, dtype=torch.int64, device=x.device)
+    return _unflat(flat, rows, fmt)
+
+
+def fused_mix(
+    x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module], hashed: bool = False
+) -> torch.Tensor:
     """Eq. 2, ``sum_k w[k] * transforms[k](x)``, saving only ``x`` for the backward pass where
-    the transforms have fused forms (:class:`_FusedMix`); the others as autograd computes them."""
+    the transforms have fused forms (:class:`_FusedMix`); the others as autograd computes them.
+    ``hashed``: forms with a :data:`HASHED_FORMS` variant use it (``supernet.rrelu_noise``)."""
     if x.dim() == 0 or x.dtype != w.dtype:  # chunks are rows; autocast: as autograd computes
         return _add_all([w[k] * t(x) for k, t in enumerate(transforms)])
     forms, plain = [], []
     for k, t in enumerate(transforms):  # in order: a form may draw random numbers, as t(x) does
-        form = fused_form(t, x)
+        form = fused_form(t, x, hashed)
         if form is None:
             plain.append(w[k] * t(x))
         else:
@@ -113,7 +181,7 @@ def fused_mix(x: torch.Tensor, w: torch.Tensor, transforms: Sequence[nn.Module])
     w_fused = w
     if len(forms) != len(transforms):
         w_fused = w.index_select(0, torch.tensor([k for k, _ in forms], device=w.device))
-    spec = tuple((f.value, f.derivative, f.grads, len(f.tensors)) for _, f in forms)
+    spec = tuple((f.value, f.derivative, f.grads, len(f.tensors), f.positional) for _, f in forms)
     tensors = [t for _, f in forms for t in f.tensors]
     kernels = _kernels(tuple(f.key for _, f in forms), spec, x, tensors)
     if torch.is_grad_enabled():
@@ -206,7 +274,7 @@ def _chunks(x: torch.Tensor) -> list[tuple[int, int]]:
 def _split(spec, tensors) -> list[tuple[torch.Tensor, ...]]:
     """The tensors of each form, in ``spec`` order."""
     out, i = [], 0
-    for *_, n in spec:
+    for *_, n, _ in spec:
         out.append(tuple(tensors[i : i + n]))
         i += n
     return out
@@ -228,13 +296,25 @@ def _mixed(x, w, spec, tensors, with_slope: bool):
     for start, stop in _chunks(x):
         xc, oc = x[start:stop], out[start:stop]
         sc = slope[start:stop] if with_slope else None
-        for k, ((value, derivative, *_), wk, ts) in enumerate(zip(spec, ws, per_form, strict=True)):
+        index = _chunk_positions(x, spec, start, stop)
+        for k, ((value, derivative, _, _, at), wk, ts) in enumerate(
+            zip(spec, ws, per_form, strict=True)
+        ):
             tc = _rows(ts, start, stop, x)
-            v = value(xc, *tc)
+            pc = (index,) if at else ()
+            v = value(xc, *pc, *tc)
             if with_slope:
-                _accumulate(sc, k, wk, derivative(xc, v, *tc))
+                _accumulate(sc, k, wk, derivative(xc, v, *pc, *tc))
             _accumulate(oc, k, wk, v)
     return out, slope
+
+
+def _chunk_positions(x, spec, start: int, stop: int) -> torch.Tensor | None:
+    """The positions of rows ``start:stop`` of ``x`` (:func:`positions`) where a positional
+    form needs them, else ``None``."""
+    if not any(at for *_, at in spec):
+        return None
+    return positions(x, layout(x), start, stop)
 
 
 def _accumulate(total: torch.Tensor, k: int, w: torch.Tensor, term: torch.Tensor) -> None:
@@ -288,14 +368,16 @@ class _FusedMix(torch.autograd.Function):
         ws = w.unbind(0)
         for start, stop in _chunks(x):
             xc, gc = x[start:stop], grad[start:stop]
+            index = _chunk_positions(x, spec, start, stop)
             offset = 0
-            for k, ((value, _, grads, n), ts) in enumerate(zip(spec, per_form, strict=True)):
+            for k, ((value, _, grads, n, at), ts) in enumerate(zip(spec, per_form, strict=True)):
                 tc = _rows(ts, start, stop, x)
+                pc = (index,) if at else ()
                 if need_w:  # dL/dw_k = sum(g * act_k(x))
-                    v = value(xc, *tc)
+                    v = value(xc, *pc, *tc)
                     grad_w[k] = _plus(grad_w[k], torch.dot(_flat(gc, fmt), _flat(v, fmt)))
                 if grads is not None and any(need_t[offset : offset + n]):
-                    for i, g in enumerate(grads(xc, gc * ws[k], *tc)):
+                    for i, g in enumerate(grads(xc, gc * ws[k], *pc, *tc)):
                         if g is not None and need_t[offset + i]:
                             grad_t[offset + i] = _plus(grad_t[offset + i], g)
                 offset += n

@@ -11,12 +11,15 @@ once with ``torch.compile`` (inductor: C++/OpenMP loops on CPU, Triton on CUDA) 
   recomputing the activations and their derivatives, with every reduction (one per activation
   for ``dL/dw``, one per learned parameter) accumulated in the same loop. Recomputing costs
   little arithmetic in a loop that reads ``x`` anyway, and keeps one tensor less per edge than
-  the eager path's ``slope``: only ``x`` (and RReLU's slopes) are kept for the backward pass.
+  the eager path's ``slope``: only ``x`` is kept for the backward pass (and RReLU's slopes
+  where torch draws them).
 
 The kernels work on the tensors' elements as one axis in memory order (NCHW or NHWC), with the
-length dynamic: one compile serves every input shape and layout. Random numbers are not drawn
-in the kernels: RReLU's slopes are drawn by torch's own kernel when its fused form is built
-(:mod:`factorspace.ops.activations`), exactly as autograd's path draws them, and passed in.
+length dynamic: one compile serves every input shape and layout. RReLU's training slopes are
+either drawn by torch's own kernel when its fused form is built, as autograd's path draws them,
+and passed in (``supernet.rrelu_noise: torch``), or hashed from one seed and each element's
+position inside the kernels, the position an iota of the loop (``hashed``, the default:
+:func:`~factorspace.ops.fused.hashed_uniform`).
 
 A kernel is built per tuple of the forms' ``key`` (a form without one is never compiled) and
 shared by every edge whose activations have those keys. Where compiling fails (no C++ compiler,
@@ -112,11 +115,20 @@ def _compile(fn: Callable, direction: str, index: int) -> Callable:
     return torch.compile(copy, dynamic=True, fullgraph=True, options={"compile_threads": 1})
 
 
+def _positions(x: torch.Tensor, spec) -> tuple:
+    """``(index,)`` for positional forms: each element's position along the kernels' one axis
+    (an iota inside the generated loop, never stored), else ``()``."""
+    if not any(at for *_, at in spec):
+        return ()
+    return (torch.arange(x.shape[0], dtype=torch.int64, device=x.device),)
+
+
 def _value_fn(spec) -> Callable:
     def value(x, w, *tensors):
         out, i = None, 0
-        for k, (act, _, _, n) in enumerate(spec):
-            v = w[k] * act(x, *tensors[i : i + n])
+        index = _positions(x, spec)
+        for k, (act, _, _, n, at) in enumerate(spec):
+            v = w[k] * act(x, *(index if at else ()), *tensors[i : i + n])
             out = v if out is None else out + v
             i += n
         return out
@@ -128,14 +140,15 @@ def _backward_fn(spec) -> Callable:
     def backward(x, g, w, *tensors):
         slope, grad_w, grad_t, i = None, [], [], 0
         zero = torch.zeros((), dtype=x.dtype, device=x.device)
-        for k, (value, derivative, grads, n) in enumerate(spec):
-            ts = tensors[i : i + n]
+        index = _positions(x, spec)
+        for k, (value, derivative, grads, n, at) in enumerate(spec):
+            ts = (*(index if at else ()), *tensors[i : i + n])
             i += n
             v = value(x, *ts)
             d = w[k] * derivative(x, v, *ts)
             slope = d if slope is None else slope + d
             grad_w.append((g * v).sum())
-            # a tensor without a gradient (RReLU's slopes) gets a zero: no None among outputs
+            # a tensor without a gradient (RReLU's slopes, a seed) gets a zero: no None returned
             found = grads(x, g * w[k], *ts) if grads is not None else (None,) * n
             grad_t.extend(zero if t is None else t for t in found)
         return g * slope, torch.stack(grad_w), *grad_t
@@ -176,8 +189,9 @@ def prepare(recipe, device: torch.device) -> Prepared:
     if precision != "fp32":  # autocast: the edge input and the weights differ in dtype
         return Prepared(f"mixed activation: autograd (search.precision {precision}: autocast)")
     started = time.perf_counter()
+    hashed = supernet.rrelu_noise == "hashed"
     for choices in mixed:
-        if not _probe(choices, supernet.channels, device):
+        if not _probe(choices, supernet.channels, device, hashed):
             break
     seconds = time.perf_counter() - started
     reason = unavailable(device.type)
@@ -190,9 +204,10 @@ def prepare(recipe, device: torch.device) -> Prepared:
     )
 
 
-def _probe(choices: Sequence[str], channels: int, device: torch.device) -> bool:
+def _probe(choices: Sequence[str], channels: int, device: torch.device, hashed: bool) -> bool:
     """Run the value and backward kernels of ``choices`` once (which compiles them), train and
-    eval; ``False`` where they cannot run (the reason in :func:`unavailable`)."""
+    eval, ``hashed`` as :func:`~factorspace.ops.fused.fused_mix` takes it; ``False`` where they
+    cannot run (the reason in :func:`unavailable`)."""
     from factorspace.ops.fused import fused_mix
     from factorspace.registry import ACTIVATIONS
 
@@ -210,11 +225,11 @@ def _probe(choices: Sequence[str], channels: int, device: torch.device) -> bool:
             batch = -(-(2**16) // (channels * 256))
             x = torch.randn(batch, channels, 16, 16, device=device, requires_grad=True)
             w = torch.full((len(modules),), 1 / len(modules), device=device, requires_grad=True)
-            fused_mix(x, w, modules).sum().backward()
+            fused_mix(x, w, modules, hashed).sum().backward()
             with torch.no_grad():
                 for m in modules:
                     m.eval()
-                fused_mix(x.detach(), w.detach(), modules)
+                fused_mix(x.detach(), w.detach(), modules, hashed)
     finally:
         quiet.setLevel(level)
     return unavailable(device.type) is None

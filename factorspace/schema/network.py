@@ -28,6 +28,16 @@ from factorspace.schema.limits import Sizes
 EDGE_GROUP = "edge"  # the architecture-parameter group of edge normalisation
 
 JointWeights = Literal["separate", "shared"]
+RReLUNoise = Literal["torch", "hashed"]
+RRELU_NOISE_HELP = (
+    "how the fused mixed activation (fused_activation) draws RReLU's random training slopes: "
+    "hashed: a hash of one seed per call (from torch's generator) and each element's position, "
+    "computed inside the kernels and again in the backward pass (nothing drawn per element, "
+    "nothing kept); torch: torch's rrelu kernel, one Mersenne Twister draw per element, the "
+    "numbers autograd's nn.RReLU draws, kept for the backward pass. Both uniform on [lower, "
+    "upper); other numbers. Default hashed since 2026-12-07 (a run recorded without the field "
+    "resumes with torch, as it ran); no effect with fused_activation false"
+)
 DEFAULT_JOINT_WEIGHTS: JointWeights = "separate"  # the one default; the compiler reads it too
 
 
@@ -94,6 +104,7 @@ class SupernetConfig(KindMember):
         "2026-12-06 (a run recorded without the field resumes with it off, as it ran). "
         "search.compile uses the compiled autograd mix instead",
     )
+    rrelu_noise: RReLUNoise = Field("hashed", description=RRELU_NOISE_HELP)
 
     @model_validator(mode="after")
     def _check(self) -> SupernetConfig:
@@ -189,6 +200,7 @@ class NB201SupernetConfig(KindMember):
     fused_activation: StrictBool = Field(
         True, description="spaces with an input-role factor: eq. 2's fused mixed activation"
     )
+    rrelu_noise: RReLUNoise = Field("hashed", description=RRELU_NOISE_HELP)
 
     STAGES: ClassVar[int] = (
         3  # the benchmark's network: three stages, two residual reductions between them

@@ -151,12 +151,18 @@ def test_an_interrupted_seed_retraining_hints_the_whole_command():
     assert str(e.value) == f"at epoch 1; Continue with: {command}"
 
 
-def _recorded_without_fused_activation(run):
-    """Make ``run``'s recipe.yaml as a run recorded before supernet.fused_activation existed."""
+def _recorded_without(run, *fields):
+    """Make ``run``'s recipe.yaml as a run recorded before these supernet fields existed."""
     path = RunDir(run).recipe
     recorded = yaml.safe_load(path.read_text())
-    del recorded["supernet"]["fused_activation"]
+    for field in fields:
+        del recorded["supernet"][field]
     path.write_text(yaml.safe_dump(recorded, sort_keys=False))
+
+
+def _recorded_without_fused_activation(run):
+    """As a run recorded before supernet.fused_activation (and rrelu_noise) existed."""
+    _recorded_without(run, "fused_activation", "rrelu_noise")
 
 
 def test_a_run_recorded_without_fused_activation_resumes_with_it_off(tmp_path):
@@ -166,9 +172,13 @@ def test_a_run_recorded_without_fused_activation_resumes_with_it_off(tmp_path):
 
     run = fake_search_run(tmp_path / "run")
     _recorded_without_fused_activation(run)
-    assert ran_with(RunDir(run).recipe) == ["supernet.fused_activation=false"]
+    assert ran_with(RunDir(run).recipe) == [
+        "supernet.fused_activation=false",
+        'supernet.rrelu_noise="torch"',
+    ]
     resumed = load_recipe(RunDir(run).recipe, ran_with(RunDir(run).recipe))
     assert resumed.supernet.fused_activation is False
+    assert resumed.supernet.rrelu_noise == "torch"
     check_recorded_recipe(run, resumed.model_dump(mode="json"))  # the search's own check passes
     # --resume RUN: only the --set difference is refused, not the missing field
     result = invoke("search", "--resume", run, "--set", "search.epochs=3", "--device", "cpu")
@@ -179,6 +189,21 @@ def test_a_run_recorded_without_fused_activation_resumes_with_it_off(tmp_path):
     result = invoke("search", TINY, "--out", run, "--resume", "--device", "cpu")
     assert result.exit_code == 2, result.output
     assert "supernet.fused_activation: recorded False, given True" in result.stderr
+
+
+def test_a_run_recorded_before_hashed_rrelu_noise_resumes_with_torchs_draws(tmp_path):
+    from factorspace.cli.search import ran_with
+    from factorspace.loader import load_recipe
+
+    run = fake_search_run(tmp_path / "run")
+    _recorded_without(run, "rrelu_noise")
+    assert ran_with(RunDir(run).recipe) == ['supernet.rrelu_noise="torch"']
+    resumed = load_recipe(RunDir(run).recipe, ran_with(RunDir(run).recipe))
+    assert resumed.supernet.fused_activation is True
+    assert resumed.supernet.rrelu_noise == "torch"
+    result = invoke("search", TINY, "--out", run, "--resume", "--device", "cpu")
+    assert result.exit_code == 2, result.output
+    assert "supernet.rrelu_noise: recorded 'torch', given 'hashed'" in result.stderr
 
 
 def test_a_run_recording_fused_activation_resumes_with_its_value(tmp_path):

@@ -76,6 +76,32 @@ def test_compiled_kernels_equal_eager_and_autograd(kernels, monkeypatch, channel
     assert kernels.unavailable("cpu") is None
 
 
+def _hashed(x, w, modules):
+    return fused_mix(x, w, modules, hashed=True)
+
+
+@pytest.mark.parametrize("case", ["contiguous", "channels_last", "channel slice"])
+def test_compiled_hashed_rrelu_equals_its_eager_path(kernels, monkeypatch, case):
+    """``supernet.rrelu_noise: hashed`` (the quick start's, compiled by ``kernels``): the
+    kernels hash the positions the eager path hashes, and draw the same one seed."""
+    modules = _modules(NAMES, channels=2 if case == "channel slice" else 4)
+    x = _big_input(channels_last=case != "contiguous")
+    if case == "channel slice":
+        x = x.detach()[:, :2].requires_grad_()
+    w = _weights(len(NAMES))
+    results = []
+    with monkeypatch.context() as m:
+        _eager_only(m)
+        results.append((_output_and_grads(_hashed, x, w, modules), torch.rand(3)))
+    with monkeypatch.context() as m:
+        m.setenv(fused_kernel.ENV, "eager")
+        results.append((_output_and_grads(_hashed, x, w, modules), torch.rand(3)))
+    (compiled, after), (eager, after_eager) = results
+    _assert_same(compiled, eager, **TOLERANCE[torch.float32])
+    assert torch.equal(after, after_eager)
+    assert kernels.unavailable("cpu") is None
+
+
 @pytest.mark.slow  # compiles the kernels again for fp64 (seconds)
 def test_compiled_kernels_equal_eager_and_autograd_fp64(kernels, monkeypatch):
     modules = _modules(NAMES, torch.float64)

@@ -11,15 +11,27 @@ from factorspace.run.rundir import RunDir
 from tests.search.tiny import tiny_recipe
 
 
-def test_a_missing_fused_activation_means_off():
+def test_missing_fused_activation_and_rrelu_noise_mean_as_before():
     recorded = {"supernet": {"channels": 8}, "search": {"epochs": 2}}
-    assert as_it_ran(recorded)["supernet"] == {"channels": 8, "fused_activation": False}
+    assert as_it_ran(recorded)["supernet"] == {
+        "channels": 8,
+        "fused_activation": False,
+        "rrelu_noise": "torch",
+    }
     assert recorded["supernet"] == {"channels": 8}  # not modified
-    assert as_it_ran_overrides(recorded) == ["supernet.fused_activation=false"]
+    assert as_it_ran_overrides(recorded) == [
+        "supernet.fused_activation=false",
+        'supernet.rrelu_noise="torch"',
+    ]
+
+
+def test_a_run_recorded_with_the_fused_mix_but_before_hashed_noise_resumes_with_torchs():
+    recorded = {"supernet": {"fused_activation": True}}
+    assert as_it_ran(recorded)["supernet"] == {"fused_activation": True, "rrelu_noise": "torch"}
 
 
 def test_a_recorded_value_or_a_recipe_without_a_supernet_is_kept():
-    on = {"supernet": {"fused_activation": True}}
+    on = {"supernet": {"fused_activation": True, "rrelu_noise": "hashed"}}
     assert as_it_ran(on) == on and as_it_ran_overrides(on) == []
     retraining = {"network": {"channels": 36}, "train": {}}
     assert as_it_ran(retraining) == retraining and as_it_ran_overrides(retraining) == []
