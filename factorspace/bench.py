@@ -274,13 +274,23 @@ def bench(
     update: str | None = None,
     isolate: bool = True,
     interleave: bool = False,
+    rounds: int = 1,
 ) -> list[dict]:
     """Measure every recipe; each row also carries its ratios to the first recipe. With
-    ``interleave``, the rows also hold the :data:`INTERLEAVED` timings and their ratios."""
-    rows = []
-    for path in recipes:
-        args = (str(path), list(overrides), device, batch_size, steps, warmup, update)
-        rows.append(_isolated(measure, args, str(path)) if isolate else asdict(measure(*args)))
+    ``interleave``, the rows also hold the :data:`INTERLEAVED` timings and their ratios.
+
+    ``rounds``: each recipe measured that many times, in turns (the recipes in order, then
+    again), each time in a fresh process; a row's times are the median over its rounds and its
+    peak memory the largest (:func:`combined_rounds`). Two processes minutes apart drift by
+    about 10 % on a shared VM (docs/performance.md); turns spread the drift over every recipe."""
+    runs: list[list[dict]] = [[] for _ in recipes]
+    for _ in range(rounds):
+        for k, path in enumerate(recipes):
+            args = (str(path), list(overrides), device, batch_size, steps, warmup, update)
+            runs[k].append(
+                _isolated(measure, args, str(path)) if isolate else asdict(measure(*args))
+            )
+    rows = [combined_rounds(r) for r in runs]
     keys = RATIOS
     if interleave:
         args = ([str(p) for p in recipes], list(overrides), device, batch_size, steps, warmup,
@@ -298,6 +308,25 @@ def bench(
         for key in keys:
             row[f"{key}_ratio"] = row[key] / base[key] if base[key] else float("nan")
     return rows
+
+
+ROUND_TIMES = ("forward_backward_s", "step_s", "forward_backward_cpu_s", "step_cpu_s")
+
+
+def combined_rounds(runs: list[dict]) -> dict:
+    """One recipe's row from its rounds' rows: the first round's, with each of
+    :data:`ROUND_TIMES` the median over the rounds (its rate and throughput from it), the peak
+    memory the largest, ``rounds`` their number and ``forward_backward_cpu_s_rounds`` each
+    round's forward/backward CPU seconds, in order."""
+    row = dict(runs[0])
+    for key in ROUND_TIMES:
+        row[key] = statistics.median(r[key] for r in runs)
+    row["peak_memory_mib"] = max(r["peak_memory_mib"] for r in runs)
+    row["images_per_s"] = row["batch_size"] / row["step_s"]
+    row["gflop_per_s"] = row["gflop_per_step"] / row["step_s"]
+    row["rounds"] = len(runs)
+    row["forward_backward_cpu_s_rounds"] = [r["forward_backward_cpu_s"] for r in runs]
+    return row
 
 
 def _child_result(queue, proc, poll_s: float = 5.0) -> tuple[str, object]:

@@ -162,3 +162,45 @@ def test_an_isolated_measurement_whose_process_dies_is_an_error_not_a_hang():
     answered = queues.Queue()
     answered.put(("ok", {"x": 1}))
     assert _child_result(answered, Dead(), poll_s=0.01) == ("ok", {"x": 1})
+
+
+def _fake_row(recipe: str, fb: float, peak: float) -> dict:
+    return {"recipe": recipe, "batch_size": 4, "gflop_per_step": 8.0, "forward_backward_s": fb,
+            "step_s": 2 * fb, "forward_backward_cpu_s": fb, "step_cpu_s": 2 * fb,
+            "peak_memory_mib": peak}  # fmt: skip
+
+
+def test_rounds_take_turns_and_combine_into_medians_and_the_largest_peak(monkeypatch):
+    import factorspace.bench as bench_module
+
+    measured = []
+    times = {"a.yaml": iter([1.0, 5.0, 2.0]), "b.yaml": iter([3.0, 3.5, 9.0])}
+
+    def fake_measure(path, *args):
+        measured.append(path)
+        return _fake_row(path, next(times[path]), 100.0 + len(measured))
+
+    monkeypatch.setattr(bench_module, "measure", fake_measure)
+    monkeypatch.setattr(bench_module, "asdict", lambda row: row)
+    rows = bench(["a.yaml", "b.yaml"], isolate=False, rounds=3)
+    assert measured == ["a.yaml", "b.yaml"] * 3  # in turns, not one recipe's rounds together
+    a, b = rows
+    assert a["rounds"] == 3 and a["forward_backward_cpu_s_rounds"] == [1.0, 5.0, 2.0]
+    assert a["forward_backward_cpu_s"] == 2.0 and a["step_s"] == 4.0  # medians
+    assert b["forward_backward_s"] == 3.5 and b["forward_backward_s_ratio"] == 3.5 / 2.0
+    assert a["peak_memory_mib"] == 105.0 and b["peak_memory_mib"] == 106.0  # the largest
+    assert a["images_per_s"] == 4 / 4.0 and a["gflop_per_s"] == 8.0 / 4.0
+
+
+@pytest.mark.slow
+def test_cli_rounds_prints_each_rounds_time():
+    args = ["bench", *RECIPES, "--batch-size", "2", "--steps", "1", "--warmup", "0",
+            "--rounds", "2"]  # fmt: skip
+    for o in TINY:
+        args += ["--set", o]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    at = lines.index("separate processes: median of 2 rounds, fwd+bwd CPU s per round:")
+    assert lines[at + 1].startswith("  darts_cifar: ") and lines[at + 1].count(",") == 1
+    assert lines[at + 2].startswith("  adarts_cifar: ")

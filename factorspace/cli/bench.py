@@ -33,6 +33,15 @@ def bench(
             "ratios (needs every recipe's supernet in memory at once)"
         ),
     ] = False,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="measure each recipe in this many fresh processes, the recipes taking turns; "
+            "times are the median over them, peak memory the largest (separate processes "
+            "drift apart on a shared machine)",
+        ),
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="also write the rows to FILE.json or FILE.csv")
@@ -51,6 +60,7 @@ def bench(
         warmup=warmup,
         update=update,
         interleave=interleave,
+        rounds=rounds,
     )
     if out_file is not None:
         write_rows(rows, out_file)
@@ -74,6 +84,11 @@ def bench(
             f"{r['peak_memory_mib']:.0f} ({r['peak_memory_mib_ratio']:.2f}x)",
         )
     out.print(table)
+    if rounds > 1:
+        out.print(f"separate processes: median of {rounds} rounds, fwd+bwd CPU s per round:")
+        for r in rows:
+            per_round = ", ".join(f"{t:.3f}" for t in r["forward_backward_cpu_s_rounds"])
+            out.print(f"  {r['recipe']}: {per_round}", highlight=False, soft_wrap=True)
     for r in rows:  # which path computed eq. 2's mixed activation, as a search's header says
         out.print(f"{r['recipe']}: mixed activation: {r['mixing']}", soft_wrap=True)
     if interleave:
