@@ -130,15 +130,19 @@ def test_interleaved_timings_join_each_row_with_their_ratios():
     assert rows[1]["forward_backward_s"] > 0  # the separate-process figures are still there
 
 
-@pytest.mark.slow
-def test_cli_interleave_prints_the_one_process_ratios():
-    args = ["bench", *RECIPES, "--batch-size", "2", "--steps", "1", "--warmup", "0",
-            "--interleave"]  # fmt: skip
+def _tiny_bench_output(*options: str) -> list[str]:
+    """The lines ``factorspace bench`` prints for both recipes at the tiny size, one step."""
+    args = ["bench", *RECIPES, "--batch-size", "2", "--steps", "1", "--warmup", "0", *options]
     for o in TINY:
         args += ["--set", o]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    return result.output.splitlines()
+
+
+@pytest.mark.slow
+def test_cli_interleave_prints_the_one_process_ratios():
+    lines = _tiny_bench_output("--interleave")
     at = lines.index("interleaved in one process (CPU s, median of 1):")
     assert lines[at + 1].startswith("  darts_cifar: fwd+bwd ") and "(1.00x)" in lines[at + 1]
     assert lines[at + 2].startswith("  adarts_cifar: fwd+bwd ")
@@ -194,13 +198,7 @@ def test_rounds_take_turns_and_combine_into_medians_and_the_largest_peak(monkeyp
 
 @pytest.mark.slow
 def test_cli_rounds_prints_each_rounds_time():
-    args = ["bench", *RECIPES, "--batch-size", "2", "--steps", "1", "--warmup", "0",
-            "--rounds", "2"]  # fmt: skip
-    for o in TINY:
-        args += ["--set", o]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = _tiny_bench_output("--rounds", "2")
     at = lines.index("separate processes: median of 2 rounds, fwd+bwd CPU s per round:")
     assert lines[at + 1].startswith("  darts_cifar: ") and lines[at + 1].count(",") == 1
     assert lines[at + 2].startswith("  adarts_cifar: ")

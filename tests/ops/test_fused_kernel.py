@@ -45,15 +45,22 @@ def _eager_only(monkeypatch):
     monkeypatch.setattr(fused, "_mixed", refuse)
 
 
-def _three_ways(monkeypatch, x, w, modules):
-    """(compiled, eager fused, autograd): the output and gradients, and a draw after each."""
+def _compiled_and_eager(monkeypatch, fn, x, w, modules):
+    """``fn`` (a fused mix) computed by the compiled kernels alone, then by the eager fused
+    path: each one's output and gradients, and a draw after it."""
     results = []
     with monkeypatch.context() as m:
         _eager_only(m)
-        results.append((_output_and_grads(fused_mix, x, w, modules), torch.rand(3)))
+        results.append((_output_and_grads(fn, x, w, modules), torch.rand(3)))
     with monkeypatch.context() as m:
         m.setenv(fused_kernel.ENV, "eager")
-        results.append((_output_and_grads(fused_mix, x, w, modules), torch.rand(3)))
+        results.append((_output_and_grads(fn, x, w, modules), torch.rand(3)))
+    return results
+
+
+def _three_ways(monkeypatch, x, w, modules):
+    """(compiled, eager fused, autograd): the output and gradients, and a draw after each."""
+    results = _compiled_and_eager(monkeypatch, fused_mix, x, w, modules)
     results.append((_output_and_grads(mix, x, w, modules), torch.rand(3)))
     return results
 
@@ -89,14 +96,9 @@ def test_compiled_hashed_rrelu_equals_its_eager_path(kernels, monkeypatch, case)
     if case == "channel slice":
         x = x.detach()[:, :2].requires_grad_()
     w = _weights(len(NAMES))
-    results = []
-    with monkeypatch.context() as m:
-        _eager_only(m)
-        results.append((_output_and_grads(_hashed, x, w, modules), torch.rand(3)))
-    with monkeypatch.context() as m:
-        m.setenv(fused_kernel.ENV, "eager")
-        results.append((_output_and_grads(_hashed, x, w, modules), torch.rand(3)))
-    (compiled, after), (eager, after_eager) = results
+    (compiled, after), (eager, after_eager) = _compiled_and_eager(
+        monkeypatch, _hashed, x, w, modules
+    )
     _assert_same(compiled, eager, **TOLERANCE[torch.float32])
     assert torch.equal(after, after_eager)
     assert kernels.unavailable("cpu") is None
