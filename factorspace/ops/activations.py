@@ -12,13 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from factorspace.ops.fused import (
-    FusedForm,
-    draw_seed,
-    hashed_uniform,
-    layout,
-    register_fused_form,
-)
+from factorspace.ops.fused import FusedForm, layout, register_fused_form
+from factorspace.ops.hashed import draw_seed, hashed_uniform
 from factorspace.registry import register_activation
 
 # torch's SELU constants (Klambauer et al. 2017), as aten's selu uses them
@@ -161,7 +156,7 @@ def _rrelu_form(m: nn.RReLU, x: torch.Tensor) -> FusedForm:
 @register_fused_form(nn.RReLU, hashed=True)
 def _rrelu_hashed_form(m: nn.RReLU, x: torch.Tensor) -> FusedForm:
     """RReLU (``supernet.rrelu_noise: hashed``): in training each slope is ``lower + (upper -
-    lower) u`` with ``u`` :func:`~factorspace.ops.fused.hashed_uniform` of one seed drawn here
+    lower) u`` with ``u`` :func:`~factorspace.ops.hashed.hashed_uniform` of one seed drawn here
     and the element's position; torch's uniform distribution on ``[lower, upper)``, other
     numbers than torch's, computed inside the kernels and recomputed in the backward pass."""
     if not m.training:

@@ -13,7 +13,7 @@ Both passes go over the batch in chunks small enough to stay in cache, so each a
 temporaries never reach main memory: one pass over memory each way. RReLU in training keeps its
 random slopes too where torch draws them (they cannot be redrawn): two tensors per edge instead of
 about 22. Hashed (``hashed=True``, ``supernet.rrelu_noise: hashed``), its slopes are a function of
-one seed and each element's position (:func:`hashed_uniform`), recomputed in the backward pass.
+one seed and each element's position (:func:`~factorspace.ops.hashed.hashed_uniform`), recomputed in the backward pass.
 
 An activation takes part when it has a :class:`FusedForm`: its module defines
 ``fused_form(self, x) -> FusedForm`` or its exact type was given one with
@@ -64,7 +64,7 @@ class FusedForm:
 
     ``positional``: the three functions take, after ``x`` (and ``v``, ``g``), ``index``: each
     element's position in the input's memory order (int64, shaped as ``x``). A form whose
-    random numbers are a function of a seed and the position (:func:`hashed_uniform`) draws
+    random numbers are a function of a seed and the position (:func:`~factorspace.ops.hashed.hashed_uniform`) draws
     nothing per element and keeps nothing: the backward pass recomputes them."""
 
     value: Callable[..., torch.Tensor]
@@ -83,13 +83,13 @@ compute something else, so they are not matched)."""
 
 HASHED_FORMS: dict[type, FormBuilder] = {}
 """Exact module type -> ``form(module, x)`` drawing its random numbers with
-:func:`hashed_uniform` instead of torch's generator per element (``supernet.rrelu_noise:
+:func:`~factorspace.ops.hashed.hashed_uniform` instead of torch's generator per element (``supernet.rrelu_noise:
 hashed``); a type without one uses its :data:`FUSED_FORMS` entry."""
 
 
 def register_fused_form(module_type: type, *, hashed: bool = False):
     """Declare ``form(module, x) -> FusedForm`` as the fused form of ``module_type``'s modules
-    (``hashed``: the variant whose random numbers are :func:`hashed_uniform`'s)."""
+    (``hashed``: the variant whose random numbers are :func:`~factorspace.ops.hashed.hashed_uniform`'s)."""
     table = HASHED_FORMS if hashed else FUSED_FORMS
 
     def decorate(form: FormBuilder):
@@ -112,43 +112,6 @@ def fused_form(module: nn.Module, x: torch.Tensor, hashed: bool = False) -> Fuse
         return declared(x)
     form = (HASHED_FORMS.get(type(module)) if hashed else None) or FUSED_FORMS.get(type(module))
     return None if form is None else form(module, x)
-
-
-# ---- random numbers from a seed and each element's position ----------------------------------
-
-_LOW31 = 0x7FFFFFFF
-
-
-def _shr(h: torch.Tensor, k: int) -> torch.Tensor:
-    """``h >> k`` of int32 ``h`` read as unsigned (a logical shift: torch's is arithmetic)."""
-    return (h >> k) & ((1 << (32 - k)) - 1)
-
-
-def _hash32(h: torch.Tensor) -> torch.Tensor:
-    """A bijection of 32-bit integers (C. Wellons's "lowbias32"), on int32 read as unsigned:
-    products wrap modulo 2**32 as the unsigned ones do, in vectorised C++, Triton and torch."""
-    h = h ^ _shr(h, 16)
-    h = h * 0x21F0AAAD
-    h = h ^ _shr(h, 15)
-    h = h * 0x735A2D97
-    return h ^ _shr(h, 15)
-
-
-def hashed_uniform(index: torch.Tensor, seed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Numbers in ``[0, 1)`` with 24 random bits each, a function of ``seed`` (int64, below
-    2**62) and ``index`` (int64 positions; they repeat every 2**31 elements): equal wherever
-    computed, so a backward pass recomputes what the forward drew. Two rounds of
-    :func:`_hash32`, 31 bits of the seed mixed in before each; within a call no two positions
-    collide (a bijection). 32-bit arithmetic: half the vector work of 64-bit."""
-    lo = (seed & _LOW31).to(torch.int32)
-    hi = ((seed >> 31) & _LOW31).to(torch.int32)
-    h = _hash32(_hash32((index & _LOW31).to(torch.int32) ^ lo) ^ hi)
-    return _shr(h, 8).to(dtype) * (1.0 / 2**24)
-
-
-def draw_seed(x: torch.Tensor) -> torch.Tensor:
-    """A 0-d int64 seed for :func:`hashed_uniform`, drawn from ``x``'s device's generator."""
-    return torch.randint(0, 2**62, (), dtype=torch.int64, device=x.device)
 
 
 def positions(x: torch.Tensor, fmt: torch.memory_format, start: int = 0, stop=None):

@@ -19,7 +19,7 @@ length dynamic: one compile serves every input shape and layout. RReLU's trainin
 either drawn by torch's own kernel when its fused form is built, as autograd's path draws them,
 and passed in (``supernet.rrelu_noise: torch``), or hashed from one seed and each element's
 position inside the kernels, the position an iota of the loop (``hashed``, the default:
-:func:`~factorspace.ops.fused.hashed_uniform`).
+:func:`~factorspace.ops.hashed.hashed_uniform`).
 
 A kernel is built per tuple of the forms' ``key`` (a form without one is never compiled) and
 shared by every edge whose activations have those keys. Where compiling fails (no C++ compiler,

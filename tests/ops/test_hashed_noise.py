@@ -9,7 +9,8 @@ from torch import nn
 
 from factorspace.compile.edge import mix
 from factorspace.ops import fused
-from factorspace.ops.fused import fused_mix, hashed_uniform
+from factorspace.ops.fused import fused_mix
+from factorspace.ops.hashed import _hash32, draw_seed, hashed_uniform
 from tests.ops.test_fused import (
     NAMES,
     _assert_same,
@@ -18,13 +19,8 @@ from tests.ops.test_fused import (
     _output_and_grads,
     _saved_elements,
     _weights,
+    several_chunks,  # noqa: F401 (autouse: positions must cross chunks)
 )
-
-
-@pytest.fixture(autouse=True)
-def several_chunks(monkeypatch):
-    """Small chunks (rows of 2 of the tests' 3-row inputs): positions must cross chunks."""
-    monkeypatch.setattr(fused, "CHUNK_ELEMENTS", 2 * 4 * 5 * 5)
 
 
 class HashedRReLU(nn.RReLU):
@@ -34,7 +30,7 @@ class HashedRReLU(nn.RReLU):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return super().forward(x)
-        seed = fused.draw_seed(x)
+        seed = draw_seed(x)
         u = hashed_uniform(fused.positions(x, fused.layout(x)), seed, x.dtype)
         return torch.where(x > 0, x, x * (self.lower + (self.upper - self.lower) * u))
 
@@ -67,7 +63,7 @@ def test_hashed_uniform_is_a_function_of_the_seed_and_the_position():
 
 def test_the_32_bit_hash_is_a_bijection():
     """Positions of one call never share a hash value (no two slopes from one draw)."""
-    h = fused._hash32(torch.arange(2**20, dtype=torch.int32) * 7919)
+    h = _hash32(torch.arange(2**20, dtype=torch.int32) * 7919)
     assert torch.unique(h).numel() == 2**20
 
 
