@@ -91,20 +91,30 @@ def test_compiled_mixing_matches_eager(images):
 
 
 @pytest.mark.slow
-def test_profile_script_writes_the_operators_of_one_step(tmp_path):
+def test_profile_script_writes_the_operators_of_a_step_and_their_kinds(tmp_path):
+    import re
     import subprocess
     import sys
 
     table = tmp_path / "ops.csv"
     sets = [arg for s in TINY for arg in ("--set", s)]
     cmd = [sys.executable, "scripts/profile_step.py", RECIPES[0], "--batch-size", "2", *sets]
-    done = subprocess.run([*cmd, "--csv", str(table)], capture_output=True, text=True, check=True)
-    assert "one step" in done.stdout
+    cmd += ["--steps", "2", "--csv", str(table)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "s of CPU time a step without the profiler; one step" in done.stdout
     with table.open() as f:
         rows = list(csv.DictReader(f))
-    ops = {r["operator"]: int(r["calls"]) for r in rows}
-    assert ops.get("aten::mkldnn_convolution", 0) > 0  # the supernet's convolutions ran
+    kinds = {r["operator"]: r["kind"] for r in rows}
+    assert kinds["aten::mkldnn_convolution"] == "convolution"  # the supernet's convolutions ran
+    assert kinds["aten::native_batch_norm"] == "batch_norm"
+    assert kinds["aten::add"] == "other"
+    calls = {r["operator"]: float(r["calls"]) for r in rows}
+    assert calls["aten::mkldnn_convolution"].is_integer()  # per step: two equal steps averaged
     assert all(float(r["self_s"]) >= 0 for r in rows)
+    printed = dict(re.findall(r"(\w+) ([\d.]+) s \(", done.stdout.split("by kind: ")[1]))
+    for kind in ("convolution", "batch_norm", "other"):
+        total = sum(float(r["self_s"]) for r in rows if r["kind"] == kind)
+        assert float(printed[kind]) == pytest.approx(total, abs=1e-3)
 
 
 def test_interleaved_calls_take_turns_after_their_warm_up():
