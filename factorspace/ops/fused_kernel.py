@@ -194,14 +194,33 @@ def prepare(recipe, device: torch.device) -> Prepared:
         if not _probe(choices, supernet.channels, device, hashed):
             break
     seconds = time.perf_counter() - started
+    noise = _noise_clause(mixed, supernet)
     reason = unavailable(device.type)
     if reason is not None:
-        return Prepared(f"mixed activation: fused, eager (not compiled: {reason})", seconds)
+        return Prepared(f"mixed activation: fused, eager (not compiled: {reason}){noise}", seconds)
     return Prepared(
         f"mixed activation: fused, compiled kernels (torch.compile, {backend_name(device)}; "
-        f"{seconds:.1f} s to compile or load them)",
+        f"{seconds:.1f} s to compile or load them){noise}",
         seconds,
     )
+
+
+def _noise_clause(mixed: list[Sequence[str]], supernet) -> str:
+    """``; rrelu: noise hashed in the kernels (supernet.rrelu_noise)`` where a mixed factor has
+    a choice whose fused form has a hashed variant (the setting changes its numbers), else
+    ``""``: the header says which random numbers a space's noisy activations use."""
+    from factorspace.ops.fused import HASHED_FORMS
+    from factorspace.registry import ACTIVATIONS
+
+    names = [
+        name
+        for name in dict.fromkeys(n for choices in mixed for n in choices)
+        if type(ACTIVATIONS.get(name).build(supernet.channels)) in HASHED_FORMS
+    ]
+    if not names:
+        return ""
+    how = {"hashed": "noise hashed in the kernels", "torch": "torch's random draws"}
+    return f"; {', '.join(names)}: {how[supernet.rrelu_noise]} (supernet.rrelu_noise)"
 
 
 def _probe(choices: Sequence[str], channels: int, device: torch.device, hashed: bool) -> bool:

@@ -149,7 +149,8 @@ def test_a_failed_compile_falls_back_to_the_eager_path_and_says_so(compiled_kern
     assert "RuntimeError: no C++ compiler found" in compiled_kernels.unavailable("cpu")
     line = compiled_kernels.prepare(fs.load_recipe(QUICKSTART), torch.device("cpu")).line
     assert line == (
-        "mixed activation: fused, eager (not compiled: RuntimeError: no C++ compiler found)"
+        "mixed activation: fused, eager (not compiled: RuntimeError: no C++ compiler found); "
+        "rrelu: noise hashed in the kernels (supernet.rrelu_noise)"
     )
 
 
@@ -186,6 +187,18 @@ def test_prepare_compiles_draws_nothing_and_says_compiled(compiled_kernels):
         (
             "adarts_cifar",
             [],
+            "mixed activation: fused, eager (not compiled: FACTORSPACE_FUSED_KERNEL=eager); "
+            "rrelu: noise hashed in the kernels (supernet.rrelu_noise)",
+        ),
+        (
+            "adarts_cifar",
+            ["supernet.rrelu_noise=torch"],
+            "mixed activation: fused, eager (not compiled: FACTORSPACE_FUSED_KERNEL=eager); "
+            "rrelu: torch's random draws (supernet.rrelu_noise)",
+        ),
+        (
+            "adarts_cifar",
+            ["space.factors.1.choices=[relu,elu,prelu]"],  # nothing random: nothing to say
             "mixed activation: fused, eager (not compiled: FACTORSPACE_FUSED_KERNEL=eager)",
         ),
         (
