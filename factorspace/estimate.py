@@ -28,8 +28,9 @@ from pathlib import Path
 
 import torch
 
+from factorspace.data import rebatched
 from factorspace.genotype import Genotype
-from factorspace.run.device import next_batch, resolve_device
+from factorspace.run.device import next_batch, resolve_device, to_device
 from factorspace.run.runtime import keep_freed_memory
 from factorspace.schema import Recipe
 
@@ -151,9 +152,12 @@ def estimate_search(
         if cfg.warmup_epochs:
             warmup_step = _steady(lambda: iteration(arch=False), steps, clock, device_)
         run.net.eval()
+        size = run.dist.share(cfg.eval_batch_size or cfg.batch_size)  # as Search.evaluate
+        images, _ = to_device(next(rebatched(run.data.val, size)), device_, run.memory_format)
         with torch.no_grad():
-            eval_batch = _steady(lambda: run.net(val()[0]), steps, clock, device_)
-        steps_per_epoch, eval_batches = len(run.data.train), len(run.data.val)
+            eval_batch = _steady(lambda: run.net(images), steps, clock, device_)
+        steps_per_epoch = len(run.data.train)
+        eval_batches = math.ceil(len(run.data.val.sampler) / size)
         checkpoint = _timed(run.save, clock, device_)
         epoch_end = checkpoint + _timed(lambda: _epoch_files(run), clock, device_)
         guard.remove()

@@ -51,6 +51,17 @@ def test_search_estimate_is_within_20_percent_of_the_run(sets, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("eval_batch", "size"), [("null", 16), ("5", 5), ("1000", 1000)])
+def test_search_estimate_counts_the_evaluation_batches_of_eval_batch_size(eval_batch, size):
+    recipe = fs.load_recipe(TINY, ["search.epochs=1", f"search.eval_batch_size={eval_batch}"])
+    # the validation portion of the search's split, in batches of eval_batch_size
+    data = fs.data.search_loaders(recipe.data, recipe.search.batch_size, seed=recipe.search.seed)
+    with one_thread():
+        cost = estimate_search(recipe, device="cpu", steps=1)
+    assert cost.eval_batches_per_epoch == -(-len(data.val_indices) // size)
+
+
+@pytest.mark.slow
 def test_training_estimate_counts_max_steps():
     recipe = fs.retrain.load_train_recipe(ROOT / "recipes/train_cifar.yaml", TRAIN_TINY)
     cost = estimate_training(fs.genotype.get_genotype("darts_v2"), recipe, device="cpu", steps=2)

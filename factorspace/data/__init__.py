@@ -12,7 +12,14 @@ workers, their count and the global RNG play no part, so a run resumed at an epo
 """
 
 from factorspace.data.datasets import Split
-from factorspace.data.loaders import EvalData, SearchData, eval_loaders, search_loaders, set_epoch
+from factorspace.data.loaders import (
+    EvalData,
+    SearchData,
+    eval_loaders,
+    rebatched,
+    search_loaders,
+    set_epoch,
+)
 from factorspace.data.sampler import EpochSampler
 from factorspace.data.transforms import Images
 
@@ -23,6 +30,7 @@ __all__ = [
     "SearchData",
     "Split",
     "eval_loaders",
+    "rebatched",
     "search_loaders",
     "set_epoch",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -160,6 +161,19 @@ def set_epoch(target: SearchData | EvalData | DataLoader, epoch: int, *, batches
     loaders = [target] if isinstance(target, DataLoader) else _loaders(target)
     for loader in loaders:
         loader.sampler.set_epoch(epoch, skip=batches_done * loader.batch_size)
+
+
+def rebatched(loader: DataLoader, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+    """One pass over ``loader``'s images in batches of ``batch_size``: the images, order and
+    augmentation of iterating ``loader`` itself (its sampler's next pass, which advances its
+    epoch as a pass does), read in this process without its workers.
+
+    A search's evaluation uses it: each image's augmentation comes from its key, not from the
+    batch, so any batch size gives the same images; larger batches make fewer, larger calls.
+    """
+    items = list(loader.sampler)
+    for start in range(0, len(items), batch_size):
+        yield loader.dataset.__getitems__(items[start : start + batch_size])
 
 
 def _loaders(target: SearchData | EvalData) -> list[DataLoader]:

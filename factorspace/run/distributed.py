@@ -132,6 +132,10 @@ class DistributedContext:
         check_global_batch(batch, batch_field, self.world_size)
         return replace(data, **{name: self._shard(loader) for name, loader in loaders.items()})
 
+    def share(self, batch: int) -> int:
+        """This process's part of a global batch of ``batch`` images (rounded up)."""
+        return -(-batch // self.world_size)
+
     def _shard(self, loader: DataLoader) -> DataLoader:
         sampler = ShardedSampler(loader.sampler, self.rank, self.world_size)
         return DataLoader(

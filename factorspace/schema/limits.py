@@ -85,27 +85,52 @@ def tensors_per_edge(space: SpaceConfig) -> int:
 def memory_bytes(sizes: Sizes, per_edge: int) -> int:
     """Estimated bytes of one fp32 search step (see the module docstring); ``per_edge`` is
     :func:`tensors_per_edge`."""
+    edges = _edges(sizes)
+    activations = sizes.stem_multiplier * sizes.channels * sizes.image_size**2  # the stem's output
+    for n, c, mixed, pixels in _segments(sizes):
+        activations += n * edges * (per_edge * mixed + c) * pixels
+        activations += n * (sizes.nodes + 2) * c * pixels  # the preprocessed inputs and nodes
+    total = sizes.batch_size * activations * FLOAT_BYTES + _weight_bytes(sizes, per_edge)
+    return int(min(total, 2**80))  # a number, however absurd the sizes
+
+
+def evaluation_bytes(sizes: Sizes, per_edge: int) -> int:
+    """Estimated bytes of a no-grad fp32 evaluation batch of ``sizes.batch_size`` images
+    (``search.eval_batch_size``): nothing is kept for a backward pass, so at most the widest
+    cell's inputs and nodes and one edge's candidates are alive at once, beside the weights."""
+    stem = sizes.stem_multiplier * sizes.channels * sizes.image_size**2
+    live = max(((sizes.nodes + 2) * c + per_edge * mixed) * pixels
+               for _, c, mixed, pixels in _segments(sizes))  # fmt: skip
+    total = sizes.batch_size * max(stem, live) * FLOAT_BYTES + _weight_bytes(sizes, per_edge)
+    return int(min(total, 2**80))
+
+
+def _edges(sizes: Sizes) -> int:
+    return sizes.edges or 2 * sizes.nodes + sizes.nodes * (sizes.nodes - 1) // 2
+
+
+def _segments(sizes: Sizes):
+    """``(cells, channels, mixed channels, pixels)`` of each run of cells between reductions:
+    cells between two reductions cost the same, so the estimate takes as long for a billion
+    cells as for eight."""
     side = sizes.image_size / 2**sizes.stem_halvings
     c = sizes.channels
-    edges = sizes.edges or 2 * sizes.nodes + sizes.nodes * (sizes.nodes - 1) // 2
-    activations = sizes.stem_multiplier * c * sizes.image_size**2  # the stem's output
-    weights = 0
-    # Cells between two reductions cost the same: sum them by segment, so that the estimate
-    # takes as long for a billion cells as for eight.
     cuts = sorted({r for r in sizes.reductions if 0 <= r < sizes.cells})
     starts = [0, *cuts]
     for k, start in enumerate(starts):
         if k > 0:
             c, side = c * 2, side / 2
         n = (cuts[k] if k < len(cuts) else sizes.cells) - start
-        mixed = c / sizes.partial_channels
-        pixels = side * side
-        activations += n * edges * (per_edge * mixed + c) * pixels
-        activations += n * (sizes.nodes + 2) * c * pixels  # the preprocessed inputs and nodes
-        weights += n * edges * (sizes.weights_per_edge or per_edge) * mixed * mixed
-    weights += sizes.nodes * c * sizes.classes  # the classifier on the last cell's output
-    total = sizes.batch_size * activations * FLOAT_BYTES + weights * BYTES_PER_WEIGHT
-    return int(min(total, 2**80))  # a number, however absurd the sizes
+        yield n, c, c / sizes.partial_channels, side * side
+
+
+def _weight_bytes(sizes: Sizes, per_edge: int) -> float:
+    """The weights with their gradients and SGD momentum."""
+    segments, weights = list(_segments(sizes)), 0
+    for n, _, mixed, _ in segments:
+        weights += n * _edges(sizes) * (sizes.weights_per_edge or per_edge) * mixed * mixed
+    weights += sizes.nodes * segments[-1][1] * sizes.classes  # the classifier on the last cell
+    return weights * BYTES_PER_WEIGHT
 
 
 def train_sizes(

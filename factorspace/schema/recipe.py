@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import Field, model_validator
 
 from factorspace.errors import FieldError
 from factorspace.schema.data import DataConfig
-from factorspace.schema.limits import LimitsConfig, Sizes, check_memory, tensors_per_edge
+from factorspace.schema.limits import (
+    LimitsConfig,
+    Sizes,
+    check_memory,
+    evaluation_bytes,
+    human,
+    tensors_per_edge,
+)
 from factorspace.schema.limits import memory_driver as limits_memory_driver
 from factorspace.schema.network import EDGE_GROUP, AnySupernet, SupernetConfig
 from factorspace.schema.regularizer import check_regularizer_overrides
@@ -114,7 +123,24 @@ class Recipe(Strict):
         check_memory(
             search_sizes(self), per_edge, self.limits.memory, size_reference(self), "the search"
         )
+        check_evaluation_memory(self, per_edge)
         return self
+
+
+def check_evaluation_memory(recipe: Recipe, per_edge: int) -> None:
+    """Refuse a ``search.eval_batch_size`` whose no-grad batch alone is estimated above
+    ``limits.memory`` (:func:`~factorspace.schema.limits.evaluation_bytes`)."""
+    size, limit = recipe.search.eval_batch_size, recipe.limits.memory
+    if size is None:
+        return
+    need = evaluation_bytes(replace(search_sizes(recipe), batch_size=size), per_edge)
+    if need > limit:
+        raise FieldError(
+            ("search", "eval_batch_size"),
+            f"{size} images per evaluation batch need about {human(need)} (supernet weights and "
+            f"one no-grad batch's live activations, fp32), above limits.memory = {human(limit)}; "
+            "reduce search.eval_batch_size or raise the limit with --set limits.memory=...",
+        )
 
 
 IMAGE_CHANNELS = 3  # every dataset factorspace reads gives RGB images (data.datasets)

@@ -89,6 +89,15 @@ class ArchOptimizer(Strict):
 class SearchConfig(Strict):
     epochs: StrictInt = Field(25, ge=1)
     batch_size: StrictInt = Field(64, ge=1)
+    eval_batch_size: StrictInt | None = Field(
+        None,
+        ge=1,
+        description="images per batch of the validation pass at each epoch's end (eval mode, no "
+        "gradients: the same loss and accuracy at any size, to rounding); null: batch_size, as "
+        "DARTS's infer. Larger batches make fewer calls: on a 2-core CPU the quick start's "
+        "evaluation runs 2-3x faster at 256 than at 32. Global: split over a torchrun's "
+        "processes",
+    )
     update: Literal["sequential", "simultaneous"] = Field(
         "sequential",
         description="sequential: each factor steps on the validation loss after the previous "

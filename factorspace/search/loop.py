@@ -12,7 +12,7 @@ import torch
 from rich.console import Console
 
 from factorspace.compile import Supernet, compile_supernet
-from factorspace.data import search_loaders
+from factorspace.data import rebatched, search_loaders
 from factorspace.derive import derive_genotype, skip_count
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, save_genotype
@@ -315,10 +315,11 @@ class Search(Run):
         """Loss and accuracy on the validation portion (DARTS's ``infer``)."""
         self.dist.average_buffers(self.net)  # the BatchNorm statistics: the same on every process
         self.net.eval()
-        loss = correct = n = 0
-        for batch in self.data.val:
+        cfg, loss, correct, n = self.recipe.search, 0, 0, 0
+        size = self.dist.share(cfg.eval_batch_size or cfg.batch_size)  # any size: the same images
+        for batch in rebatched(self.data.val, size):
             x, y = to_device(batch, self.device, self.memory_format)
-            with autocast(self.device, self.recipe.search.precision):
+            with autocast(self.device, cfg.precision):
                 logits = self.net(x).float()
             loss += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
             correct += int((logits.argmax(-1) == y).sum())

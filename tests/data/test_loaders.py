@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import factorspace
-from factorspace.data import eval_loaders, search_loaders, set_epoch
+from factorspace.data import eval_loaders, rebatched, search_loaders, set_epoch
 from factorspace.errors import FactorspaceError
 from factorspace.schema import DataConfig
 from tests.conftest import CIFAR_JPEG
@@ -126,6 +126,37 @@ def test_batches_depend_only_on_seed_and_epoch():
     assert len(mid.train) == len(run.train) - 2
     assert same(epoch_batches(mid.train), uninterrupted[1][0][2:])
     assert not same(epoch_batches(search_loaders(config, 32, seed=4).train), uninterrupted[0][0])
+
+
+@pytest.mark.parametrize("size", [5, 16, 10_000])
+def test_rebatched_reads_a_pass_of_the_loader_in_batches_of_another_size(size):
+    data = search_loaders(bundled(subset_per_class=0.02), 16, seed=3)
+    set_epoch(data, 2)
+    pass_ = epoch_batches(data.val)
+    set_epoch(data, 2)
+    got = list(rebatched(data.val, size))
+    n = sum(len(y) for _, y in pass_)
+    assert [len(y) for _, y in got] == [min(size, n - i) for i in range(0, n, size)]
+    for k in (0, 1):  # the same augmented images and labels, in the same order
+        assert torch.equal(torch.cat([b[k] for b in got]), torch.cat([b[k] for b in pass_]))
+    assert data.val.sampler.epoch == 3  # it advanced the epoch, as a pass does
+
+
+def test_rebatched_reads_each_processs_share_of_a_sharded_loader():
+    from factorspace.run.distributed import DistributedContext
+
+    data = search_loaders(bundled(subset_per_class=0.02), 16, seed=3)
+    set_epoch(data, 1)
+    whole = torch.cat([y for _, y in rebatched(data.val, 7)])
+    shares = []
+    for rank in (0, 1):
+        sharded = DistributedContext(rank, 2, rank, torch.device("cpu")).shard(
+            data, batch_field="search.batch_size"
+        )
+        set_epoch(sharded, 1)
+        shares.append(torch.cat([y for _, y in rebatched(sharded.val, 4)]))
+    padded = torch.cat([whole, whole[: len(whole) % 2]])  # padded to a multiple of the processes
+    assert torch.equal(torch.stack(shares, 1).flatten(), padded)
 
 
 def test_workers_do_not_change_the_batches():

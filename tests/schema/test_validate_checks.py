@@ -165,6 +165,30 @@ def test_terabyte_supernets_are_refused_naming_the_field_that_drives_them(
     assert recipe.limits.memory == 1000 * 2**60
 
 
+def test_an_evaluation_batch_beyond_the_memory_limit_is_refused_at_its_line(tmp_path):
+    path = recipe_with(tmp_path, setting("search", "eval_batch_size", 10**9))
+    error = refusal(path)
+    assert error.field == "search.eval_batch_size"
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "eval_batch_size" in t)
+    assert error.line == line
+    assert error.message.startswith("1000000000 images per evaluation batch need about ")
+    assert error.message.endswith(
+        "(supernet weights and one no-grad batch's live activations, fp32), above limits.memory"
+        " = 128 GiB; reduce search.eval_batch_size or raise the limit with "
+        "--set limits.memory=..."
+    )
+    # no gradients kept: 4x the training batch is estimated below the training step itself
+    from dataclasses import replace
+
+    from factorspace.schema.limits import evaluation_bytes, memory_bytes, tensors_per_edge
+    from factorspace.schema.recipe import search_sizes
+
+    recipe = fs.load_recipe(VALID, ["search.eval_batch_size=256"])
+    sizes, per_edge = search_sizes(recipe), tensors_per_edge(recipe.space)
+    four_times = replace(sizes, batch_size=4 * sizes.batch_size)
+    assert evaluation_bytes(four_times, per_edge) < memory_bytes(sizes, per_edge)
+
+
 def test_a_lower_memory_limit_refuses_the_valid_recipe(tmp_path):
     error = refusal(VALID, ["limits.memory=1MiB"])
     assert error.field == "space.factors"  # no size above its default: the candidates drive it

@@ -120,3 +120,21 @@ def test_an_fp16_search_scales_the_weight_step_and_checkpoints_the_scale(tmp_pat
     assert all(torch.isfinite(torch.tensor(r["train_loss"])) for r in result.metrics)
     state = load_checkpoint(RunDir(result.run_dir).checkpoint)
     assert state["scaler"]["scale"] > 0  # the GradScaler's state: a resume goes on with it
+
+
+def test_the_evaluation_batch_changes_the_calls_not_the_figures(tmp_path):
+    from factorspace.search.loop import Search
+
+    def evaluated(eval_batch_size):
+        recipe = tiny_recipe(f"search.eval_batch_size={eval_batch_size}")
+        run = Search(recipe, tmp_path / str(eval_batch_size), torch.device("cpu"), None)
+        sizes = []
+        run.net.register_forward_pre_hook(lambda _, args: sizes.append(len(args[0])))
+        run.data.set_epoch(1)  # the same pass of the (augmented) validation portion
+        return run.evaluate(), sizes, len(run.data.val_indices)
+
+    (loss, acc), sizes, n = evaluated("null")  # DARTS's infer: batches of search.batch_size
+    assert sizes == [min(16, n - i) for i in range(0, n, 16)]
+    (loss_7, acc_7), sizes_7, _ = evaluated(7)
+    assert sizes_7 == [min(7, n - i) for i in range(0, n, 7)]
+    assert acc_7 == acc and loss_7 == pytest.approx(loss, rel=1e-5)
