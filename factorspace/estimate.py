@@ -153,7 +153,7 @@ def estimate_search(
             warmup_step = _steady(lambda: iteration(arch=False), steps, clock, device_)
         run.net.eval()
         size = run.dist.share(cfg.eval_batch_size or cfg.batch_size)  # as Search.evaluate
-        images, _ = to_device(next(rebatched(run.data.val, size)), device_, run.memory_format)
+        images, _ = to_device(next(iter(rebatched(run.data.val, size))), device_, run.memory_format)
         with torch.no_grad():
             eval_batch = _steady(lambda: run.net(images), steps, clock, device_)
         steps_per_epoch = len(run.data.train)

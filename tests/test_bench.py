@@ -40,7 +40,10 @@ def test_one_row_per_recipe_with_ratios_to_the_first(rows):
 def test_rows_say_which_path_mixed_and_their_cpu_time(rows):
     assert rows[0]["mixing"] == "none (no mixed input factor in this space)"
     # the tests run the fused path's eager code (tests/conftest.py)
-    assert rows[1]["mixing"] == "fused, eager (not compiled: FACTORSPACE_FUSED_KERNEL=eager)"
+    assert rows[1]["mixing"] == (
+        "fused, eager (not compiled: FACTORSPACE_FUSED_KERNEL=eager); "
+        "rrelu: noise hashed in the kernels (supernet.rrelu_noise)"
+    )
     for r in rows:
         assert r["forward_backward_cpu_s"] > 0 and r["step_cpu_s"] > 0
     r = rows[1]

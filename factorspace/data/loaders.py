@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 
 from factorspace.data.datasets import in_memory, open_split
 from factorspace.data.sampler import EpochSampler
@@ -163,17 +163,42 @@ def set_epoch(target: SearchData | EvalData | DataLoader, epoch: int, *, batches
         loader.sampler.set_epoch(epoch, skip=batches_done * loader.batch_size)
 
 
-def rebatched(loader: DataLoader, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
-    """One pass over ``loader``'s images in batches of ``batch_size``: the images, order and
-    augmentation of iterating ``loader`` itself (its sampler's next pass, which advances its
-    epoch as a pass does), read in this process without its workers.
+def rebatched(loader: DataLoader, batch_size: int) -> DataLoader:
+    """``loader`` itself where it already makes batches of ``batch_size``; otherwise a loader
+    whose next pass reads ``loader``'s next pass (the same images, order and augmentation,
+    advancing its sampler's epoch as a pass does) in batches of ``batch_size``, with its
+    workers and pinning.
 
-    A search's evaluation uses it: each image's augmentation comes from its key, not from the
+    A search's evaluation uses it: each image's augmentation comes from its key, not from its
     batch, so any batch size gives the same images; larger batches make fewer, larger calls.
     """
-    items = list(loader.sampler)
-    for start in range(0, len(items), batch_size):
-        yield loader.dataset.__getitems__(items[start : start + batch_size])
+    if batch_size == loader.batch_size:
+        return loader
+    return DataLoader(
+        loader.dataset,
+        batch_sampler=_Chunks(loader.sampler, batch_size),
+        collate_fn=loader.collate_fn,
+        num_workers=loader.num_workers,
+        pin_memory=loader.pin_memory,
+        generator=loader.generator,
+    )
+
+
+class _Chunks(Sampler[list]):
+    """A pass of ``sampler`` cut into lists of ``size`` items (the last one shorter)."""
+
+    def __init__(self, sampler: Sampler, size: int) -> None:
+        self.sampler, self.size = sampler, size
+
+    def __len__(self) -> int:
+        return -(-len(self.sampler) // self.size)
+
+    def __iter__(self) -> Iterator[list]:
+        # a generator: the sampler's pass starts at the first batch, not at iter(), which a
+        # DataLoader with workers calls twice (and a pass advances the sampler's epoch)
+        items = list(self.sampler)
+        for start in range(0, len(items), self.size):
+            yield items[start : start + self.size]
 
 
 def _loaders(target: SearchData | EvalData) -> list[DataLoader]:

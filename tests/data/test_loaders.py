@@ -140,6 +140,19 @@ def test_rebatched_reads_a_pass_of_the_loader_in_batches_of_another_size(size):
     for k in (0, 1):  # the same augmented images and labels, in the same order
         assert torch.equal(torch.cat([b[k] for b in got]), torch.cat([b[k] for b in pass_]))
     assert data.val.sampler.epoch == 3  # it advanced the epoch, as a pass does
+    assert (rebatched(data.val, size) is data.val) == (size == 16)  # its own size: the loader
+
+
+def test_rebatched_loads_with_the_loaders_workers_the_same_batches():
+    one = search_loaders(bundled(subset_per_class=0.02), 16, seed=3)
+    two = search_loaders(bundled(subset_per_class=0.02, workers=2), 16, seed=3)
+    batches = []
+    for data in (one, two):
+        set_epoch(data, 1)
+        loader = rebatched(data.val, 7)
+        assert loader.num_workers == data.val.num_workers
+        batches.append(list(loader))
+    assert same(*batches)
 
 
 def test_rebatched_reads_each_processs_share_of_a_sharded_loader():
