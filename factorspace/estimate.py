@@ -225,7 +225,8 @@ def estimate_training(
         run = Trainer(genotype, recipe, Path(tmp) / "run", device_, None)
         setup = clock() - started
         train = _Cycle(run.data.train, device_, torch.contiguous_format)
-        test = _Cycle(run.data.test, device_, torch.contiguous_format)
+        size = run.dist.share(cfg.eval_batch_size or cfg.batch_size)  # as Trainer.end_epoch
+        test = _Cycle(rebatched(run.data.test, size), device_, torch.contiguous_format)
         run.model.train()
         run.model.drop_path_prob = 0.0  # the first epoch's
 
@@ -238,7 +239,8 @@ def estimate_training(
         run.model.eval()
         with torch.no_grad():
             eval_batch = _steady(lambda: run.model(test()[0]), steps, clock, device_)
-        steps_per_epoch, eval_batches = run.steps_per_epoch, len(run.data.test)
+        steps_per_epoch = run.steps_per_epoch
+        eval_batches = math.ceil(len(run.data.test.sampler) / size)
         run.run_dir.mkdir()
         epoch_end = _timed(run.save, clock, device_)
     every = mid_epoch_checkpoints(steps_per_epoch, cfg.checkpoint_every_steps)

@@ -31,7 +31,7 @@ from rich.console import Console
 from torch import nn
 from torch.nn import functional as F
 
-from factorspace.data import eval_loaders, set_epoch
+from factorspace.data import eval_loaders, rebatched, set_epoch
 from factorspace.errors import FactorspaceError
 from factorspace.genotype import Genotype, load_genotype, resolve_genotype, save_genotype
 from factorspace.retrain.recipe import load_train_recipe
@@ -336,8 +336,13 @@ class Trainer(Run):
         started = time.perf_counter()
         steps_done = self.epoch * self.steps_per_epoch + self.step
         self.dist.average_buffers(self.model)  # the BatchNorm statistics: the same everywhere
+        size = self.dist.share(cfg.eval_batch_size or cfg.batch_size)  # any size: same figures
         test = evaluate(
-            self.model, self.data.test, self.device, precision=cfg.precision, check=self.stop.check
+            self.model,
+            rebatched(self.data.test, size),
+            self.device,
+            precision=cfg.precision,
+            check=self.stop.check,
         )
         test = self.dist.weighted_mean(test, weight="images")
         t, e = self.dist.reduce_totals(self.totals, mean=["train_seconds"]), self.epoch + 1

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from factorspace.data import eval_loaders
+from factorspace.data import eval_loaders, rebatched
 from factorspace.errors import FactorspaceError, clip
 from factorspace.genotype import Genotype, import_recorded
 from factorspace.retrain.network import build_network
@@ -192,8 +192,9 @@ def evaluate_checkpoint(
     recipe, device = trained.recipe, resolve_device(device)
     data = eval_loaders(recipe.data, recipe.train.batch_size, seed=recipe.train.seed, device=device)
     check_classes(data.num_classes, recipe.network)
-    precision = recipe.train.precision
-    result = evaluate(trained.model.to(device), data.test, device, precision=precision)
+    cfg = recipe.train
+    test = rebatched(data.test, cfg.eval_batch_size or cfg.batch_size)
+    result = evaluate(trained.model.to(device), test, device, precision=cfg.precision)
     result |= {"epoch": trained.epoch, "step": trained.step, "checkpoint": str(trained.path)}
     note = genotype_note(trained)
     return result | ({"note": note} if note else {})

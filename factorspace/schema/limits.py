@@ -195,6 +195,20 @@ def check_memory(
     )
 
 
+def check_evaluation_batch(sizes: Sizes, per_edge: int, limit: int, field: tuple[str, ...]) -> None:
+    """Raise a :class:`FieldError` at ``field`` (an ``eval_batch_size``) when a no-grad batch of
+    ``sizes.batch_size`` images is estimated above ``limit`` (:func:`evaluation_bytes`)."""
+    need = evaluation_bytes(sizes, per_edge)
+    if need > limit:
+        name = ".".join(field)
+        raise FieldError(
+            field,
+            f"{sizes.batch_size} images per evaluation batch need about {human(need)} (weights "
+            f"and one no-grad batch's live activations, fp32), above limits.memory = "
+            f"{human(limit)}; reduce {name} or raise the limit with --set limits.memory=...",
+        )
+
+
 def _counted(what: str) -> str:
     if what == "the search":
         return "supernet weights and one batch's activations, fp32"

@@ -11,9 +11,8 @@ from factorspace.schema.data import DataConfig
 from factorspace.schema.limits import (
     LimitsConfig,
     Sizes,
+    check_evaluation_batch,
     check_memory,
-    evaluation_bytes,
-    human,
     tensors_per_edge,
 )
 from factorspace.schema.limits import memory_driver as limits_memory_driver
@@ -123,24 +122,10 @@ class Recipe(Strict):
         check_memory(
             search_sizes(self), per_edge, self.limits.memory, size_reference(self), "the search"
         )
-        check_evaluation_memory(self, per_edge)
+        eval_batch = self.search.eval_batch_size or self.search.batch_size
+        sizes = replace(search_sizes(self), batch_size=eval_batch)
+        check_evaluation_batch(sizes, per_edge, self.limits.memory, ("search", "eval_batch_size"))
         return self
-
-
-def check_evaluation_memory(recipe: Recipe, per_edge: int) -> None:
-    """Refuse a ``search.eval_batch_size`` whose no-grad batch alone is estimated above
-    ``limits.memory`` (:func:`~factorspace.schema.limits.evaluation_bytes`)."""
-    size, limit = recipe.search.eval_batch_size, recipe.limits.memory
-    if size is None:
-        return
-    need = evaluation_bytes(replace(search_sizes(recipe), batch_size=size), per_edge)
-    if need > limit:
-        raise FieldError(
-            ("search", "eval_batch_size"),
-            f"{size} images per evaluation batch need about {human(need)} (supernet weights and "
-            f"one no-grad batch's live activations, fp32), above limits.memory = {human(limit)}; "
-            "reduce search.eval_batch_size or raise the limit with --set limits.memory=...",
-        )
 
 
 IMAGE_CHANNELS = 3  # every dataset factorspace reads gives RGB images (data.datasets)

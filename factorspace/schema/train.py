@@ -10,6 +10,7 @@ lr 0.03, drop path 0.4; ImageNet: auxiliary weight 0.2, warm-up, label smoothing
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt, model_validator
@@ -19,6 +20,7 @@ from factorspace.schema.data import DataConfig
 from factorspace.schema.limits import (
     TENSORS_PER_TRAIN_EDGE,
     LimitsConfig,
+    check_evaluation_batch,
     check_memory,
     train_sizes,
 )
@@ -82,6 +84,13 @@ class TrainConfig(Strict):
     epochs: StrictInt = Field(600, ge=1, description="DARTS and the paper (CIFAR-10): 600")
     batch_size: StrictInt = Field(
         96, ge=1, description="DARTS: 96; the paper: CIFAR-10 128, ImageNet 512"
+    )
+    eval_batch_size: StrictInt | None = Field(
+        None,
+        ge=1,
+        description="images per batch of the test pass at each epoch's end and of "
+        "`factorspace eval` (eval mode, no gradients: the same figures at any size, to "
+        "rounding); null: batch_size. Global: split over a torchrun's processes",
     )
     lr: float = sgd_lr_field(0.025, "peak learning rate (DARTS: 0.025)")
     lr_min: float = Field(0.0, ge=0, description="where the cosine ends (DARTS: 0), at most lr")
@@ -194,6 +203,12 @@ class TrainRecipe(Strict):
         reference = {name: (loc, usual[name]) for name, loc in TRAIN_SIZE_FIELDS.items()}
         limit = self.limits.memory
         check_memory(sizes, TENSORS_PER_TRAIN_EDGE, limit, reference, "the re-training")
+        check_evaluation_batch(
+            replace(sizes, batch_size=self.train.eval_batch_size or batch),
+            TENSORS_PER_TRAIN_EDGE,
+            limit,
+            ("train", "eval_batch_size"),
+        )
         return self
 
     @model_validator(mode="after")

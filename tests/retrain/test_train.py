@@ -95,6 +95,38 @@ def test_train_writes_the_run_directory(finished):
     assert (d / "metrics.csv").read_text().splitlines()[0].startswith("epoch,train_loss,")
 
 
+def test_the_test_batch_changes_the_calls_not_the_figures(
+    finished, data_root, tmp_path, monkeypatch
+):
+    from factorspace.retrain.trained import evaluate_checkpoint
+
+    recipe, result = finished
+    sizes, real = [], Trainer.end_epoch
+
+    def counted(self):  # the batches of the test pass, through the model's forward
+        hook = self.model.register_forward_pre_hook(lambda _, a: sizes.append(len(a[0])))
+        try:
+            real(self)
+        finally:
+            hook.remove()
+
+    monkeypatch.setattr(Trainer, "end_epoch", counted)
+    sevens = load_train_recipe(
+        ROOT / "recipes" / "train_cifar.yaml", tiny(data_root, "train.eval_batch_size=7")
+    )
+    other = train("darts_v2", sevens, out=tmp_path / "train", device="cpu")
+    assert sizes == 2 * ([7] * 7 + [1])  # 50 test images, each epoch
+    for a, b in zip(result.metrics, other.metrics, strict=True):
+        assert a["train_loss"] == b["train_loss"]  # the training itself is untouched
+        assert a["test_acc"] == b["test_acc"] and a["test_top5"] == b["test_top5"]
+        assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-5)
+    checkpoint = result.run_dir / "checkpoints" / "last.pt"
+    default = evaluate_checkpoint(checkpoint, device="cpu")
+    in_sevens = evaluate_checkpoint(checkpoint, device="cpu", overrides=["train.eval_batch_size=7"])
+    assert in_sevens["top1"] == default["top1"] and in_sevens["images"] == default["images"] == 50
+    assert in_sevens["loss"] == pytest.approx(default["loss"], rel=1e-5)
+
+
 def test_learning_rate_and_drop_path_follow_the_schedules(finished):
     recipe, result = finished
     cfg = recipe.train
@@ -233,6 +265,11 @@ def test_a_bad_recipe_key_gets_a_located_message(tmp_path):
         (["train.warmup_epochs=5", "train.epochs=5"], "train.warmup_epochs: 5 leaves no epoch"),
         (["train.lr_min=1"], "train.lr_min: 1.0 is above lr"),
         (["network.dataset=cifar100"], "network.dataset: unknown dataset 'cifar100'"),
+        (
+            ["train.eval_batch_size=1000000000"],
+            "train.eval_batch_size: 1000000000 images per evaluation batch need about .* above "
+            "limits.memory = 128 GiB; reduce train.eval_batch_size or raise the limit",
+        ),
     ],
 )
 def test_recipe_rules_name_the_field(overrides, message):

@@ -173,7 +173,7 @@ def test_an_evaluation_batch_beyond_the_memory_limit_is_refused_at_its_line(tmp_
     assert error.line == line
     assert error.message.startswith("1000000000 images per evaluation batch need about ")
     assert error.message.endswith(
-        "(supernet weights and one no-grad batch's live activations, fp32), above limits.memory"
+        "(weights and one no-grad batch's live activations, fp32), above limits.memory"
         " = 128 GiB; reduce search.eval_batch_size or raise the limit with "
         "--set limits.memory=..."
     )
