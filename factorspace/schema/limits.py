@@ -96,7 +96,7 @@ def memory_bytes(sizes: Sizes, per_edge: int) -> int:
 
 def evaluation_bytes(sizes: Sizes, per_edge: int) -> int:
     """Estimated bytes of a no-grad fp32 evaluation batch of ``sizes.batch_size`` images
-    (``search.eval_batch_size``): nothing is kept for a backward pass, so at most the widest
+    (an ``eval_batch_size``): nothing is kept for a backward pass, so at most the widest
     cell's inputs and nodes and one edge's candidates are alive at once, beside the weights."""
     stem = sizes.stem_multiplier * sizes.channels * sizes.image_size**2
     live = max(((sizes.nodes + 2) * c + per_edge * mixed) * pixels
