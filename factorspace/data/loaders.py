@@ -32,10 +32,11 @@ class SearchData:
     def set_epoch(self, epoch: int, *, batches_done: int = 0) -> None:
         set_epoch(self, epoch, batches_done=batches_done)
 
-    def describe(self) -> str:
+    def describe(self, eval_batch: int | None = None) -> str:
         return (
             f"{self.source}: {self.num_classes} classes, {len(self.train_indices):,} train / "
             f"{len(self.val_indices):,} val images, batch {self.train.batch_size}"
+            f"{_evaluation(eval_batch)}"
         )
 
 
@@ -52,11 +53,17 @@ class EvalData:
     def set_epoch(self, epoch: int, *, batches_done: int = 0) -> None:
         set_epoch(self, epoch, batches_done=batches_done)
 
-    def describe(self) -> str:
+    def describe(self, eval_batch: int | None = None) -> str:
         return (
             f"{self.source}: {self.num_classes} classes, {len(self.train.dataset):,} train / "
             f"{len(self.test.dataset):,} test images, batch {self.train.batch_size}"
+            f"{_evaluation(eval_batch)}"
         )
+
+
+def _evaluation(eval_batch: int | None) -> str:
+    """The header's note of an ``eval_batch_size`` that is set (``rebatched``)."""
+    return "" if eval_batch is None else f" (evaluation: {eval_batch})"
 
 
 def search_loaders(

@@ -383,9 +383,10 @@ class Trainer(Run):
         head = self.model.auxiliary_head
         aux = sum(p.numel() for p in head.parameters()) if head is not None else 0
         start = f", resuming at epoch {self.epoch + 1}" if self.epoch or self.step else ""
+        data = self.data.describe(self.recipe.train.eval_batch_size)
         self.console.print(
             f"{self.genotype.name or 'genotype'}: {weights - aux:,} parameters "
-            f"(+{aux:,} auxiliary) on {self.device}{start}\n{self.data.describe()}\n"
+            f"(+{aux:,} auxiliary) on {self.device}{start}\n{data}\n"
             f"run directory: {self.run_dir}\n"
             f"resume with: {resume_command(self.command, self.run_dir)}",
             highlight=False,

@@ -29,10 +29,11 @@ def print_header(console: Console | None, recipe, data, run, resuming: bool) -> 
     if resuming and run.epoch >= cfg.epochs:
         start = f"; all {cfg.epochs} epochs done already"
     lines = [
-        f"search {recipe.name or 'recipe'}: {cfg.epochs} epochs of {len(data.train)} steps, "
+        f"search {recipe.name or 'recipe'}: {cfg.epochs} epoch{'s' * (cfg.epochs != 1)} of "
+        f"{len(data.train)} steps, "
         f"supernet of {net.cells} cells, {net.channels} channels, seed {cfg.seed}, "
         f"on {run.device}{start}",
-        f"data: {data.describe()}",
+        f"data: {data.describe(cfg.eval_batch_size)}",
         mixing.line,
         f"run directory: {run.run_dir}",
         f"resume with: {resume_command('search', run.run_dir)}",

@@ -143,6 +143,12 @@ def test_rebatched_reads_a_pass_of_the_loader_in_batches_of_another_size(size):
     assert (rebatched(data.val, size) is data.val) == (size == 16)  # its own size: the loader
 
 
+def test_the_description_names_an_evaluation_batch_that_is_set():
+    data = search_loaders(bundled(subset_per_class=0.02), 16, seed=3)
+    assert data.describe().endswith(" val images, batch 16")
+    assert data.describe(256).endswith(" val images, batch 16 (evaluation: 256)")
+
+
 def test_rebatched_loads_with_the_loaders_workers_the_same_batches():
     one = search_loaders(bundled(subset_per_class=0.02), 16, seed=3)
     two = search_loaders(bundled(subset_per_class=0.02, workers=2), 16, seed=3)
