@@ -152,12 +152,11 @@ def estimate_search(
         if cfg.warmup_epochs:
             warmup_step = _steady(lambda: iteration(arch=False), steps, clock, device_)
         run.net.eval()
-        size = run.dist.share(cfg.eval_batch_size or cfg.batch_size)  # as Search.evaluate
-        images, _ = to_device(next(iter(rebatched(run.data.val, size))), device_, run.memory_format)
+        evaluation = rebatched(run.data.val, run.dist.share(cfg.eval_batch))  # as Search.evaluate
+        images, _ = to_device(next(iter(evaluation)), device_, run.memory_format)
         with torch.no_grad():
             eval_batch = _steady(lambda: run.net(images), steps, clock, device_)
-        steps_per_epoch = len(run.data.train)
-        eval_batches = math.ceil(len(run.data.val.sampler) / size)
+        steps_per_epoch, eval_batches = len(run.data.train), len(evaluation)
         checkpoint = _timed(run.save, clock, device_)
         epoch_end = checkpoint + _timed(lambda: _epoch_files(run), clock, device_)
         guard.remove()
@@ -225,8 +224,8 @@ def estimate_training(
         run = Trainer(genotype, recipe, Path(tmp) / "run", device_, None)
         setup = clock() - started
         train = _Cycle(run.data.train, device_, torch.contiguous_format)
-        size = run.dist.share(cfg.eval_batch_size or cfg.batch_size)  # as Trainer.end_epoch
-        test = _Cycle(rebatched(run.data.test, size), device_, torch.contiguous_format)
+        evaluation = rebatched(run.data.test, run.dist.share(cfg.eval_batch))  # as Trainer
+        test = _Cycle(evaluation, device_, torch.contiguous_format)
         run.model.train()
         run.model.drop_path_prob = 0.0  # the first epoch's
 
@@ -239,8 +238,7 @@ def estimate_training(
         run.model.eval()
         with torch.no_grad():
             eval_batch = _steady(lambda: run.model(test()[0]), steps, clock, device_)
-        steps_per_epoch = run.steps_per_epoch
-        eval_batches = math.ceil(len(run.data.test.sampler) / size)
+        steps_per_epoch, eval_batches = run.steps_per_epoch, len(evaluation)
         run.run_dir.mkdir()
         epoch_end = _timed(run.save, clock, device_)
     every = mid_epoch_checkpoints(steps_per_epoch, cfg.checkpoint_every_steps)

@@ -13,7 +13,8 @@ Both passes go over the batch in chunks small enough to stay in cache, so each a
 temporaries never reach main memory: one pass over memory each way. RReLU in training keeps its
 random slopes too where torch draws them (they cannot be redrawn): two tensors per edge instead of
 about 22. Hashed (``hashed=True``, ``supernet.rrelu_noise: hashed``), its slopes are a function of
-one seed and each element's position (:func:`~factorspace.ops.hashed.hashed_uniform`), recomputed in the backward pass.
+one seed and each element's position (:func:`~factorspace.ops.hashed.hashed_uniform`),
+recomputed in the backward pass.
 
 An activation takes part when it has a :class:`FusedForm`: its module defines
 ``fused_form(self, x) -> FusedForm`` or its exact type was given one with
@@ -64,8 +65,9 @@ class FusedForm:
 
     ``positional``: the three functions take, after ``x`` (and ``v``, ``g``), ``index``: each
     element's position in the input's memory order (int64, shaped as ``x``). A form whose
-    random numbers are a function of a seed and the position (:func:`~factorspace.ops.hashed.hashed_uniform`) draws
-    nothing per element and keeps nothing: the backward pass recomputes them."""
+    random numbers are a function of a seed and the position
+    (:func:`~factorspace.ops.hashed.hashed_uniform`) draws nothing per element and keeps
+    nothing: the backward pass recomputes them."""
 
     value: Callable[..., torch.Tensor]
     derivative: Callable[..., torch.Tensor]
@@ -83,13 +85,14 @@ compute something else, so they are not matched)."""
 
 HASHED_FORMS: dict[type, FormBuilder] = {}
 """Exact module type -> ``form(module, x)`` drawing its random numbers with
-:func:`~factorspace.ops.hashed.hashed_uniform` instead of torch's generator per element (``supernet.rrelu_noise:
-hashed``); a type without one uses its :data:`FUSED_FORMS` entry."""
+:func:`~factorspace.ops.hashed.hashed_uniform` instead of torch's generator per element
+(``supernet.rrelu_noise: hashed``); a type without one uses its :data:`FUSED_FORMS` entry."""
 
 
 def register_fused_form(module_type: type, *, hashed: bool = False):
     """Declare ``form(module, x) -> FusedForm`` as the fused form of ``module_type``'s modules
-    (``hashed``: the variant whose random numbers are :func:`~factorspace.ops.hashed.hashed_uniform`'s)."""
+    (``hashed``: the variant whose random numbers are
+    :func:`~factorspace.ops.hashed.hashed_uniform`'s)."""
     table = HASHED_FORMS if hashed else FUSED_FORMS
 
     def decorate(form: FormBuilder):
@@ -256,10 +259,11 @@ def _mixed(x, w, spec, tensors, with_slope: bool):
     out = torch.empty_like(x)
     slope = torch.empty_like(x) if with_slope else None
     ws = w.unbind(0)
+    order = layout(x) if fused_kernel.any_positional(spec) else None
     for start, stop in _chunks(x):
         xc, oc = x[start:stop], out[start:stop]
         sc = slope[start:stop] if with_slope else None
-        index = _chunk_positions(x, spec, start, stop)
+        index = None if order is None else positions(x, order, start, stop)
         for k, ((value, derivative, _, _, at), wk, ts) in enumerate(
             zip(spec, ws, per_form, strict=True)
         ):
@@ -270,14 +274,6 @@ def _mixed(x, w, spec, tensors, with_slope: bool):
                 _accumulate(sc, k, wk, derivative(xc, v, *pc, *tc))
             _accumulate(oc, k, wk, v)
     return out, slope
-
-
-def _chunk_positions(x, spec, start: int, stop: int) -> torch.Tensor | None:
-    """The positions of rows ``start:stop`` of ``x`` (:func:`positions`) where a positional
-    form needs them, else ``None``."""
-    if not any(at for *_, at in spec):
-        return None
-    return positions(x, layout(x), start, stop)
 
 
 def _accumulate(total: torch.Tensor, k: int, w: torch.Tensor, term: torch.Tensor) -> None:
@@ -329,9 +325,10 @@ class _FusedMix(torch.autograd.Function):
         if not need_w and not any(need_t):
             return grad_x, None, None, None, *grad_t
         ws = w.unbind(0)
+        order = layout(x) if fused_kernel.any_positional(spec) else None
         for start, stop in _chunks(x):
             xc, gc = x[start:stop], grad[start:stop]
-            index = _chunk_positions(x, spec, start, stop)
+            index = None if order is None else positions(x, order, start, stop)
             offset = 0
             for k, ((value, _, grads, n, at), ts) in enumerate(zip(spec, per_form, strict=True)):
                 tc = _rows(ts, start, stop, x)

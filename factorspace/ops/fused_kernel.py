@@ -115,10 +115,16 @@ def _compile(fn: Callable, direction: str, index: int) -> Callable:
     return torch.compile(copy, dynamic=True, fullgraph=True, options={"compile_threads": 1})
 
 
+def any_positional(spec) -> bool:
+    """Whether a form of ``spec`` (as :func:`~factorspace.ops.fused.fused_mix` builds it) takes
+    each element's position (:attr:`~factorspace.ops.fused.FusedForm.positional`)."""
+    return any(at for *_, at in spec)
+
+
 def _positions(x: torch.Tensor, spec) -> tuple:
     """``(index,)`` for positional forms: each element's position along the kernels' one axis
     (an iota inside the generated loop, never stored), else ``()``."""
-    if not any(at for *_, at in spec):
+    if not any_positional(spec):
         return ()
     return (torch.arange(x.shape[0], dtype=torch.int64, device=x.device),)
 

@@ -336,13 +336,9 @@ class Trainer(Run):
         started = time.perf_counter()
         steps_done = self.epoch * self.steps_per_epoch + self.step
         self.dist.average_buffers(self.model)  # the BatchNorm statistics: the same everywhere
-        size = self.dist.share(cfg.eval_batch_size or cfg.batch_size)  # any size: same figures
+        test = rebatched(self.data.test, self.dist.share(cfg.eval_batch))  # any size: same figures
         test = evaluate(
-            self.model,
-            rebatched(self.data.test, size),
-            self.device,
-            precision=cfg.precision,
-            check=self.stop.check,
+            self.model, test, self.device, precision=cfg.precision, check=self.stop.check
         )
         test = self.dist.weighted_mean(test, weight="images")
         t, e = self.dist.reduce_totals(self.totals, mean=["train_seconds"]), self.epoch + 1

@@ -192,9 +192,8 @@ def evaluate_checkpoint(
     recipe, device = trained.recipe, resolve_device(device)
     data = eval_loaders(recipe.data, recipe.train.batch_size, seed=recipe.train.seed, device=device)
     check_classes(data.num_classes, recipe.network)
-    cfg = recipe.train
-    test = rebatched(data.test, cfg.eval_batch_size or cfg.batch_size)
-    result = evaluate(trained.model.to(device), test, device, precision=cfg.precision)
+    test = rebatched(data.test, recipe.train.eval_batch)
+    result = evaluate(trained.model.to(device), test, device, precision=recipe.train.precision)
     result |= {"epoch": trained.epoch, "step": trained.step, "checkpoint": str(trained.path)}
     note = genotype_note(trained)
     return result | ({"note": note} if note else {})

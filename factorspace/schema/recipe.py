@@ -119,12 +119,10 @@ class Recipe(Strict):
     @model_validator(mode="after")
     def _fits_in_memory(self) -> Recipe:
         per_edge = tensors_per_edge(self.space)
-        check_memory(
-            search_sizes(self), per_edge, self.limits.memory, size_reference(self), "the search"
-        )
-        eval_batch = self.search.eval_batch_size or self.search.batch_size
-        sizes = replace(search_sizes(self), batch_size=eval_batch)
-        check_evaluation_batch(sizes, per_edge, self.limits.memory, ("search", "eval_batch_size"))
+        sizes, limit = search_sizes(self), self.limits.memory
+        check_memory(sizes, per_edge, limit, size_reference(self), "the search")
+        evaluation = replace(sizes, batch_size=self.search.eval_batch)
+        check_evaluation_batch(evaluation, per_edge, limit, ("search", "eval_batch_size"))
         return self
 
 

@@ -215,6 +215,11 @@ class SearchConfig(Strict):
         "stops the search: stable_ranking (DARTS+), hessian_eigenvalue (RobustDARTS's DARTS-ES)",
     )
 
+    @property
+    def eval_batch(self) -> int:
+        """The evaluation's global batch: ``eval_batch_size``, else ``batch_size``."""
+        return self.eval_batch_size or self.batch_size
+
     @model_validator(mode="after")
     def _arch_after_warmup(self) -> SearchConfig:
         # warmup_epochs == epochs is allowed: a weights-only run (the tests' probe of warm-up)

@@ -121,6 +121,11 @@ class TrainConfig(Strict):
         "rather than each process's share; no effect in one process",
     )
 
+    @property
+    def eval_batch(self) -> int:
+        """The evaluation's global batch: ``eval_batch_size``, else ``batch_size``."""
+        return self.eval_batch_size or self.batch_size
+
     @model_validator(mode="before")
     @classmethod
     def _amp_renamed(cls, data: object) -> object:
@@ -204,7 +209,7 @@ class TrainRecipe(Strict):
         limit = self.limits.memory
         check_memory(sizes, TENSORS_PER_TRAIN_EDGE, limit, reference, "the re-training")
         check_evaluation_batch(
-            replace(sizes, batch_size=self.train.eval_batch_size or batch),
+            replace(sizes, batch_size=self.train.eval_batch),
             TENSORS_PER_TRAIN_EDGE,
             limit,
             ("train", "eval_batch_size"),

@@ -316,8 +316,7 @@ class Search(Run):
         self.dist.average_buffers(self.net)  # the BatchNorm statistics: the same on every process
         self.net.eval()
         cfg, loss, correct, n = self.recipe.search, 0, 0, 0
-        size = self.dist.share(cfg.eval_batch_size or cfg.batch_size)  # any size: the same images
-        for batch in rebatched(self.data.val, size):
+        for batch in rebatched(self.data.val, self.dist.share(cfg.eval_batch)):  # same images
             x, y = to_device(batch, self.device, self.memory_format)
             with autocast(self.device, cfg.precision):
                 logits = self.net(x).float()
